@@ -1,0 +1,47 @@
+# Two commands matter: `make run` and `make test`. Everything they need, they install.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test check format browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# A stamp per install flavour, remade whenever pyproject.toml changes.
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/limber migrate --no-input
+	$(BIN)/limber serve --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's Chromium; install it when we can (root with apt), otherwise
+# those tests skip and say why (CI sets LIMBER_REQUIRE_BROWSER=1 so they cannot skip there).
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "note: /usr/bin/chromium is missing and cannot be installed here; browser tests will skip"
+
+test: $(VENV)/.test-installed browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+check: $(VENV)/.test-installed
+	$(BIN)/ruff check limber tests bench
+	$(BIN)/ruff format --check limber tests bench
+	$(BIN)/mypy
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff check --fix limber tests bench
+	$(BIN)/ruff format limber tests bench
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
