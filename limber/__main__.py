@@ -1,0 +1,5 @@
+import sys
+
+from limber.cli import main
+
+sys.exit(main())

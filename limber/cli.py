@@ -1,0 +1,199 @@
+"""The `limber` command: Limber's own subcommands, and Django's management commands beneath.
+
+Every failure a person can cause (a wrong argument, a bad setting, a malformed spec file)
+ends in one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from limber.errors import UserError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(message)
+
+
+def _setup() -> None:
+    """Configure Django (reads the environment and the exercise library)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "limber.settings")
+    import django
+
+    django.setup()
+
+
+def _library():  # type: ignore[no-untyped-def]
+    _setup()
+    from limber.library import get_library
+
+    return get_library()
+
+
+def _stretch(slug: str):  # type: ignore[no-untyped-def]
+    library = _library()
+    if slug not in library:
+        raise UserError(f"no stretch {slug!r}; choose one of: {', '.join(library)}")
+    return library[slug]
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_exercises(args: argparse.Namespace) -> int:
+    library = _library()
+    if args.json:
+        print(json.dumps([s.summary_dict() for s in library.values()], indent=2))
+        return 0
+    rows = [("SLUG", "NAME", "POSITION", "GENTLE", "HOLD", "REPS/LEG", "VARIANTS")]
+    for s in library.values():
+        d = s.dose
+        hold = f"{d.hold_start_s.value:g}→{d.hold_goal_s.value:g} s"
+        if d.hold_start_s.value == d.hold_goal_s.value:
+            hold = f"{d.hold_start_s.value:g} s"
+        rows.append(
+            (
+                s.slug,
+                s.name,
+                s.position,
+                str(s.gentleness),
+                hold,
+                f"{d.reps_per_side.value:g}",
+                ", ".join(v.slug for v in s.variants),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    from limber.core import draw
+
+    stretch = _stretch(args.slug)
+    if args.variant is not None and args.variant not in {v.slug for v in stretch.variants}:
+        names = ", ".join(v.slug for v in stretch.variants)
+        raise UserError(f"{args.slug} has no variant {args.variant!r}; choose one of: {names}")
+    if args.side not in stretch.sides:
+        raise UserError(f"{args.slug} is done with {' or '.join(stretch.sides)}, not {args.side!r}")
+    svg = draw.render(stretch, args.variant, side=args.side, pose=args.pose)
+    out = Path(args.output)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        tmp.write_text(svg, encoding="utf-8")
+        tmp.replace(out)  # never leave a half-written drawing behind
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {args.output}: {e.strerror}") from None
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup()
+    import uvicorn
+
+    print(f"Limber is running at http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
+    uvicorn.run("limber.asgi:application", host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {value!r}")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="limber",
+        description="Gentle hamstring stretches for sciatica. Any other command is passed to "
+        "Django's manage.py (for example: limber migrate).",
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("exercises", help="list the stretches in the library")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p.set_defaults(func=cmd_exercises)
+
+    p = sub.add_parser("draw", help="draw a stretch as SVG")
+    p.add_argument("slug")
+    p.add_argument("--variant")
+    p.add_argument("--side", default="right")
+    p.add_argument("--pose", choices=["start", "end", "animated"], default="end")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.svg")
+    p.set_defaults(func=cmd_draw)
+
+    p = sub.add_parser("serve", help="start the web app")
+    p.add_argument("--host", default=os.environ.get("LIMBER_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=_port, default=os.environ.get("LIMBER_PORT", "8000"))
+    p.set_defaults(func=cmd_serve)
+
+    for register in _plugins():
+        register(sub)
+    return parser
+
+
+def _plugins() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+    """Subcommands that live beside their feature (each module imports its heavy parts lazily)."""
+    found = []
+    for module in ("limber.vision.cli", "limber.accounts.cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if not (e.name and (module + ".").startswith(e.name + ".")):
+                raise  # the feature is there but something it imports is not: a real bug
+            continue
+        found.append(mod.register)
+    return found
+
+
+def _own_commands(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        if args_list and args_list[0] not in _own_commands(parser) and args_list[0][:1] != "-":
+            _setup()
+            from django.core.management import execute_from_command_line
+
+            execute_from_command_line(["limber", *args_list])
+            return 0
+        args = parser.parse_args(args_list)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return int(args.func(args))
+    except UserError as e:
+        print(f"limber: error: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        # SpecError (a malformed exercise file) and friends: already one readable line.
+        from limber.core.spec import SpecError
+
+        if not isinstance(e, SpecError):
+            raise
+        print(f"limber: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Configuration from environment variables, checked before anything starts.
+
+Every setting a deployment may change is read here, once, and a wrong value stops start-up
+with one line naming the variable and what it should be.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from limber.errors import UserError
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"", "0", "false", "no", "off"}
+DEFAULT_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+
+class ConfigError(UserError):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database: dict[str, Any]
+    secret_key: str
+    debug: bool
+    allowed_hosts: list[str]
+    exercises_dir: Path | None
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false (1/0, yes/no, on/off), not {value!r}")
+
+
+def _database(url: str, data_dir: Path) -> dict[str, Any]:
+    import dj_database_url
+
+    if not url:
+        url = f"sqlite:///{data_dir / 'limber.sqlite3'}"
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in ("sqlite", "postgres", "postgresql"):
+        raise ConfigError(
+            f"DATABASE_URL must start with sqlite:/// or postgres://, not {scheme + ':'!r}"
+        )
+    try:
+        db = dj_database_url.parse(url, conn_max_age=0)
+    except Exception as e:  # dj-database-url raises plain ValueErrors and friends
+        raise ConfigError(f"DATABASE_URL is not a database address ({e})") from None
+    if scheme == "sqlite":
+        if not db.get("NAME") or db["NAME"] == ":memory:":
+            raise ConfigError("DATABASE_URL for SQLite must name a file: sqlite:////path/to/db")
+        # WAL lets readers work while a hold is being written; IMMEDIATE takes the write lock
+        # at the start of a transaction, so concurrent writers wait instead of failing.
+        db["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    return db
+
+
+def _secret_key(env: dict[str, str], data_dir: Path) -> str:
+    key = env.get("LIMBER_SECRET_KEY", "")
+    if key:
+        if len(key) < 32:
+            raise ConfigError("LIMBER_SECRET_KEY must be at least 32 characters long")
+        return key
+    # Generated once and kept beside the data, so sessions survive a restart.
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(key)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return key
+
+
+def load(env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("LIMBER_DATA_DIR") or "var").expanduser().resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"LIMBER_DATA_DIR {str(data_dir)!r} cannot be created: {e.strerror}") from None
+    if not os.access(data_dir, os.W_OK):
+        raise ConfigError(f"LIMBER_DATA_DIR {str(data_dir)!r} is not writable")
+    hosts_raw = env.get("LIMBER_ALLOWED_HOSTS", "")
+    hosts = [h.strip() for h in hosts_raw.split(",") if h.strip()] or DEFAULT_HOSTS
+    if any(" " in h or "/" in h for h in hosts):
+        raise ConfigError("LIMBER_ALLOWED_HOSTS must be host names separated by commas")
+    exercises = env.get("LIMBER_EXERCISES_DIR", "")
+    exercises_dir = Path(exercises).expanduser().resolve() if exercises else None
+    if exercises_dir is not None and not exercises_dir.is_dir():
+        raise ConfigError(f"LIMBER_EXERCISES_DIR {exercises!r} is not a folder")
+    return Config(
+        data_dir=data_dir,
+        database=_database(env.get("DATABASE_URL", "").strip(), data_dir),
+        secret_key=_secret_key(env, data_dir),
+        debug=_flag(env, "LIMBER_DEBUG"),
+        allowed_hosts=hosts,
+        exercises_dir=exercises_dir,
+    )

@@ -1,0 +1,59 @@
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
+
+from limber.core import draw
+from limber.core.spec import Stretch
+from limber.library import get_library
+
+
+def _stretch(slug: str) -> Stretch:
+    try:
+        return get_library()[slug]
+    except KeyError:
+        raise Http404("No such stretch") from None
+
+
+def _svg(stretch: Stretch, variant: str | None, side: str, pose: str) -> str:
+    return mark_safe(draw.render(stretch, variant, side=side, pose=pose))
+
+
+@require_GET
+def index(request):
+    groups = [
+        (position, [(s, _svg(s, None, s.sides[-1], "end")) for s in stretches])
+        for position, stretches in get_library().by_position()
+    ]
+    return render(request, "library/index.html", {"groups": groups})
+
+
+@require_GET
+def detail(request, slug):
+    stretch = _stretch(slug)
+    side = stretch.sides[-1]
+    variants = [
+        (v, _svg(stretch, v.slug, side, "start"), _svg(stretch, v.slug, side, "end"))
+        for v in stretch.variants
+    ]
+    library = get_library()
+    ctx = {
+        "stretch": stretch,
+        "animation": _svg(stretch, None, side, "animated"),
+        "variants": variants,
+        "related": [library[r] for r in stretch.related],
+        "dose": stretch.dose,
+    }
+    return render(request, "library/detail.html", ctx)
+
+
+@require_GET
+def drawing(request, slug, variant, side, pose):
+    stretch = _stretch(slug)
+    try:
+        svg = draw.render(stretch, variant, side=side, pose=pose)
+    except ValueError:
+        raise Http404("No such drawing") from None
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

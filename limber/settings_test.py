@@ -1,0 +1,11 @@
+"""Fast settings for the test suite: a throwaway data folder and a quick password hasher."""
+
+import os
+import tempfile
+
+os.environ.setdefault("LIMBER_DATA_DIR", tempfile.mkdtemp(prefix="limber-test-"))
+
+from limber.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
