@@ -31,6 +31,7 @@ class Config:
     debug: bool
     allowed_hosts: list[str]
     exercises_dir: Path | None
+    email_backend: str
 
 
 def _flag(env: dict[str, str], name: str) -> bool:
@@ -87,6 +88,19 @@ def _secret_key(env: dict[str, str], data_dir: Path) -> str:
     return key
 
 
+def _email_backend(env: dict[str, str]) -> str:
+    # Password-reset mail goes to the console unless a deployment names Django's SMTP backend
+    # (and sets EMAIL_HOST and friends the Django way).
+    choice = env.get("LIMBER_EMAIL", "console").strip().lower()
+    backends = {
+        "console": "django.core.mail.backends.console.EmailBackend",
+        "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    }
+    if choice not in backends:
+        raise ConfigError(f"LIMBER_EMAIL must be console or smtp, not {choice!r}")
+    return backends[choice]
+
+
 def load(env: dict[str, str] | None = None) -> Config:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("LIMBER_DATA_DIR") or "var").expanduser().resolve()
@@ -111,4 +125,5 @@ def load(env: dict[str, str] | None = None) -> Config:
         debug=_flag(env, "LIMBER_DEBUG"),
         allowed_hosts=hosts,
         exercises_dir=exercises_dir,
+        email_backend=_email_backend(env),
     )

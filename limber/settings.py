@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "limber.library",
+    "limber.accounts",
+    "limber.practice",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +81,13 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "practice"
+EMAIL_BACKEND = CONFIG.email_backend
+DEFAULT_FROM_EMAIL = "Limber <limber@localhost>"
+# The API refuses larger bodies with 413; a week of sessions fits in far less.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"

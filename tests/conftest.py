@@ -13,3 +13,80 @@ def article() -> str:
     if not SOURCE_ARTICLE.exists():
         pytest.fail(f"the source article is missing: {SOURCE_ARTICLE}")
     return SOURCE_ARTICLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def make_user(db):
+    from django.contrib.auth import get_user_model
+
+    from limber.accounts.models import Profile
+
+    def make(email: str, role: str = "patient", password: str = "stretch-gently-42"):
+        user = get_user_model().objects.create_user(username=email, email=email, password=password)
+        Profile.objects.create(user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    """The owner of the data in most tests."""
+    return make_user("alice@example.org")
+
+
+@pytest.fixture
+def bob(make_user):
+    """An outsider: another patient who must never see Alice's data."""
+    return make_user("bob@example.org")
+
+
+@pytest.fixture
+def token_for():
+    from limber.accounts.models import ApiToken
+
+    def issue(user) -> str:
+        return ApiToken.objects.issue(user)[1]
+
+    return issue
+
+
+@pytest.fixture
+def api(client):
+    """A JSON client: api.get(path, user=...), api.post(path, body, user=...) using a bearer token."""
+    import json
+
+    from limber.accounts.models import ApiToken
+
+    class Api:
+        def _headers(self, user, extra):
+            headers = dict(extra or {})
+            if user is not None:
+                headers["Authorization"] = "Bearer " + ApiToken.objects.issue(user)[1]
+            return headers
+
+        def get(self, path, user=None, headers=None):
+            return client.get("/api/v1" + path, headers=self._headers(user, headers))
+
+        def post(self, path, body, user=None, headers=None, raw=False):
+            data = body if raw else json.dumps(body)
+            return client.post(
+                "/api/v1" + path, data, content_type="application/json",
+                headers=self._headers(user, headers),
+            )  # fmt: skip
+
+    return Api()
+
+
+def clear_answers(value: bool = False) -> dict:
+    from limber.core.screening import QUESTIONS
+
+    return {q.id: value for q in QUESTIONS}
+
+
+@pytest.fixture
+def screened(alice):
+    from limber.practice.models import Screening
+
+    Screening.objects.create(user=alice, answers=clear_answers(), flagged=False)
+    return alice
