@@ -1,0 +1,100 @@
+"""The JSON API under /api/v1/: bearer tokens or the session cookie, one error shape.
+
+Every error, whatever raised it, answers
+    {"error": {"status": 422, "code": "invalid", "message": "...", "field": "holds[0].pain"}}
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+from ninja.security.apikey import APIKeyCookie
+from ninja.utils import check_csrf
+
+from limber.accounts.models import ApiToken
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        return ApiToken.objects.user_for(token)
+
+
+class SessionCookie(APIKeyCookie):
+    """The browser's login session; CSRF-checked on unsafe methods when the cookie is sent."""
+
+    param_name = "sessionid"
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        key = request.COOKIES.get(self.param_name)
+        if key and check_csrf(request):
+            raise HttpError(403, "CSRF check failed: send the X-CSRFToken header")
+        return key
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        return request.user if request.user.is_authenticated else None
+
+
+api = NinjaAPI(
+    title="Limber API",
+    version="1",
+    description="Stretches, today's prescription and session script, logging and history.",
+    auth=[BearerToken(), SessionCookie()],
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+def error(request, status: int, code: str, message: str, field: str | None = None):
+    body = {"error": {"status": status, "code": code, "message": message, "field": field}}
+    return JsonResponse(body, status=status)
+
+
+def _field_path(loc: tuple | list) -> str | None:
+    # ninja reports ("body", "data", "holds", 0, "pain"): keep what the client wrote.
+    parts = [p for p in loc if p not in ("body", "data", "query", "path", "payload")]
+    path = ""
+    for p in parts:
+        path += f"[{p}]" if isinstance(p, int) else (f".{p}" if path else str(p))
+    return path or None
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc: ValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    message = str(first.get("msg", "invalid input")).removeprefix("Value error, ")
+    field = _field_path(first.get("loc", ()))
+    if first.get("type") == "json_invalid":
+        return error(request, 400, "bad_json", "the body is not valid JSON")
+    return error(request, 422, "invalid", message, field)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return error(request, 401, "unauthenticated", "log in, or send Authorization: Bearer <token>")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict", 413: "too_large"}
+    return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return error(request, 404, "not_found", "no such resource")
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return error(request, 403, "forbidden", "you may not see or change this")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    return error(request, 413, "too_large", "the request body is too large")
+
+
+from limber.api import views  # noqa: E402,F401  (registers the operations)

@@ -1,0 +1,92 @@
+from django.http import Http404
+from django.utils import timezone
+
+from limber.api import api, error
+from limber.api.schemas import ErrorOut, ScreeningIn, SessionIn
+from limber.core import screening
+from limber.library import get_library
+from limber.practice import plan, store
+from limber.practice.models import Screening
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+@api.get("/exercises", auth=None, response={200: list[dict]}, tags=["library"])
+def exercises(request):
+    """The stretches, gentlest first: the same objects as `limber exercises --json`."""
+    return [s.summary_dict() for s in get_library().values()]
+
+
+@api.get("/exercises/{slug}", auth=None, response={200: dict, 404: ErrorOut}, tags=["library"])
+def exercise(request, slug: str):
+    stretch = get_library().get(slug)
+    if stretch is None:
+        raise Http404
+    return stretch.summary_dict()
+
+
+@api.get("/screening", response={200: dict, **ERRORS}, tags=["safety"])
+def screening_questions(request):
+    """The red-flag questions, and the latest answer if there is one."""
+    latest = store.latest_screening(request.auth)
+    return {
+        "questions": [{"id": q.id, "text": q.text} for q in screening.QUESTIONS],
+        "latest": _screening_dict(latest) if latest else None,
+    }
+
+
+@api.post("/screening", response={201: dict, **ERRORS}, tags=["safety"])
+def screening_answer(request, payload: ScreeningIn):
+    """Answer every question: true means that red flag is present."""
+    try:
+        result = screening.evaluate(payload.answers)
+    except screening.ScreeningError as e:
+        return error(request, 422, "invalid", str(e), e.field)
+    row = Screening.objects.create(user=request.auth, answers=payload.answers, flagged=result.flagged)
+    return 201, _screening_dict(row)
+
+
+def _screening_dict(row: Screening) -> dict:
+    result = screening.evaluate(row.answers)
+    return {
+        "flagged": result.flagged,
+        "flags": list(result.flags),
+        "message": result.message,
+        "created": row.created.isoformat(),
+    }
+
+
+@api.get("/today", response={200: dict, **ERRORS}, tags=["practice"])
+def today(request):
+    """Today's prescription and the session script that plays it (409 until screened)."""
+    blocked = plan.screening_block(request.auth)
+    if blocked:
+        return error(request, 409, "screening_required", blocked)
+    return plan.today(request.auth, timezone.now())
+
+
+@api.post("/sessions", response={201: dict, **ERRORS}, tags=["practice"])
+def post_session(request, payload: SessionIn):
+    """Log a session with its holds. Send it as often as you like: it is stored once.
+
+    Holds are matched by their ids and kept as first received; fields that were empty
+    (finished_at, pain_after, ...) are filled in by later sends. The answer is the session as
+    stored. An `Idempotency-Key` header, when sent, must equal the session id.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and key != str(payload.id):
+        return error(request, 422, "invalid", "Idempotency-Key must equal the session id", "id")
+    try:
+        session = store.save_session(request.auth, payload)
+    except store.FieldError as e:
+        return error(request, e.status, e.code, str(e), e.field)
+    return 201, store.session_dict(session)
+
+
+@api.get("/history", response={200: dict, **ERRORS}, tags=["practice"])
+def history(request, limit: int = 100):
+    """Your sessions, newest first, each with its holds."""
+    if not 1 <= limit <= 1000:
+        return error(request, 422, "invalid", "limit must be from 1 to 1000", "limit")
+    sessions = store.sessions_of(request.auth, limit)
+    return {"sessions": [store.session_dict(s) for s in sessions]}

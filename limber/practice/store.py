@@ -1,0 +1,121 @@
+"""Storing and reading practice: sessions and holds kept once however often they are sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from limber.library import get_library
+from limber.practice.models import Hold, PracticeSession, Screening
+
+HOLD_FIELDS = (
+    "exercise", "variant", "side", "rep", "target_s", "held_s", "good_form_s", "stretch_felt", "pain",
+)  # fmt: skip
+# Fields a later send may fill in but never change: what was recorded first stands. The player
+# sends each hold as it ends and its answers (felt a stretch? pain?) after the stretch.
+LATE_FIELDS = ("finished_at", "pain_before", "pain_after", "pain_spread")
+LATE_HOLD_FIELDS = ("good_form_s", "stretch_felt", "pain")
+
+
+class FieldError(ValueError):
+    def __init__(self, field: str, message: str, status: int = 422, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
+        self.code = code
+
+
+def check_holds(holds: Iterable[Any]) -> None:
+    """Every hold names a stretch, variant and side that the library has."""
+    library = get_library()
+    for i, h in enumerate(holds):
+        stretch = library.get(h.exercise)
+        if stretch is None:
+            raise FieldError(f"holds[{i}].exercise", f"unknown stretch {h.exercise!r}")
+        if h.variant not in {v.slug for v in stretch.variants}:
+            raise FieldError(f"holds[{i}].variant", f"{h.exercise} has no variant {h.variant!r}")
+        if h.side not in stretch.sides:
+            raise FieldError(f"holds[{i}].side", f"{h.exercise} is not done with side {h.side!r}")
+
+
+def save_session(user, data: Any) -> PracticeSession:
+    """Store a session and any holds not stored yet, all or nothing; replays change nothing."""
+    check_holds(data.holds)
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _save(user, data)
+        except IntegrityError:
+            # Two sends of the same new session raced; the other one won, so merge into it.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _save(user, data: Any) -> PracticeSession:
+    session = PracticeSession.objects.select_for_update().filter(pk=data.id).first()
+    if session is not None and session.user_id != user.pk:
+        raise FieldError("id", "this session id is already used", status=409, code="conflict")
+    if session is None:
+        session = PracticeSession.objects.create(
+            id=data.id,
+            user=user,
+            started_at=data.started_at,
+            **{f: getattr(data, f) for f in LATE_FIELDS},
+        )
+    else:
+        changed = [f for f in LATE_FIELDS if getattr(session, f) is None and getattr(data, f) is not None]
+        for f in changed:
+            setattr(session, f, getattr(data, f))
+        if changed:
+            session.save(update_fields=changed)
+
+    ids = [h.id for h in data.holds]
+    stored = dict(Hold.objects.filter(pk__in=ids).values_list("id", "session_id"))
+    foreign = [i for i, h in enumerate(data.holds) if stored.get(h.id, session.pk) != session.pk]
+    if foreign:
+        raise FieldError(
+            f"holds[{foreign[0]}].id", "this hold id belongs to another session", 409, "conflict"
+        )
+    existing = [h for h in data.holds if h.id in stored]
+    if existing:
+        rows = {r.id: r for r in Hold.objects.filter(pk__in=[h.id for h in existing])}
+        for h in existing:
+            row = rows[h.id]
+            late = [f for f in LATE_HOLD_FIELDS if getattr(row, f) is None and getattr(h, f) is not None]
+            for f in late:
+                setattr(row, f, getattr(h, f))
+            if late:
+                row.save(update_fields=late)
+    start = Hold.objects.filter(session=session).count()
+    new = [h for h in data.holds if h.id not in stored]
+    Hold.objects.bulk_create(
+        Hold(id=h.id, session=session, position=start + n, **{f: getattr(h, f) for f in HOLD_FIELDS})
+        for n, h in enumerate(new)
+    )
+    return session
+
+
+def session_dict(session: PracticeSession, holds: Iterable[Hold] | None = None) -> dict[str, Any]:
+    rows = session.holds.all() if holds is None else holds
+    return {
+        "id": str(session.id),
+        "started_at": session.started_at.isoformat(),
+        "finished_at": session.finished_at.isoformat() if session.finished_at else None,
+        "pain_before": session.pain_before,
+        "pain_after": session.pain_after,
+        "pain_spread": session.pain_spread,
+        "holds": [{"id": str(h.id), **{f: getattr(h, f) for f in HOLD_FIELDS}} for h in rows],
+    }
+
+
+def sessions_of(user, limit: int | None = None) -> list[PracticeSession]:
+    """The user's sessions, newest first, holds fetched in one query."""
+    qs = PracticeSession.objects.filter(user=user).prefetch_related("holds").order_by("-started_at")
+    return list(qs[:limit] if limit else qs)
+
+
+def latest_screening(user) -> Screening | None:
+    return Screening.objects.filter(user=user).order_by("-created", "-id").first()

@@ -1,0 +1,226 @@
+"""The JSON API: one error shape, idempotent logging, nothing lost, nothing shown to others."""
+
+import json
+import uuid
+
+import pytest
+
+from limber.practice.models import Hold, PracticeSession, Screening
+from tests.conftest import clear_answers
+
+pytestmark = pytest.mark.django_db
+
+
+def hold(**over):
+    h = {
+        "id": str(uuid.uuid4()), "exercise": "towel-hamstring-stretch", "variant": "towel",
+        "side": "left", "rep": 1, "target_s": 10, "held_s": 10.4, "stretch_felt": True, "pain": 3,
+    }  # fmt: skip
+    h.update(over)
+    return h
+
+
+def session(n_holds=2, **over):
+    s = {
+        "id": str(uuid.uuid4()),
+        "started_at": "2026-11-24T08:00:00Z",
+        "finished_at": "2026-11-24T08:09:30Z",
+        "pain_before": 4, "pain_after": 3, "pain_spread": False,
+        "holds": [hold(rep=i + 1) for i in range(n_holds)],
+    }  # fmt: skip
+    s.update(over)
+    return s
+
+
+def assert_error(response, status, field=None):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["status"] == status
+    assert body["error"]["message"]
+    if field is not None:
+        assert body["error"]["field"] == field
+    return body["error"]
+
+
+def test_exercises_are_the_same_objects_as_the_cli(api, capsys):
+    from limber.cli import main
+
+    assert main(["exercises", "--json"]) == 0
+    assert api.get("/exercises").json() == json.loads(capsys.readouterr().out)
+
+
+def test_openapi_schema_documents_the_endpoints(api):
+    schema = api.get("/openapi.json").json()
+    for path in ("/api/v1/exercises", "/api/v1/today", "/api/v1/sessions", "/api/v1/history",
+                 "/api/v1/screening"):  # fmt: skip
+        assert path in schema["paths"]
+
+
+def test_without_credentials_the_api_answers_401_in_the_error_shape(api):
+    assert_error(api.get("/history"), 401)
+    assert_error(api.post("/sessions", session()), 401)
+    assert_error(api.get("/today", headers={"Authorization": "Bearer lmb_not-a-token"}), 401)
+
+
+def test_cookie_authenticated_posts_need_the_csrf_token(alice):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    body = json.dumps(session())
+    refused = browser.post("/api/v1/sessions", body, content_type="application/json")
+    assert_error(refused, 403)
+    assert PracticeSession.objects.count() == 0
+    browser.get("/exercises/")  # any page sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    ok = browser.post("/api/v1/sessions", body, content_type="application/json",
+                      headers={"X-CSRFToken": token})  # fmt: skip
+    assert ok.status_code == 201
+
+
+def test_screening_gates_today(api, alice):
+    gated = assert_error(api.get("/today", user=alice), 409)
+    assert "symptoms check" in gated["message"]
+    questions = api.get("/screening", user=alice).json()["questions"]
+    assert len(questions) == 5 and all({"id", "text"} <= set(q) for q in questions)
+
+    flagged = api.post("/screening", {"answers": {**clear_answers(), "bladder": True}}, user=alice)
+    assert flagged.status_code == 201
+    assert flagged.json()["flagged"] is True and "urgent" in flagged.json()["message"]
+    assert "red flag" in assert_error(api.get("/today", user=alice), 409)["message"]
+
+    clear = api.post("/screening", {"answers": clear_answers()}, user=alice)
+    assert clear.json()["flagged"] is False
+    today = api.get("/today", user=alice)
+    assert today.status_code == 200
+    assert today.json()["script"]["steps"]
+    # Both answers are kept, with their times.
+    assert Screening.objects.filter(user=alice).count() == 2
+
+
+@pytest.mark.parametrize(
+    "answers, field",
+    [
+        ({"both_legs": False}, "answers.weakness"),
+        ({**clear_answers(), "extra": False}, "answers.extra"),
+        ({**clear_answers(), "bowel": "no"}, "answers.bowel"),
+    ],
+)
+def test_screening_needs_every_answer_as_true_or_false(api, alice, answers, field):
+    assert_error(api.post("/screening", {"answers": answers}, user=alice), 422, field)
+    assert Screening.objects.count() == 0
+
+
+def test_logged_sessions_are_accepted_even_when_screening_is_flagged(api, alice):
+    Screening.objects.create(user=alice, answers=clear_answers(True), flagged=True)
+    assert api.post("/sessions", session(), user=alice).status_code == 201
+
+
+def test_a_session_is_stored_once_however_often_it_is_sent(api, alice):
+    body = session(n_holds=6)
+    first = api.post("/sessions", body, user=alice)
+    assert first.status_code == 201
+    for _ in range(3):
+        again = api.post("/sessions", body, user=alice, headers={"Idempotency-Key": body["id"]})
+        assert again.status_code == 201
+        assert again.json() == first.json()
+    assert PracticeSession.objects.count() == 1
+    assert Hold.objects.count() == 6
+    history = api.get("/history", user=alice).json()["sessions"]
+    assert [s["id"] for s in history] == [body["id"]]
+    assert [h["id"] for h in history[0]["holds"]] == [h["id"] for h in body["holds"]]
+    assert history[0]["holds"][0]["held_s"] == 10.4
+
+
+def test_holds_sent_as_they_happen_add_up_and_answers_fill_in_later(api, alice):
+    body = session(n_holds=1, finished_at=None, pain_after=None, pain_spread=None)
+    body["holds"][0].update(stretch_felt=None, pain=None)
+    api.post("/sessions", body, user=alice)
+    body["holds"].append(hold(rep=2))
+    body["holds"][0].update(stretch_felt=False, pain=2, held_s=99)  # held_s was already recorded
+    body.update(finished_at="2026-11-24T08:05:00Z", pain_after=2, pain_spread=True)
+    stored = api.post("/sessions", body, user=alice).json()
+    assert len(stored["holds"]) == 2
+    first = stored["holds"][0]
+    assert (first["stretch_felt"], first["pain"], first["held_s"]) == (False, 2, 10.4)
+    assert stored["pain_after"] == 2 and stored["pain_spread"] is True
+
+
+def test_history_is_newest_first(api, alice):
+    old = session(started_at="2026-11-20T08:00:00Z", finished_at="2026-11-20T08:10:00Z")
+    new = session(started_at="2026-11-23T08:00:00Z", finished_at="2026-11-23T08:10:00Z")
+    api.post("/sessions", old, user=alice)
+    api.post("/sessions", new, user=alice)
+    assert [s["id"] for s in api.get("/history", user=alice).json()["sessions"]] == [new["id"], old["id"]]
+
+
+BAD = [
+    ("wrong type", {"pain_before": "4"}, "pain_before"),
+    ("pain 11", {"pain_after": 11}, "pain_after"),
+    ("negative seconds", {"holds": [hold(held_s=-1)]}, "holds[0].held_s"),
+    ("held over an hour", {"holds": [hold(held_s=3601)]}, "holds[0].held_s"),
+    ("unknown stretch", {"holds": [hold(exercise="headstand")]}, "holds[0].exercise"),
+    ("unknown side", {"holds": [hold(side="middle")]}, "holds[0].side"),
+    ("unknown variant", {"holds": [hold(variant="rope")]}, "holds[0].variant"),
+    ("pain 11 in a hold", {"holds": [hold(), hold(pain=11)]}, "holds[1].pain"),
+    ("not a uuid", {"id": "123"}, "id"),
+    ("no time zone", {"started_at": "2026-11-24T08:00:00"}, "started_at"),
+    ("finished before started", {"finished_at": "2026-11-24T07:00:00Z"}, None),
+    ("rep as text", {"holds": [hold(rep="1")]}, "holds[0].rep"),
+]
+
+
+@pytest.mark.parametrize("name, change, field", BAD, ids=[b[0] for b in BAD])
+def test_bad_sessions_get_a_422_naming_the_field_and_store_nothing(api, alice, name, change, field):
+    error = assert_error(api.post("/sessions", session(**change), user=alice), 422, field)
+    assert error["code"] == "invalid"
+    assert PracticeSession.objects.count() == 0 and Hold.objects.count() == 0
+
+
+def test_a_bad_hold_in_a_replay_leaves_what_was_saved_untouched(api, alice):
+    body = session(n_holds=2)
+    api.post("/sessions", body, user=alice)
+    body["holds"].append(hold(side="middle"))
+    assert_error(api.post("/sessions", body, user=alice), 422, "holds[2].side")
+    assert Hold.objects.count() == 2
+
+
+def test_malformed_and_huge_bodies_get_4xx_in_the_error_shape(api, alice):
+    assert_error(api.post("/sessions", "{not json", user=alice, raw=True), 400)
+    huge = session(holds=[hold(rep=1) for _ in range(3000)])
+    assert_error(api.post("/sessions", huge, user=alice), 413)
+    assert PracticeSession.objects.count() == 0
+
+
+def test_idempotency_key_must_match_the_session(api, alice):
+    body = session()
+    assert_error(api.post("/sessions", body, user=alice, headers={"Idempotency-Key": "other"}), 422, "id")
+
+
+# --- another user's data is unreachable ----------------------------------------------------------
+
+
+def test_another_users_session_id_cannot_be_written_or_read(api, alice, bob):
+    body = session()
+    api.post("/sessions", body, user=alice)
+    takeover = dict(body, pain_after=9)
+    assert_error(api.post("/sessions", takeover, user=bob), 409, "id")
+    assert api.get("/history", user=bob).json() == {"sessions": []}
+    assert PracticeSession.objects.get().pain_after == 3
+
+
+def test_another_users_hold_id_cannot_be_moved(api, alice, bob):
+    mine = session(n_holds=1)
+    api.post("/sessions", mine, user=alice)
+    theirs = session(holds=[dict(mine["holds"][0], pain=9)])
+    assert_error(api.post("/sessions", theirs, user=bob), 409, "holds[0].id")
+    assert Hold.objects.get().pain == 3
+    assert PracticeSession.objects.filter(user=bob).count() == 0
+
+
+def test_screening_and_today_are_per_user(api, alice, bob):
+    api.post("/screening", {"answers": clear_answers()}, user=alice)
+    assert api.get("/today", user=alice).status_code == 200
+    assert_error(api.get("/today", user=bob), 409)
+    assert api.get("/screening", user=bob).json()["latest"] is None
