@@ -1,0 +1,149 @@
+"""The two BlazePose model files: where they live, how they are fetched and checked.
+
+They are not ours to ship (and never committed): `limber models` takes them out of the
+`mediapipe==0.10.21` wheel on the package index and checks their SHA-256 before use, so a
+truncated download or a different model can never be run by accident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from limber.errors import UserError
+
+__all__ = ["MODEL_FILES", "ModelPaths", "ensure_models", "extract_from_wheel", "models_dir"]
+
+WHEEL = "mediapipe==0.10.21"
+
+# name -> (path inside the wheel, sha256, size in bytes)
+MODEL_FILES = {
+    "pose_detection.tflite": (
+        "mediapipe/modules/pose_detection/pose_detection.tflite",
+        "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+        2_959_046,
+    ),
+    "pose_landmark_full.tflite": (
+        "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+        6_440_512,
+    ),
+}
+FIX = "run `limber models` to fetch them"
+
+
+@dataclass(frozen=True)
+class ModelPaths:
+    detector: Path
+    landmarks: Path
+
+
+def models_dir(env: dict[str, str] | None = None) -> Path:
+    """$LIMBER_MODELS_DIR, else $LIMBER_DATA_DIR/models (the data folder defaults to ./var)."""
+    env = dict(os.environ if env is None else env)
+    if env.get("LIMBER_MODELS_DIR"):
+        return Path(env["LIMBER_MODELS_DIR"]).expanduser().resolve()
+    return (Path(env.get("LIMBER_DATA_DIR") or "var").expanduser() / "models").resolve()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _problem(path: Path) -> str | None:
+    """Why this model file cannot be used, or None when it is the right one."""
+    _, digest, size = MODEL_FILES[path.name]
+    if not path.is_file():
+        return "is missing"
+    if path.stat().st_size != size or _sha256(path) != digest:
+        return "is damaged or not the expected model (its SHA-256 does not match)"
+    return None
+
+
+def _paths(directory: Path) -> ModelPaths:
+    return ModelPaths(directory / "pose_detection.tflite", directory / "pose_landmark_full.tflite")
+
+
+def extract_from_wheel(wheel: Path, directory: Path) -> None:
+    """Take the two model files out of a mediapipe wheel, checked, written atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = zipfile.ZipFile(wheel)
+    except (OSError, zipfile.BadZipFile) as e:
+        raise UserError(f"{wheel} is not a readable wheel ({e})") from None
+    with archive:
+        for name, (member, digest, _) in MODEL_FILES.items():
+            try:
+                data = archive.read(member)
+            except KeyError:
+                raise UserError(f"{wheel} has no {member}; it must be the {WHEEL} wheel") from None
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise UserError(f"{member} in {wheel} has an unexpected SHA-256; refusing it")
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, directory / name)  # never leave half a model behind
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+
+
+def _download_wheel(into: Path) -> Path:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    cmd += ["--quiet", WHEEL, "-d", str(into)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UserError(f"cannot download {WHEEL} for the pose models: {e}") from None
+    wheels = sorted(into.glob("mediapipe-*.whl"))
+    if done.returncode != 0 or not wheels:
+        last = (done.stderr.strip().splitlines() or ["pip gave no reason"])[-1]
+        raise UserError(
+            f"cannot download {WHEEL} for the pose models ({last}); "
+            "or fetch the wheel yourself and run `limber models --wheel FILE.whl`"
+        )
+    return wheels[0]
+
+
+def ensure_models(
+    directory: Path | None = None, fetch: bool = True, wheel: Path | None = None
+) -> ModelPaths:
+    """The paths of both model files, fetching them first when missing or damaged.
+
+    With fetch=False nothing is downloaded: a missing or damaged file is a UserError that
+    says how to fix it.
+    """
+    directory = models_dir() if directory is None else Path(directory)
+    paths = _paths(directory)
+    problems = {p: _problem(p) for p in (paths.detector, paths.landmarks)}
+    if not any(problems.values()):
+        return paths
+    if not fetch and wheel is None:
+        path, why = next((p, w) for p, w in problems.items() if w)
+        raise UserError(f"the pose model {path} {why}; {FIX}")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the models folder {directory}: {e.strerror}") from None
+    if wheel is not None:
+        extract_from_wheel(Path(wheel), directory)
+    else:
+        with tempfile.TemporaryDirectory(prefix="limber-wheel-") as tmp:
+            extract_from_wheel(_download_wheel(Path(tmp)), directory)
+    for p in (paths.detector, paths.landmarks):
+        why = _problem(p)
+        if why:
+            raise UserError(f"the pose model {p} {why} even after fetching it")
+    return paths
