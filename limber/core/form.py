@@ -1,0 +1,483 @@
+"""The form rules: body landmarks -> joint angles -> a verdict on the stretch, with cues.
+
+Pure Python and deterministic. The landmarks come from a pose engine (BlazePose's 33 points,
+in image pixels, y pointing down); the rules measure the same things as `body.measure` does on
+a drawn figure, so the drawings, the spec and the camera check agree on what "a straight knee"
+is. Angles are taken in pixel space: on a 16:9 frame, normalised coordinates would squash them.
+
+A landmark the engine is not sure it sees (low visibility) makes every criterion that needs it
+unknown (ok = None). A guess presented as a judgement would tell someone with sciatica to push
+a knee that is already straight.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .body import angle_at
+from .spec import MEASURES, CheckRule, Pose, Stretch, Variant
+
+__all__ = [
+    "LANDMARK_NAMES",
+    "VISIBLE",
+    "CheckResult",
+    "Landmark",
+    "Landmarks",
+    "Measurement",
+    "PoseEngine",
+    "Verdict",
+    "check_form",
+    "judge",
+    "measure",
+]
+
+# BlazePose's 33 landmarks, in the model's order. "left" is the person's own left.
+LANDMARK_NAMES = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+    "right_heel", "left_foot_index", "right_foot_index",
+)  # fmt: skip
+INDEX = {name: i for i, name in enumerate(LANDMARK_NAMES)}
+
+# BlazePose's visibility is a probability; below this the point is as likely hidden as seen.
+VISIBLE = 0.5
+
+# How far the body is turned from the camera, from the depth difference of the two shoulders
+# and of the two hips: 90 degrees seen exactly from the side, 0 from the front. From SIDE_YAW
+# the joint angles in the image are the body's; from FRONT_YAW they are still close (a
+# three-quarter view); below it a bent knee pointing at the camera can look straight.
+SIDE_YAW = 70.0
+FRONT_YAW = 35.0
+# Engines that give no depth: shoulder (or hip) width over trunk length instead (about 0.8
+# seen from the front, near 0 from the side).
+SIDE_ON = 0.45
+ANGLED = 0.8
+
+# How far off the camera's measurements can be: BlazePose's joint angles, side-on, are good to
+# about 5 degrees, and heel heights to a percent or two of body height. A check is only called
+# wrong when the value is beyond its limit by more than this, so nobody is told to push a knee
+# further into a stretch on the strength of landmark jitter.
+MARGIN = {"heel_lift": 1.5}
+MARGIN_DEG = 5.0
+
+# Lying: the trunk within this many degrees of the floor. Sitting: at least SITTING_TRUNK.
+LYING_TRUNK = 35.0
+SITTING_TRUNK = 50.0
+# Lying stretches need the working leg raised: the hip-to-ankle line this far up from the floor.
+LEG_RAISED = 30.0
+# The seated stretch needs the working leg extended forward: a knee at least this open.
+LEG_EXTENDED = 125.0
+# Standing: both hips and both knees nearly straight, with an upright trunk.
+STRAIGHT = 150.0
+
+
+@dataclass(frozen=True, slots=True)
+class Landmark:
+    x: float  # pixels from the left edge
+    y: float  # pixels from the top edge (down is +y)
+    z: float = 0.0  # depth, roughly in x's scale; smaller is nearer the camera
+    visibility: float = 1.0  # 0..1: how likely the point is in view and not hidden
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """One person's 33 landmarks in one frame, in pixels of a width x height image."""
+
+    points: tuple[Landmark, ...]
+    width: int
+    height: int
+    score: float = 1.0  # how sure the engine is there is a person at all
+
+    def __post_init__(self) -> None:
+        if len(self.points) != len(LANDMARK_NAMES):
+            raise ValueError(f"expected {len(LANDMARK_NAMES)} landmarks, got {len(self.points)}")
+
+    def __getitem__(self, name: str) -> Landmark:
+        return self.points[INDEX[name]]
+
+    def visible(self, *names: str) -> bool:
+        return all(self.points[INDEX[n]].visibility >= VISIBLE for n in names)
+
+
+class PoseEngine(Protocol):
+    """Camera frame in, one person's landmarks out (None when nobody is in view).
+
+    A frame is whatever the engine reads (limber.vision: an H x W x 3 BGR numpy array).
+    Engines may track between calls; frames are expected in time order.
+    """
+
+    def process(self, frame: Any) -> Landmarks | None: ...
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+Vec = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What the camera sees, before any judgement against a stretch."""
+
+    posture: str | None  # "lying", "sitting", "standing", or None when it cannot be told
+    side: str | None  # the working leg: "left" or "right"
+    view: str  # "side", "angled" or "front": how the camera sees the body
+    values: dict[str, float | None]  # spec.MEASURES name -> value; None = not visible enough
+    leg_placed: bool | None  # the working leg is raised (lying) / extended forward (sitting)
+    facing: int = 1  # +1 when the legs point to the image's right, -1 to its left
+    body_px: float = 0.0  # estimated body height in pixels
+
+
+def _up(p: Landmark) -> Vec:
+    """Image pixels (y down) to y-up coordinates, so angles read like the body model's."""
+    return (p.x, -p.y)
+
+
+def _mid(a: Vec, b: Vec) -> Vec:
+    return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+
+
+def _dist(a: Vec, b: Vec) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
+def _direction(frm: Vec, to: Vec, facing: int) -> float:
+    """The angle of frm->to up from the floor, forward = 0, in degrees (-180, 180]."""
+    return math.degrees(math.atan2(to[1] - frm[1], (to[0] - frm[0]) * facing))
+
+
+@dataclass(frozen=True)
+class _Leg:
+    hip: Vec
+    knee: Vec
+    ankle: Vec
+    heel: Vec
+    toe: Vec
+
+
+def _leg(lm: Landmarks, side: str) -> _Leg:
+    return _Leg(*(_up(lm[f"{side}_{j}"]) for j in ("hip", "knee", "ankle", "heel", "foot_index")))
+
+
+def _body_px(lm: Landmarks) -> float:
+    """Body height in pixels, from the segment lengths the body model uses.
+
+    Foreshortening only ever shortens a segment, so the longest estimate is the best one.
+    """
+    from .body import SEGMENTS
+
+    sh = _mid(_up(lm["left_shoulder"]), _up(lm["right_shoulder"]))
+    hp = _mid(_up(lm["left_hip"]), _up(lm["right_hip"]))
+    estimates = [_dist(sh, hp) / SEGMENTS["trunk"]]
+    for s in ("left", "right"):
+        leg = _leg(lm, s)
+        thigh, shin = _dist(leg.hip, leg.knee), _dist(leg.knee, leg.ankle)
+        estimates.append((thigh + shin) / (SEGMENTS["thigh"] + SEGMENTS["shin"]))
+    return max(estimates)
+
+
+def _view(lm: Landmarks) -> str:
+    """ "side", "angled" or "front": how the camera sees the body."""
+    pairs = (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"))
+    if any(p.z != 0 for p in lm.points):
+        yaws = []
+        for a, b in pairs:
+            p, q = lm[a], lm[b]
+            yaws.append(math.degrees(math.atan2(abs(p.z - q.z), math.hypot(p.x - q.x, p.y - q.y))))
+        yaw = sum(yaws) / len(yaws)
+        return "side" if yaw >= SIDE_YAW else "angled" if yaw >= FRONT_YAW else "front"
+    ls, rs = _up(lm["left_shoulder"]), _up(lm["right_shoulder"])
+    lh, rh = _up(lm["left_hip"]), _up(lm["right_hip"])
+    trunk = _dist(_mid(ls, rs), _mid(lh, rh))
+    if trunk <= 0:
+        return "front"
+    # Hips are narrower than shoulders (about 0.7 of them), hence the factor.
+    width = max(_dist(ls, rs), _dist(lh, rh) / 0.7) / trunk
+    return "side" if width < SIDE_ON else "angled" if width < ANGLED else "front"
+
+
+def _posture(trunk_elev: float, hips: list[float], knees: list[float]) -> str:
+    """trunk_elev: the trunk's angle from the floor ignoring which way it leans (0..90)."""
+    if trunk_elev <= LYING_TRUNK:
+        return "lying"
+    if trunk_elev >= SITTING_TRUNK:
+        if min(hips) >= STRAIGHT and min(knees) >= STRAIGHT:
+            return "standing"
+        return "sitting"
+    return "reclining"
+
+
+def _joint_angles(lm: Landmarks, work: str, other: str) -> dict[str, float]:
+    sh = _mid(_up(lm["left_shoulder"]), _up(lm["right_shoulder"]))
+    w, o = _leg(lm, work), _leg(lm, other)
+    return {
+        "hip": angle_at(sh, w.hip, w.knee),
+        "knee": angle_at(w.hip, w.knee, w.ankle),
+        "other_hip": angle_at(sh, o.hip, o.knee),
+        "other_knee": angle_at(o.hip, o.knee, o.ankle),
+    }
+
+
+def _pose_cost(angles: dict[str, float], poses: Sequence[Pose]) -> float:
+    """How far measured joint angles are from the nearest pose of the movement."""
+    best = math.inf
+    for p in poses:
+        cost = sum(abs(angles[k] - getattr(p, k)) for k in angles)
+        best = min(best, cost)
+    return best
+
+
+def _movement(variant: Variant, steps: int = 4) -> list[Pose]:
+    from .body import interpolate
+
+    return [interpolate(variant.start, variant.end, i / steps) for i in range(steps + 1)]
+
+
+def _working_side(lm: Landmarks, variant: Variant) -> str:
+    """The leg whose angles (with the other leg's) fit the stretch's movement better.
+
+    This uses positions even where visibility is low: choosing which leg to judge is not a
+    judgement, and the checks of a hidden leg come out unknown anyway.
+    """
+    poses = _movement(variant)
+    costs = {
+        side: _pose_cost(_joint_angles(lm, side, other), poses)
+        for side, other in (("left", "right"), ("right", "left"))
+    }
+    return min(costs, key=lambda s: costs[s])
+
+
+def _facing(lm: Landmarks, lying: bool) -> int:
+    """+1 when the person's legs (lying) or knees and face (sitting) point to the image's right."""
+    sh = _mid(_up(lm["left_shoulder"]), _up(lm["right_shoulder"]))
+    hp = _mid(_up(lm["left_hip"]), _up(lm["right_hip"]))
+    if lying:
+        toward = hp[0] - sh[0]
+    else:
+        knees = _mid(_up(lm["left_knee"]), _up(lm["right_knee"]))
+        ears = _mid(_up(lm["left_ear"]), _up(lm["right_ear"]))
+        scale = max(_dist(sh, hp), 1e-9)
+        # The knees say it most plainly; the nose in front of the ears settles upright cases.
+        toward = (knees[0] - hp[0]) / scale + 0.5 * (_up(lm["nose"])[0] - ears[0]) / scale
+    return 1 if toward >= 0 else -1
+
+
+def measure(lm: Landmarks, variant: Variant) -> Measurement:
+    """Measure everything a check can ask for (spec.MEASURES), for the given variant's movement."""
+    sh_l, sh_r = _up(lm["left_shoulder"]), _up(lm["right_shoulder"])
+    hp_l, hp_r = _up(lm["left_hip"]), _up(lm["right_hip"])
+    sh, hp = _mid(sh_l, sh_r), _mid(hp_l, hp_r)
+    trunk_seen = (lm.visible("left_shoulder") or lm.visible("right_shoulder")) and (
+        lm.visible("left_hip") or lm.visible("right_hip")
+    )
+    legs = [s for s in ("left", "right") if lm.visible(f"{s}_hip", f"{s}_knee")]
+    view = _view(lm)
+    body_px = _body_px(lm)
+
+    posture: str | None = None
+    elev = math.degrees(math.atan2(abs(sh[1] - hp[1]), abs(sh[0] - hp[0])))
+    if trunk_seen and legs:
+        # Judged on the legs that are seen: side-on, the far leg is often hidden.
+        hips = [angle_at(sh, _up(lm[f"{s}_hip"]), _up(lm[f"{s}_knee"])) for s in legs]
+        knees = [
+            angle_at(_up(lm[f"{s}_hip"]), _up(lm[f"{s}_knee"]), _up(lm[f"{s}_ankle"]))
+            for s in legs
+            if lm.visible(f"{s}_ankle")
+        ]
+        posture = _posture(elev, hips, knees or [0.0])
+    elif trunk_seen and elev <= LYING_TRUNK:
+        posture = "lying"
+
+    side = _working_side(lm, variant)
+    other = "right" if side == "left" else "left"
+    facing = _facing(lm, lying=posture == "lying" or (posture is None and elev <= LYING_TRUNK))
+    w, o = _leg(lm, side), _leg(lm, other)
+
+    def seen(*joints: str) -> bool:
+        names = [j.replace("W_", side + "_").replace("O_", other + "_") for j in joints]
+        return lm.visible(*names)
+
+    values: dict[str, float | None] = dict.fromkeys(MEASURES)
+    if seen("W_hip", "W_knee", "W_ankle"):
+        values["working_knee"] = angle_at(w.hip, w.knee, w.ankle)
+    if seen("O_hip", "O_knee", "O_ankle"):
+        values["other_knee"] = angle_at(o.hip, o.knee, o.ankle)
+    if seen("W_hip", "W_ankle", "O_hip", "O_ankle"):
+        a = (w.ankle[0] - w.hip[0], w.ankle[1] - w.hip[1])
+        b = (o.ankle[0] - o.hip[0], o.ankle[1] - o.hip[1])
+        values["legs_angle"] = angle_at(a, (0.0, 0.0), b)
+    if trunk_seen:
+        tilt = _direction(hp, sh, facing)  # 180 lying flat, 90 upright
+        values["trunk_incline"] = 180.0 - (tilt if tilt >= -90 else tilt + 360)
+    if seen("W_hip", "W_ankle"):
+        values["leg_raise"] = _direction(w.hip, w.ankle, facing)
+    feet = ("O_heel", "O_foot_index")
+    if seen("W_heel", *feet) and body_px > 0:
+        support = min(o.heel[1], o.toe[1])  # the resting foot is on the floor
+        # A heel cannot be below the floor it rests on; below is camera perspective.
+        values["heel_lift"] = max(0.0, 100.0 * (w.heel[1] - support) / body_px)
+
+    placed: bool | None = None
+    if posture == "lying" or (posture is None and elev <= LYING_TRUNK):
+        raise_ = values["leg_raise"]
+        if raise_ is None and seen("W_hip", "W_knee"):
+            raise_ = _direction(w.hip, w.knee, facing)
+        placed = None if raise_ is None else raise_ >= LEG_RAISED
+    elif values["working_knee"] is not None:
+        ahead = (w.ankle[0] - w.hip[0]) * facing > 0
+        placed = values["working_knee"] >= LEG_EXTENDED and ahead
+    return Measurement(posture, side, view, values, placed, facing, body_px)
+
+
+# --- judging ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    label: str
+    ok: bool | None  # None: not visible enough to tell
+    measured: float | None
+    rule: CheckRule
+
+    def to_dict(self) -> dict[str, Any]:
+        unit = "%" if self.rule.measure == "heel_lift" else "deg"
+        return {
+            "name": self.name,
+            "label": self.label,
+            "ok": self.ok,
+            "measured_deg": None if self.measured is None else round(self.measured, 1),
+            "target": self.rule.target,
+            "min": self.rule.min,
+            "max": self.rule.max,
+            "unit": unit,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The per-frame answer: is the person in the stretch, on which leg, and how is the form."""
+
+    exercise: str
+    variant: str
+    person_found: bool
+    in_position: bool
+    side: str | None  # the working leg seen
+    side_ok: bool | None  # the working leg is the one the session asked for (None: not asked)
+    posture: str | None
+    view: str
+    checks: tuple[CheckResult, ...] = ()
+    cues: tuple[str, ...] = ()
+    measurement: Measurement | None = field(default=None, compare=False)
+
+    @property
+    def good_form(self) -> bool:
+        """In position, on the right leg, nothing wrong and something actually seen right."""
+        oks = [c.ok for c in self.checks]
+        return (
+            self.in_position
+            and self.side_ok is not False
+            and False not in oks
+            and any(ok is True for ok in oks)
+        )
+
+    def check(self, name: str) -> CheckResult:
+        return next(c for c in self.checks if c.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exercise": self.exercise,
+            "variant": self.variant,
+            "person_found": self.person_found,
+            "in_position": self.in_position,
+            "side": self.side,
+            "side_ok": self.side_ok,
+            "posture": self.posture,
+            "view": self.view,
+            "good_form": self.good_form,
+            "checks": [c.to_dict() for c in self.checks],
+            "cues": list(self.cues),
+        }
+
+
+PLACE_CUES = {
+    "lying": "Lie on your back with one leg raised toward the ceiling.",
+    "sitting": "Sit at the edge of the chair with one leg straight out in front of you.",
+}
+POSTURE_CUES = {
+    "lying": "Lie down on your back for this stretch.",
+    "sitting": "Sit on the edge of a chair for this stretch.",
+}
+CUE_NOT_SEEN = "Move so the camera can see your whole body."
+CUE_TURN = "Turn side-on to the camera so it can see your legs from the side."
+
+
+def _judge_rule(rule: CheckRule, value: float | None) -> tuple[bool | None, str | None]:
+    if value is None:
+        return None, None
+    margin = MARGIN.get(rule.measure, MARGIN_DEG)
+    if value < rule.min - margin:
+        return False, rule.cue_low
+    if value > rule.max + margin:
+        return False, rule.cue_high
+    return True, None
+
+
+def judge(
+    m: Measurement | None,
+    stretch: Stretch,
+    variant: Variant | None = None,
+    side: str | None = None,
+) -> Verdict:
+    """Judge a measurement against a stretch (its variant's tolerances) and the asked-for leg."""
+    v = variant or stretch.default_variant
+    if m is None:
+        return Verdict(
+            stretch.slug, v.slug, False, False, None, None, None, "unknown",
+            tuple(CheckResult(r.name, r.label, None, None, r) for r in v.checks),
+            (CUE_NOT_SEEN,),
+        )  # fmt: skip
+    cues: list[str] = []
+    trust = m.view != "front"
+    checks = []
+    for rule in v.checks:
+        value = m.values.get(rule.measure)
+        ok, cue = _judge_rule(rule, value) if trust else (None, None)
+        checks.append(CheckResult(rule.name, rule.label, ok, value, rule))
+        if cue and cue not in cues:
+            cues.append(cue)
+    in_position = m.posture == stretch.position and m.leg_placed is True
+    side_ok = None if side is None or m.side is None else m.side == side
+    first: list[str] = []
+    if m.posture is None:
+        first.append(CUE_NOT_SEEN)
+    elif m.view == "front":
+        first.append(CUE_TURN)
+    if m.posture is not None and m.posture != stretch.position:
+        first.append(POSTURE_CUES.get(stretch.position, PLACE_CUES.get(stretch.position, "")))
+    elif m.posture == stretch.position and m.leg_placed is False:
+        first.append(PLACE_CUES.get(stretch.position, ""))
+    if side_ok is False and side is not None:
+        first.append(f"Switch legs: stretch your {side} leg.")
+    if not in_position:
+        cues = []  # straightening a knee means nothing until the body is in the stretch
+    return Verdict(
+        stretch.slug, v.slug, True, in_position, m.side, side_ok, m.posture, m.view,
+        tuple(checks), tuple(c for c in first + cues if c), m,
+    )  # fmt: skip
+
+
+def check_form(
+    lm: Landmarks | None,
+    stretch: Stretch,
+    variant: Variant | None = None,
+    side: str | None = None,
+) -> Verdict:
+    """Landmarks (or None: nobody seen) to a verdict."""
+    v = variant or stretch.default_variant
+    return judge(None if lm is None else measure(lm, v), stretch, v, side)
