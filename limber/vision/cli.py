@@ -1,0 +1,238 @@
+"""`limber analyze`, `limber eval-form` and `limber models`: the camera check from the shell.
+
+Importing this module needs nothing beyond the standard library: numpy, OpenCV and LiteRT are
+imported inside the handlers, and their absence is one line telling how to install them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from limber.errors import UserError
+
+__all__ = ["cmd_analyze", "cmd_eval_form", "cmd_models", "register"]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("analyze", help="check the form in a photo or a video file")
+    p.add_argument("path", metavar="PATH", help="an image (.jpg, .png, ...) or a video file")
+    p.add_argument("--exercise", required=True, metavar="SLUG", help="the stretch being done")
+    p.add_argument("--side", help="the leg the stretch is for: left or right")
+    p.add_argument("--variant", help="the variant of the stretch (default: its first)")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.add_argument("-o", "--output", metavar="OUT", help="write an annotated image or video")
+    p.set_defaults(func=cmd_analyze)
+
+    p = subparsers.add_parser(
+        "eval-form", help="compare the form check with labelled photos (a folder with labels.tsv)"
+    )
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=cmd_eval_form)
+
+    p = subparsers.add_parser("models", help="fetch and check the pose model files")
+    p.add_argument(
+        "--dir", metavar="DIR", help="where to keep them (default: $LIMBER_DATA_DIR/models)"
+    )
+    p.add_argument("--wheel", metavar="FILE.whl", help="take them from a mediapipe wheel on disk")
+    p.add_argument("--check", action="store_true", help="only check; download nothing")
+    p.set_defaults(func=cmd_models)
+
+
+# --- analyze ----------------------------------------------------------------------------------
+
+
+class _Bar:
+    """A progress bar on stderr (only when stderr is a terminal, or forced for tests)."""
+
+    def __init__(self, stream: Any = None, force: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.on = force or self.stream.isatty()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.on or (now - self.last < 0.2 and done != total):
+            return
+        self.last = now
+        if total > 0:
+            frac = min(1.0, done / total)
+            bar = "#" * int(30 * frac)
+            self.stream.write(f"\ranalyzing [{bar:<30}] {done}/{total} frames")
+        else:
+            self.stream.write(f"\ranalyzing {done} frames")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.on:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _mark(ok: bool | None) -> str:
+    return "?" if ok is None else "ok" if ok else "NO"
+
+
+def _summary(r: dict[str, Any]) -> str:
+    lines = [f"{r['file']}: {r['exercise']} ({r['variant']})"]
+    if r["kind"] == "video":
+        lines.append(
+            f"  {r['frames']} frames, {r['seconds']:.1f} s; "
+            f"in position {r['in_position_s']:.1f} s, good form held {r['good_form_s']:.1f} s"
+        )
+    if not r["person_found"]:
+        lines.append("  nobody found in the picture")
+    else:
+        where = "in position" if r["in_position"] else "NOT in position"
+        lines.append(f"  {where}: {r['posture'] or 'posture unclear'}, {r['view']} view")
+        if r["side"]:
+            asked = (
+                "" if r["side_ok"] is None else (" (as asked)" if r["side_ok"] else " (wrong leg)")
+            )
+            lines.append(f"  working leg: {r['side']}{asked}")
+        for c in r["checks"]:
+            unit = "%" if c["unit"] == "%" else "°"
+            value = "not seen" if c["measured_deg"] is None else f"{c['measured_deg']:.0f}{unit}"
+            wanted = f"{c['min']:g}–{c['max']:g}{unit}"
+            lines.append(f"  [{_mark(c['ok']):>2}] {c['label']}: {value} (wanted {wanted})")
+    if r.get("too_fast_at_s"):
+        at = ", ".join(f"{t:.0f} s" for t in r["too_fast_at_s"])
+        lines.append(f"  the knee straightened too fast at {at}")
+    for cue in r["cues"]:
+        lines.append(f"  -> {cue}")
+    return "\n".join(lines)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analyze import IMAGE_SUFFIXES, analyze, choose
+
+    choose(args.exercise, args.variant, args.side)  # bad names fail before any model loads
+    path = Path(args.path)
+    out = Path(args.output) if args.output else None
+    if out is not None and not out.parent.is_dir():
+        raise UserError(f"cannot write {out}: no folder {out.parent}")
+    if out is not None and path.suffix.lower() in IMAGE_SUFFIXES:
+        if out.suffix.lower() not in IMAGE_SUFFIXES:
+            raise UserError(f"{out}: an annotated image needs an image name (.png, .jpg)")
+    bar = _Bar()
+    try:
+        report = analyze(path, args.exercise, args.side, args.variant, out=out, progress=bar)
+    finally:
+        if bar.last:
+            bar.close()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(_summary(report))
+        if out is not None:
+            print(f"wrote {out}")
+    return 0
+
+
+# --- eval-form --------------------------------------------------------------------------------
+
+BOOL = {"true": True, "false": False, "-": None, "": None}
+
+
+def _labels(folder: Path) -> list[dict[str, str]]:
+    labels = folder / "labels.tsv"
+    if not labels.is_file():
+        raise UserError(
+            f"{folder}: no labels.tsv (columns: file, exercise, in_position, knee_straight)"
+        )
+    with labels.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    need = {"file", "exercise", "in_position", "knee_straight"}
+    if not rows or not need <= set(rows[0]):
+        raise UserError(f"{labels}: expected a header with {', '.join(sorted(need))} and rows")
+    for i, row in enumerate(rows, start=2):
+        for col in ("in_position", "knee_straight"):
+            if (row[col] or "").strip().lower() not in BOOL:
+                raise UserError(f"{labels} line {i}: {col} must be true, false or -")
+    return rows
+
+
+def cmd_eval_form(args: argparse.Namespace) -> int:
+    from .analyze import analyze, choose
+    from .engine import BlazePose
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder")
+    rows = _labels(folder)
+    for row in rows:
+        choose(row["exercise"])
+    engine = BlazePose()
+    results = []
+    for row in rows:
+        r = analyze(folder / row["file"], row["exercise"], engine=engine)
+        knee = next((c for c in r["checks"] if c["name"] == "knee_straight"), None)
+        want_pos = BOOL[row["in_position"].strip().lower()]
+        want_knee = BOOL[row["knee_straight"].strip().lower()]
+        got_knee = None if knee is None else knee["ok"]
+        agree_pos = want_pos is None or want_pos == r["in_position"]
+        agree_knee = want_knee is None or want_knee == got_knee
+        results.append(
+            {
+                "file": row["file"],
+                "exercise": row["exercise"],
+                "in_position": {"label": want_pos, "got": r["in_position"]},
+                "knee_straight": {
+                    "label": want_knee,
+                    "got": got_knee,
+                    "measured_deg": None if knee is None else knee["measured_deg"],
+                },
+                "agree": agree_pos and agree_knee,
+            }
+        )
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        _table(results)
+    return 0 if all(r["agree"] for r in results) else 1
+
+
+def _word(v: bool | None) -> str:
+    return "-" if v is None else "true" if v else "false"
+
+
+def _table(results: list[dict[str, Any]]) -> None:
+    head = ("FILE", "EXERCISE", "IN POSITION (label/got)", "KNEE STRAIGHT (label/got)", "AGREE")
+    rows = [head]
+    for r in results:
+        k = r["knee_straight"]
+        deg = "" if k["measured_deg"] is None else f" {k['measured_deg']:.0f}°"
+        rows.append(
+            (
+                r["file"],
+                r["exercise"],
+                f"{_word(r['in_position']['label'])}/{_word(r['in_position']['got'])}",
+                f"{_word(k['label'])}/{_word(k['got'])}{deg}",
+                "yes" if r["agree"] else "NO",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    agree = sum(r["agree"] for r in results)
+    print(f"{agree} of {len(results)} agree")
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models import ensure_models, models_dir
+
+    directory = Path(args.dir).expanduser().resolve() if args.dir else models_dir()
+    wheel = Path(args.wheel) if args.wheel else None
+    paths = ensure_models(directory, fetch=not args.check, wheel=wheel)
+    for p in (paths.detector, paths.landmarks):
+        print(f"ok  {p}")
+    return 0
