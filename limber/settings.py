@@ -90,7 +90,7 @@ DEFAULT_FROM_EMAIL = "Limber <limber@localhost>"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the package in every mode: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -78,8 +78,9 @@ def play_to_the_end(page, on_hold=None):
     seen = 0
     while not page.locator("#done").is_visible():
         page.wait_for_function(
-            "() => !document.getElementById('checkin').hidden || !document.getElementById('done').hidden"
-            " || window.limberEvents.filter(e => e.type === 'hold').length > arguments[0]",
+            "(seen) => !document.getElementById('checkin').hidden"
+            " || !document.getElementById('done').hidden"
+            " || window.limberEvents.filter(e => e.type === 'hold').length > seen",
             arg=seen,
         )
         holds = page.evaluate("window.limberEvents.filter(e => e.type === 'hold').length")

@@ -1,4 +1,5 @@
 from django.http import Http404
+from ninja import Status
 from django.utils import timezone
 
 from limber.api import api, error
@@ -43,7 +44,7 @@ def screening_answer(request, payload: ScreeningIn):
     except screening.ScreeningError as e:
         return error(request, 422, "invalid", str(e), e.field)
     row = Screening.objects.create(user=request.auth, answers=payload.answers, flagged=result.flagged)
-    return 201, _screening_dict(row)
+    return Status(201, _screening_dict(row))
 
 
 def _screening_dict(row: Screening) -> dict:
@@ -80,7 +81,7 @@ def post_session(request, payload: SessionIn):
         session = store.save_session(request.auth, payload)
     except store.FieldError as e:
         return error(request, e.status, e.code, str(e), e.field)
-    return 201, store.session_dict(session)
+    return Status(201, store.session_dict(session))
 
 
 @api.get("/history", response={200: dict, **ERRORS}, tags=["practice"])

@@ -1,0 +1,129 @@
+"""The library pages and the `limber` command, as a person would use them."""
+
+import json
+import re
+
+import pytest
+
+from limber.cli import main
+
+pytestmark = pytest.mark.django_db
+
+
+def test_library_lists_stretches_gentlest_first_grouped_with_figures(client):
+    page = client.get("/exercises/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    lying, sitting = html.index("Lying on your back"), html.index("Sitting")
+    towel, wall, seated = (html.index(n) for n in ("Towel hamstring stretch", "Wall hamstring stretch",
+                                                     "Seated hamstring stretch"))  # fmt: skip
+    assert lying < towel < wall < sitting < seated
+    assert html.count("<svg") == 3
+    assert "not a medical device" in html
+
+
+@pytest.mark.parametrize("slug", ["towel-hamstring-stretch", "wall-hamstring-stretch",
+                                  "seated-hamstring-stretch"])  # fmt: skip
+def test_stretch_page_has_animation_steps_dose_variants_and_safety(client, slug):
+    from limber.library import get_library
+
+    stretch = get_library()[slug]
+    page = client.get(f"/exercises/{slug}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<animate" in html  # the moving demonstration
+    steps = re.findall(r"<ol class=\"steps\">(.*?)</ol>", html, re.S)[0]
+    assert steps.count("<li>") == len(stretch.steps)
+    for v in stretch.variants:
+        assert v.name.replace("'", "&#x27;") in html
+    # one animation + a start and an end drawing per variant
+    assert html.count("<svg") == 1 + 2 * len(stretch.variants)
+    assert f"{stretch.dose.hold_start_s.value:g} seconds" in html
+    assert "A stretch should be felt, not painful." in html
+    assert "Not medical advice." in html
+    assert "from the article" in html
+
+
+def test_unknown_stretch_is_a_404(client):
+    assert client.get("/exercises/headstand/").status_code == 404
+
+
+def test_svg_drawings_are_served_as_images(client):
+    r = client.get("/exercises/wall-hamstring-stretch/at-the-wall/left-end.svg")
+    assert r.status_code == 200 and r["Content-Type"] == "image/svg+xml"
+    assert b"<title>" in r.content
+    assert client.get("/exercises/wall-hamstring-stretch/at-the-wall/middle-end.svg").status_code == 404
+
+
+def test_cli_exercises_json_has_the_documented_fields(capsys):
+    assert main(["exercises", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert [i["slug"] for i in items] == [
+        "towel-hamstring-stretch", "wall-hamstring-stretch", "seated-hamstring-stretch",
+    ]  # fmt: skip
+    for item in items:
+        assert {"slug", "name", "position", "gentleness", "sides", "dose", "variants"} <= set(item)
+        assert {"hold_start_s", "hold_goal_s", "reps_per_side"} <= set(item["dose"])
+        assert all({"slug", "name"} <= set(v) for v in item["variants"])
+    seated = items[2]
+    assert seated["position"] == "sitting" and seated["dose"]["reps_per_side"] == 3
+    assert items[0]["gentleness"] == 1 and items[0]["position"] == "lying"
+
+
+def test_cli_exercises_table_is_readable(capsys):
+    assert main(["exercises"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["SLUG", "NAME", "POSITION"]
+    assert "10→30 s" in out[1] and "10→20 s" in out[2] and "30 s" in out[3]
+
+
+def test_cli_draw_writes_an_svg(tmp_path, capsys):
+    out = tmp_path / "towel.svg"
+    code = main(["draw", "towel-hamstring-stretch", "--variant", "hands", "--side", "left",
+                 "--pose", "animated", "-o", str(out)])  # fmt: skip
+    assert code == 0
+    svg = out.read_text()
+    assert svg.startswith("<svg") or svg.startswith("<?xml")
+    assert "<animate" in svg and "left leg" in svg.lower()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["draw", "headstand", "-o", "x.svg"], "no stretch 'headstand'; choose one of: towel-hamstring-stretch"),
+        (["draw", "towel-hamstring-stretch", "--variant", "rope", "-o", "x.svg"],
+         "towel-hamstring-stretch has no variant 'rope'; choose one of: towel, hands"),
+        (["draw", "towel-hamstring-stretch", "--side", "middle", "-o", "x.svg"],
+         "is done with left or right, not 'middle'"),
+        (["draw", "towel-hamstring-stretch", "--pose", "sideways", "-o", "x.svg"], "invalid choice"),
+        (["draw", "towel-hamstring-stretch"], "the following arguments are required: -o/--output"),
+        (["draw", "towel-hamstring-stretch", "-o", "/nonexistent/dir/x.svg"], "cannot write"),
+    ],
+)
+def test_cli_bad_arguments_give_one_line_and_exit_2(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("limber: error: ")
+    assert message in err
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_a_malformed_spec_stops_start_up_with_its_message(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import EXERCISES
+
+    bad = (EXERCISES / "towel-hamstring-stretch.toml").read_text().replace("knee_deg = 178", "knee_deg = 200")
+    (tmp_path / "towel-hamstring-stretch.toml").write_text(bad)
+    env = {**os.environ, "LIMBER_EXERCISES_DIR": str(tmp_path), "LIMBER_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    run = subprocess.run([sys.executable, "-m", "limber", "check"], env=env, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        "limber: error: towel-hamstring-stretch.toml: poses.end.knee_deg: "
+        "expected a number from 0 to 180, got 200"
+    )
