@@ -167,9 +167,13 @@ def main() -> None:
     print(f"database            {db}")
     print(f"clients, duration   {args.clients} clients, {wall:.1f} s, interval {args.interval:g} s")
     print(f"requests ok         {len(lat)} ({len(lat) / wall:.0f}/s), errors {len(errors)}")
-    print(f"latency ms          p50 {pct(50):.1f}  p95 {pct(95):.1f}  p99 {pct(99):.1f}  max {pct(100):.1f}")
+    print(
+        f"latency ms          p50 {pct(50):.1f}  p95 {pct(95):.1f}  p99 {pct(99):.1f}  max {pct(100):.1f}"
+    )
     print(f"mean ms             {1000 * statistics.fmean(lat):.1f}" if lat else "")
-    print(f"sessions sent/kept  {len(sent)} / {stored_sessions}  (lost or doubled: {stored_sessions - len(sent)})")
+    print(
+        f"sessions sent/kept  {len(sent)} / {stored_sessions}  (lost or doubled: {stored_sessions - len(sent)})"
+    )
     print(f"holds kept          {stored_holds} (expected {6 * len(sent)})")
     if errors:
         print("first errors", errors[:5])

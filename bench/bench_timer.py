@@ -112,7 +112,9 @@ def main() -> None:
     errors = errors[: args.holds]
     print(f"hold length         {first_hold} s, {len(errors)} holds, headless Chromium")
     print("error per hold ms   " + "  ".join(f"{x:+.1f}" for x in errors))
-    print(f"median error ms     {statistics.median(errors):+.1f}; worst {max(errors, key=abs):+.1f}")
+    print(
+        f"median error ms     {statistics.median(errors):+.1f}; worst {max(errors, key=abs):+.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -107,7 +107,9 @@ def load(env: dict[str, str] | None = None) -> Config:
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise ConfigError(f"LIMBER_DATA_DIR {str(data_dir)!r} cannot be created: {e.strerror}") from None
+        raise ConfigError(
+            f"LIMBER_DATA_DIR {str(data_dir)!r} cannot be created: {e.strerror}"
+        ) from None
     if not os.access(data_dir, os.W_OK):
         raise ConfigError(f"LIMBER_DATA_DIR {str(data_dir)!r} is not writable")
     hosts_raw = env.get("LIMBER_ALLOWED_HOSTS", "")

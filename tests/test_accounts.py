@@ -27,7 +27,9 @@ def test_sign_up_logs_in_and_goes_to_the_symptoms_check(client):
 
 
 def test_sign_up_refuses_a_weak_or_mismatched_password_and_a_taken_email(client, alice):
-    weak = client.post("/accounts/signup/", {"email": "c@example.org", "password": "123", "password2": "123"})
+    weak = client.post(
+        "/accounts/signup/", {"email": "c@example.org", "password": "123", "password2": "123"}
+    )
     assert weak.status_code == 400 and b"too short" in weak.content
     differ = client.post("/accounts/signup/", {"email": "c@example.org", "password": PASSWORD,
                                                "password2": PASSWORD + "x"})  # fmt: skip
@@ -54,7 +56,9 @@ def test_log_in_and_out(client, alice):
 
 def test_login_is_rate_limited(client, alice):
     for _ in range(10):
-        bad = client.post("/accounts/login/", {"email": "alice@example.org", "password": "wrong-one"})
+        bad = client.post(
+            "/accounts/login/", {"email": "alice@example.org", "password": "wrong-one"}
+        )
         assert bad.status_code == 400
     # Even the right password is refused until the window passes.
     blocked = client.post("/accounts/login/", {"email": "alice@example.org", "password": PASSWORD})
@@ -64,7 +68,9 @@ def test_login_is_rate_limited(client, alice):
 def test_password_reset_by_email(client, alice):
     client.post("/accounts/password-reset/", {"email": "alice@example.org"})
     assert len(mail.outbox) == 1
-    link = re.search(r"http://testserver(/accounts/password-reset/\S+/)", mail.outbox[0].body).group(1)
+    link = re.search(
+        r"http://testserver(/accounts/password-reset/\S+/)", mail.outbox[0].body
+    ).group(1)
     form = client.get(link, follow=True)
     assert form.status_code == 200
     new = "a-new-long-password-9"
@@ -75,7 +81,13 @@ def test_password_reset_by_email(client, alice):
 
 
 def test_pages_of_one_user_need_login(client):
-    for path in ("/practice/", "/history/", "/screening/", "/history/export.json", "/accounts/delete/"):
+    for path in (
+        "/practice/",
+        "/history/",
+        "/screening/",
+        "/history/export.json",
+        "/accounts/delete/",
+    ):
         assert client.get(path).url.startswith("/accounts/login/")
 
 
@@ -94,7 +106,11 @@ def test_deleting_the_account_deletes_all_its_data(client, alice, bob, token_for
     gone = client.post("/accounts/delete/", {"password": PASSWORD})
     assert gone.status_code == 200
     assert not PracticeSession.objects.filter(user__username="alice@example.org").exists()
-    assert Hold.objects.count() == 1 and Screening.objects.count() == 1 and ApiToken.objects.count() == 1
+    assert (
+        Hold.objects.count() == 1
+        and Screening.objects.count() == 1
+        and ApiToken.objects.count() == 1
+    )
     assert PracticeSession.objects.get().user == bob  # the other user's data is untouched
 
 
@@ -118,7 +134,10 @@ def test_createuser_and_token_from_the_command_line(cli_db):
     assert made.returncode == 0, made.stderr
     assert "created clinician pat@example.org" in made.stdout
     again = _cli("createuser", "pat@example.org", env_extra=env)
-    assert again.returncode == 2 and again.stderr.strip() == "limber: error: an account for pat@example.org already exists"
+    assert (
+        again.returncode == 2
+        and again.stderr.strip() == "limber: error: an account for pat@example.org already exists"
+    )
     token = _cli("token", "pat@example.org", env_extra=env)
     assert token.returncode == 0 and token.stdout.startswith("lmb_")
     missing = _cli("token", "nobody@example.org", env_extra=env)

@@ -152,7 +152,10 @@ def test_history_is_newest_first(api, alice):
     new = session(started_at="2026-11-23T08:00:00Z", finished_at="2026-11-23T08:10:00Z")
     api.post("/sessions", old, user=alice)
     api.post("/sessions", new, user=alice)
-    assert [s["id"] for s in api.get("/history", user=alice).json()["sessions"]] == [new["id"], old["id"]]
+    assert [s["id"] for s in api.get("/history", user=alice).json()["sessions"]] == [
+        new["id"],
+        old["id"],
+    ]
 
 
 BAD = [
@@ -195,7 +198,9 @@ def test_malformed_and_huge_bodies_get_4xx_in_the_error_shape(api, alice):
 
 def test_idempotency_key_must_match_the_session(api, alice):
     body = session()
-    assert_error(api.post("/sessions", body, user=alice, headers={"Idempotency-Key": "other"}), 422, "id")
+    assert_error(
+        api.post("/sessions", body, user=alice, headers={"Idempotency-Key": "other"}), 422, "id"
+    )
 
 
 # --- another user's data is unreachable ----------------------------------------------------------

@@ -23,7 +23,9 @@ def test_defaults_make_a_sqlite_database_and_keep_one_secret_key(tmp_path):
 
 
 def test_postgres_url_is_understood(tmp_path):
-    c = config.load({"LIMBER_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgres://u@db:5433/limber"})
+    c = config.load(
+        {"LIMBER_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgres://u@db:5433/limber"}
+    )
     assert c.database["ENGINE"] == "django.db.backends.postgresql"
     assert (c.database["HOST"], c.database["PORT"], c.database["NAME"]) == ("db", 5433, "limber")
 

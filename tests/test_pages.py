@@ -52,7 +52,10 @@ def test_svg_drawings_are_served_as_images(client):
     r = client.get("/exercises/wall-hamstring-stretch/at-the-wall/left-end.svg")
     assert r.status_code == 200 and r["Content-Type"] == "image/svg+xml"
     assert b"<title>" in r.content
-    assert client.get("/exercises/wall-hamstring-stretch/at-the-wall/middle-end.svg").status_code == 404
+    assert (
+        client.get("/exercises/wall-hamstring-stretch/at-the-wall/middle-end.svg").status_code
+        == 404
+    )
 
 
 def test_cli_exercises_json_has_the_documented_fields(capsys):
@@ -90,12 +93,22 @@ def test_cli_draw_writes_an_svg(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["draw", "headstand", "-o", "x.svg"], "no stretch 'headstand'; choose one of: towel-hamstring-stretch"),
-        (["draw", "towel-hamstring-stretch", "--variant", "rope", "-o", "x.svg"],
-         "towel-hamstring-stretch has no variant 'rope'; choose one of: towel, hands"),
-        (["draw", "towel-hamstring-stretch", "--side", "middle", "-o", "x.svg"],
-         "is done with left or right, not 'middle'"),
-        (["draw", "towel-hamstring-stretch", "--pose", "sideways", "-o", "x.svg"], "invalid choice"),
+        (
+            ["draw", "headstand", "-o", "x.svg"],
+            "no stretch 'headstand'; choose one of: towel-hamstring-stretch",
+        ),
+        (
+            ["draw", "towel-hamstring-stretch", "--variant", "rope", "-o", "x.svg"],
+            "towel-hamstring-stretch has no variant 'rope'; choose one of: towel, hands",
+        ),
+        (
+            ["draw", "towel-hamstring-stretch", "--side", "middle", "-o", "x.svg"],
+            "is done with left or right, not 'middle'",
+        ),
+        (
+            ["draw", "towel-hamstring-stretch", "--pose", "sideways", "-o", "x.svg"],
+            "invalid choice",
+        ),
         (["draw", "towel-hamstring-stretch"], "the following arguments are required: -o/--output"),
         (["draw", "towel-hamstring-stretch", "-o", "/nonexistent/dir/x.svg"], "cannot write"),
     ],
@@ -116,7 +129,11 @@ def test_a_malformed_spec_stops_start_up_with_its_message(tmp_path):
 
     from tests.conftest import EXERCISES
 
-    bad = (EXERCISES / "towel-hamstring-stretch.toml").read_text().replace("knee_deg = 178", "knee_deg = 200")
+    bad = (
+        (EXERCISES / "towel-hamstring-stretch.toml")
+        .read_text()
+        .replace("knee_deg = 178", "knee_deg = 200")
+    )
     (tmp_path / "towel-hamstring-stretch.toml").write_text(bad)
     env = {**os.environ, "LIMBER_EXERCISES_DIR": str(tmp_path), "LIMBER_DATA_DIR": str(tmp_path)}
     env.pop("DJANGO_SETTINGS_MODULE", None)

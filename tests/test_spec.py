@@ -97,22 +97,36 @@ def _write(tmp_path: Path, text: str, name: str = "towel-hamstring-stretch.toml"
     "change, field, expected",
     [
         (("gentleness = 1", 'gentleness = "one"'), "gentleness", "a whole number"),
-        (("position = \"lying\"", 'position = "standing"'), "position", "one of 'lying', 'sitting'"),
-        (("gentleness = 1\n", "gentleness = 1\ncolour = \"red\"\n"), "colour", "unknown field"),
+        (('position = "lying"', 'position = "standing"'), "position", "one of 'lying', 'sitting'"),
+        (("gentleness = 1\n", 'gentleness = 1\ncolour = "red"\n'), "colour", "unknown field"),
         (("summary = ", "# summary = "), "summary", "missing"),
         (("knee_deg = 178", "knee_deg = 195"), "poses.end.knee_deg", "from 0 to 180"),
-        (("hip_deg = 90\nknee_deg = 90", "hip_deg = -5\nknee_deg = 90"), "poses.start.hip_deg",
-         "from 0 to 180"),
+        (
+            ("hip_deg = 90\nknee_deg = 90", "hip_deg = -5\nknee_deg = 90"),
+            "poses.start.hip_deg",
+            "from 0 to 180",
+        ),
         (("value = 30\n", "value = 5\n"), "dose.hold_goal_s.value", "at least the starting hold"),
-        (("sides = [\"left\", \"right\"]", "sides = [\"left\", \"middle\"]"), "sides",
-         "items from 'left', 'right'"),
+        (
+            ('sides = ["left", "right"]', 'sides = ["left", "middle"]'),
+            "sides",
+            "items from 'left', 'right'",
+        ),
         (('slug = "hands"', 'slug = "towel"'), "variants[1].slug", "used once"),
         (('quote = "one leg at a time"', 'quote = ""'), "steps[4].quote", "words of the source"),
-        (("origin = \"default\"\nnote = \"The source gives", "origin = \"maybe\"\nnote = \"The source gives"),
-         "dose.reps_per_side.origin", "one of 'source', 'default'"),
+        (
+            (
+                'origin = "default"\nnote = "The source gives',
+                'origin = "maybe"\nnote = "The source gives',
+            ),
+            "dose.reps_per_side.origin",
+            "one of 'source', 'default'",
+        ),
     ],
 )
-def test_a_malformed_spec_is_refused_naming_file_field_and_expectation(tmp_path, change, field, expected):
+def test_a_malformed_spec_is_refused_naming_file_field_and_expectation(
+    tmp_path, change, field, expected
+):
     old, new = change
     assert old in GOOD
     path = _write(tmp_path, GOOD.replace(old, new, 1))
@@ -133,7 +147,9 @@ def test_broken_toml_is_refused_with_the_file_name(tmp_path):
 def test_a_duplicate_slug_across_files_is_refused(tmp_path):
     shutil.copy(EXERCISES / "towel-hamstring-stretch.toml", tmp_path / "a.toml")
     shutil.copy(EXERCISES / "towel-hamstring-stretch.toml", tmp_path / "b.toml")
-    with pytest.raises(SpecError, match=r"^b.toml: slug: expected a slug not already used by a.toml"):
+    with pytest.raises(
+        SpecError, match=r"^b.toml: slug: expected a slug not already used by a.toml"
+    ):
         load_library(tmp_path)
 
 

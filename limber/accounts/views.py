@@ -54,7 +54,9 @@ def signup(request):
             Profile.objects.create(user=user, role=Profile.PATIENT)
         auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return HttpResponseRedirect(reverse("screening"))
-    return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,7 +71,9 @@ def login(request):
             error = _("Too many attempts. Please wait 15 minutes and try again.")
             status = 429
         else:
-            user = auth.authenticate(request, username=email, password=form.cleaned_data["password"])
+            user = auth.authenticate(
+                request, username=email, password=form.cleaned_data["password"]
+            )
             if user is not None:
                 auth.login(request, user)
                 return HttpResponseRedirect(_next_url(request, reverse("practice")))
@@ -97,4 +101,6 @@ def delete_account(request):
             user.delete()  # cascades to the profile, tokens, screenings, sessions and holds
             return render(request, "accounts/deleted.html")
         form.add_error("password", _("That is not your password."))
-    return render(request, "accounts/delete.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "accounts/delete.html", {"form": form}, status=400 if form.errors else 200
+    )

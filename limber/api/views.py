@@ -1,6 +1,6 @@
 from django.http import Http404
-from ninja import Status
 from django.utils import timezone
+from ninja import Status
 
 from limber.api import api, error
 from limber.api.schemas import ErrorOut, ScreeningIn, SessionIn
@@ -43,7 +43,9 @@ def screening_answer(request, payload: ScreeningIn):
         result = screening.evaluate(payload.answers)
     except screening.ScreeningError as e:
         return error(request, 422, "invalid", str(e), e.field)
-    row = Screening.objects.create(user=request.auth, answers=payload.answers, flagged=result.flagged)
+    row = Screening.objects.create(
+        user=request.auth, answers=payload.answers, flagged=result.flagged
+    )
     return Status(201, _screening_dict(row))
 
 

@@ -92,6 +92,9 @@ def _raw(pose: Pose, position: str) -> dict[str, Point]:
     trunk_dir = 180 - pose.trunk_incline
     shoulder = _step(hip, trunk_dir, SEGMENTS["trunk"])
     head = _step(shoulder, trunk_dir, SEGMENTS["neck"])
+    # The head is thicker than the trunk; line the back of the head up with the back, so that
+    # lying down it rests on the floor instead of sinking into it.
+    head = _step(head, trunk_dir - 90, SEGMENTS["head_radius"] - TRUNK_RADIUS)
     pts: dict[str, Point] = {"hip": hip, "shoulder": shoulder, "head": head}
     work = _leg(hip, trunk_dir, pose.hip, pose.knee, pose.ankle)
     rest = _leg(hip, trunk_dir, pose.other_hip, pose.other_knee, pose.other_ankle)

@@ -317,7 +317,9 @@ def measure(lm: Landmarks, variant: Variant) -> Measurement:
     if seen("W_hip", "W_ankle"):
         values["leg_raise"] = _direction(w.hip, w.ankle, facing)
     feet = ("O_heel", "O_foot_index")
-    if seen("W_heel", *feet) and body_px > 0:
+    # On a stool the heel's support is higher than the resting foot by a height the camera
+    # cannot know: whether the heel rests on it is left unknown rather than guessed.
+    if seen("W_heel", *feet) and body_px > 0 and "stool" not in variant.props:
         support = min(o.heel[1], o.toe[1])  # the resting foot is on the floor
         # A heel cannot be below the floor it rests on; below is camera perspective.
         values["heel_lift"] = max(0.0, 100.0 * (w.heel[1] - support) / body_px)

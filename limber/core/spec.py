@@ -376,7 +376,9 @@ def _check(r: _Reader) -> CheckRule:
     )
     r.done()
     if not rule.min <= rule.target <= rule.max:
-        raise r.fail("target", f"a target between min ({rule.min:g}) and max ({rule.max:g})", rule.target)
+        raise r.fail(
+            "target", f"a target between min ({rule.min:g}) and max ({rule.max:g})", rule.target
+        )
     return rule
 
 
@@ -397,7 +399,9 @@ def _check_overrides(r: _Reader, checks: tuple[CheckRule, ...]) -> tuple[CheckRu
         )
         c.done()
         if not rule.min <= rule.target <= rule.max:
-            raise c.fail("target", f"a target between min ({rule.min:g}) and max ({rule.max:g})", rule.target)
+            raise c.fail(
+                "target", f"a target between min ({rule.min:g}) and max ({rule.max:g})", rule.target
+            )
         changed[name] = rule
     return tuple(changed.values())
 
@@ -487,5 +491,7 @@ def load_library(directory: Path | None = None) -> Library:
     for s in stretches:
         for i, other in enumerate(s.related):
             if other not in seen:
-                raise SpecError(s.file, f"related[{i}]", "the slug of a stretch in the library", other)
+                raise SpecError(
+                    s.file, f"related[{i}]", "the slug of a stretch in the library", other
+                )
     return Library(stretches)

@@ -20,7 +20,9 @@ def chart_data(sessions: list) -> dict[str, Any]:
     library = get_library()
     ordered = sorted(sessions, key=lambda s: s.started_at)
     xs = [int(s.started_at.timestamp()) for s in ordered]
-    used = [slug for slug in library if any(h.exercise == slug for s in ordered for h in s.holds.all())]
+    used = [
+        slug for slug in library if any(h.exercise == slug for s in ordered for h in s.holds.all())
+    ]
     columns = []
     for slug in used:
         col = []

@@ -17,7 +17,9 @@ class Screening(models.Model):
         ordering = ["-created", "-id"]
 
     def __str__(self) -> str:
-        return f"screening of {self.user_id} at {self.created:%Y-%m-%d %H:%M} flagged={self.flagged}"
+        return (
+            f"screening of {self.user_id} at {self.created:%Y-%m-%d %H:%M} flagged={self.flagged}"
+        )
 
 
 class PracticeSession(models.Model):

@@ -66,7 +66,9 @@ def _save(user, data: Any) -> PracticeSession:
             **{f: getattr(data, f) for f in LATE_FIELDS},
         )
     else:
-        changed = [f for f in LATE_FIELDS if getattr(session, f) is None and getattr(data, f) is not None]
+        changed = [
+            f for f in LATE_FIELDS if getattr(session, f) is None and getattr(data, f) is not None
+        ]
         for f in changed:
             setattr(session, f, getattr(data, f))
         if changed:
@@ -84,7 +86,9 @@ def _save(user, data: Any) -> PracticeSession:
         rows = {r.id: r for r in Hold.objects.filter(pk__in=[h.id for h in existing])}
         for h in existing:
             row = rows[h.id]
-            late = [f for f in LATE_HOLD_FIELDS if getattr(row, f) is None and getattr(h, f) is not None]
+            late = [
+                f for f in LATE_HOLD_FIELDS if getattr(row, f) is None and getattr(h, f) is not None
+            ]
             for f in late:
                 setattr(row, f, getattr(h, f))
             if late:
@@ -92,7 +96,9 @@ def _save(user, data: Any) -> PracticeSession:
     start = Hold.objects.filter(session=session).count()
     new = [h for h in data.holds if h.id not in stored]
     Hold.objects.bulk_create(
-        Hold(id=h.id, session=session, position=start + n, **{f: getattr(h, f) for f in HOLD_FIELDS})
+        Hold(
+            id=h.id, session=session, position=start + n, **{f: getattr(h, f) for f in HOLD_FIELDS}
+        )
         for n, h in enumerate(new)
     )
     return session

@@ -80,7 +80,11 @@ def export(request, fmt):
             {"created": s.created.isoformat(), "answers": s.answers, "flagged": s.flagged}
             for s in Screening.objects.filter(user=request.user)
         ]
-        body = {"account": {"email": request.user.email}, "screenings": screenings, "sessions": sessions}
+        body = {
+            "account": {"email": request.user.email},
+            "screenings": screenings,
+            "sessions": sessions,
+        }
         response = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
     elif fmt == "csv":
         out = io.StringIO()
