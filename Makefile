@@ -12,8 +12,10 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # A stamp per install flavour, remade whenever pyproject.toml changes.
+# The app with the camera check (the vision extra); its model files are fetched from the
+# mediapipe wheel on the package index and checked by SHA-256, never committed.
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[vision]'
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
@@ -21,6 +23,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
+	@$(BIN)/limber models || echo "note: the camera check is unavailable until 'limber models' succeeds; everything else works"
 	$(BIN)/limber migrate --no-input
 	$(BIN)/limber serve --host $(HOST) --port $(PORT)
 
