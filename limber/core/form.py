@@ -73,6 +73,8 @@ SITTING_TRUNK = 50.0
 LEG_RAISED = 30.0
 # The seated stretch needs the working leg extended forward: a knee at least this open.
 LEG_EXTENDED = 125.0
+# Summed joint-angle differences (degrees) below which the two legs fit the stretch alike.
+SAME_FIT = 30.0
 # Standing: both hips and both knees nearly straight, with an upright trunk.
 STRAIGHT = 150.0
 
@@ -238,17 +240,21 @@ def _movement(variant: Variant, steps: int = 4) -> list[Pose]:
     return [interpolate(variant.start, variant.end, i / steps) for i in range(steps + 1)]
 
 
-def _working_side(lm: Landmarks, variant: Variant) -> str:
+def _working_side(lm: Landmarks, variant: Variant, prefer: str | None) -> str:
     """The leg whose angles (with the other leg's) fit the stretch's movement better.
 
-    This uses positions even where visibility is low: choosing which leg to judge is not a
-    judgement, and the checks of a hidden leg come out unknown anyway.
+    When both legs fit about equally (at the start of the seated stretch they are alike), the
+    leg the session asked for is the one to watch. This uses positions even where visibility
+    is low: choosing which leg to judge is not a judgement, and the checks of a hidden leg come
+    out unknown anyway.
     """
     poses = _movement(variant)
     costs = {
         side: _pose_cost(_joint_angles(lm, side, other), poses)
         for side, other in (("left", "right"), ("right", "left"))
     }
+    if prefer in costs and abs(costs["left"] - costs["right"]) < SAME_FIT:
+        return prefer
     return min(costs, key=lambda s: costs[s])
 
 
@@ -267,8 +273,11 @@ def _facing(lm: Landmarks, lying: bool) -> int:
     return 1 if toward >= 0 else -1
 
 
-def measure(lm: Landmarks, variant: Variant) -> Measurement:
-    """Measure everything a check can ask for (spec.MEASURES), for the given variant's movement."""
+def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measurement:
+    """Measure everything a check can ask for (spec.MEASURES), for the given variant's movement.
+
+    prefer: the leg the session asked for, watched when the two legs cannot be told apart.
+    """
     sh_l, sh_r = _up(lm["left_shoulder"]), _up(lm["right_shoulder"])
     hp_l, hp_r = _up(lm["left_hip"]), _up(lm["right_hip"])
     sh, hp = _mid(sh_l, sh_r), _mid(hp_l, hp_r)
@@ -293,7 +302,7 @@ def measure(lm: Landmarks, variant: Variant) -> Measurement:
     elif trunk_seen and elev <= LYING_TRUNK:
         posture = "lying"
 
-    side = _working_side(lm, variant)
+    side = _working_side(lm, variant, prefer)
     other = "right" if side == "left" else "left"
     facing = _facing(lm, lying=posture == "lying" or (posture is None and elev <= LYING_TRUNK))
     w, o = _leg(lm, side), _leg(lm, other)
@@ -482,4 +491,4 @@ def check_form(
 ) -> Verdict:
     """Landmarks (or None: nobody seen) to a verdict."""
     v = variant or stretch.default_variant
-    return judge(None if lm is None else measure(lm, v), stretch, v, side)
+    return judge(None if lm is None else measure(lm, v, side), stretch, v, side)
