@@ -55,7 +55,9 @@ def _step(p: Point, angle_deg: float, length: float) -> Point:
     return (p[0] + length * math.cos(a), p[1] + length * math.sin(a))
 
 
-def _leg(hip: Point, trunk_dir: float, hip_deg: float, knee_deg: float, ankle_deg: float) -> dict:
+def _leg(
+    hip: Point, trunk_dir: float, hip_deg: float, knee_deg: float, ankle_deg: float
+) -> dict[str, Point]:
     thigh_dir = trunk_dir - hip_deg
     shin_dir = thigh_dir - (180 - knee_deg)
     foot_dir = shin_dir + 180 - ankle_deg
