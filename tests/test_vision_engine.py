@@ -1,0 +1,158 @@
+"""The pose engine and its model files, on the labelled photos (they need the vision extra)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from limber.errors import UserError
+from limber.vision.models import MODEL_FILES, ensure_models, extract_from_wheel, models_dir
+
+np = pytest.importorskip("numpy")
+cv2 = pytest.importorskip("cv2")
+pytest.importorskip("ai_edge_litert")
+
+REPO = Path(__file__).resolve().parent.parent
+POSES = REPO.parent / "shared" / "data" / "poses"
+
+
+@pytest.fixture(scope="session")
+def models():
+    """Fetched once into ./var/models (git-ignored) and reused by every later run."""
+    return ensure_models(REPO / "var" / "models")
+
+
+@pytest.fixture(scope="session")
+def engine(models):
+    from limber.vision.engine import BlazePose
+
+    return BlazePose(models)
+
+
+def photo(name: str):
+    img = cv2.imread(str(POSES / name))
+    assert img is not None, name
+    return img
+
+
+# --- model files ------------------------------------------------------------------------------
+
+
+def test_missing_models_say_how_to_fix(tmp_path):
+    with pytest.raises(UserError, match="run `limber models`"):
+        ensure_models(tmp_path, fetch=False)
+
+
+def test_damaged_model_is_refused(tmp_path, models):
+    for p in (models.detector, models.landmarks):
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    damaged = tmp_path / "pose_landmark_full.tflite"
+    data = bytearray(damaged.read_bytes())
+    data[1000] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="damaged.*run `limber models`"):
+        ensure_models(tmp_path, fetch=False)
+
+
+def test_models_come_out_of_a_wheel_checked(tmp_path, models):
+    wheel = tmp_path / "mediapipe-0.10.21-test.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for name, (member, _, _) in MODEL_FILES.items():
+            z.write(models.detector.parent / name, member)
+    out = tmp_path / "models"
+    paths = ensure_models(out, wheel=wheel)
+    got = hashlib.sha256(paths.landmarks.read_bytes()).hexdigest()
+    assert got == MODEL_FILES["pose_landmark_full.tflite"][1]
+
+    bad = tmp_path / "bad.whl"
+    with zipfile.ZipFile(bad, "w") as z:
+        for _, (member, _, _) in MODEL_FILES.items():
+            z.writestr(member, b"not a model")
+    with pytest.raises(UserError, match="unexpected SHA-256"):
+        extract_from_wheel(bad, tmp_path / "other")
+    assert not (tmp_path / "other" / "pose_detection.tflite").exists()
+
+
+def test_models_dir_follows_the_data_dir(tmp_path):
+    assert models_dir({"LIMBER_DATA_DIR": str(tmp_path)}) == tmp_path / "models"
+    assert models_dir({"LIMBER_MODELS_DIR": str(tmp_path / "m")}) == tmp_path / "m"
+    assert models_dir({}).parts[-2:] == ("var", "models")
+
+
+def test_limber_runs_without_the_vision_extra(tmp_path):
+    """Without numpy/cv2/litert the CLI still loads, and the camera check says what to install."""
+    code = (
+        "import sys\n"
+        "for m in ('numpy', 'cv2', 'ai_edge_litert'): sys.modules[m] = None\n"
+        "import limber.vision.cli, limber.vision, limber.core.form, limber.core.holdcounter\n"
+        "from limber.cli import main\n"
+        "sys.exit(main(['analyze', sys.argv[1], '--exercise', 'towel-hamstring-stretch']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(POSES / "standing.jpg")],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'limber[vision]'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+def test_finds_a_person_and_their_joints(engine):
+    lm = engine.process_image(photo("standing.jpg"))
+    assert lm is not None and (lm.width, lm.height) == (850, 567)
+    # Standing: head above hips above knees above ankles, all inside the picture.
+    nose, hip, knee, ankle = lm["nose"], lm["right_hip"], lm["right_knee"], lm["right_ankle"]
+    assert nose.y < hip.y < knee.y < ankle.y
+    assert 0 < ankle.y < 567 and nose.visibility > 0.9
+
+
+def test_nobody_in_an_empty_room(engine):
+    blank = np.full((480, 640, 3), 200, np.uint8)
+    assert engine.process_image(blank) is None
+    engine.reset()
+    assert engine.process(blank) is None
+
+
+def test_finds_a_lying_person_in_a_turned_frame(engine):
+    """Camera on its side: the landmarks still come back in this frame's own pixels."""
+    img = photo("lying-band-leg-straight.jpg")
+    upright = engine.process_image(img)
+    turned = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
+    lm = engine.process_image(turned)
+    assert lm is not None and (lm.width, lm.height) == (567, 850)
+    for name in ("left_knee", "left_ankle", "right_ankle", "nose"):
+        # rotating clockwise moves (x, y) to (h - 1 - y, x)
+        want = (567 - 1 - upright[name].y, upright[name].x)
+        assert abs(lm[name].x - want[0]) < 25 and abs(lm[name].y - want[1]) < 25, name
+
+
+def test_tracking_runs_the_detector_only_when_the_person_is_lost(engine):
+    img = cv2.resize(photo("lying-band-knee-bent.jpg"), (640, 480))
+    engine.reset()
+    before = engine.detections
+    for _ in range(10):
+        assert engine.process(img) is not None
+    assert engine.detections - before <= 3  # one search (up to three turns), then tracking
+    blank = np.full_like(img, 90)
+    assert engine.process(blank) is None
+    assert engine.process(img) is not None  # found again
+
+
+def test_crops_are_padded_with_edge_pixels(engine):
+    """A person near the edge: padding with black would make the legs look hidden."""
+    img = photo("standing.jpg")
+    h, w = img.shape[:2]
+    near_edge = img[:, 250:w]  # the person's back near the left edge
+    lm = engine.process_image(near_edge)
+    assert lm is not None
+    # Edge-repeating padding gives about 0.9 here; black padding gives 0.56 to 0.77.
+    assert min(lm[n].visibility for n in ("right_knee", "right_ankle")) > 0.8
