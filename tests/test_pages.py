@@ -51,7 +51,7 @@ def test_unknown_stretch_is_a_404(client):
 def test_svg_drawings_are_served_as_images(client):
     r = client.get("/exercises/wall-hamstring-stretch/at-the-wall/left-end.svg")
     assert r.status_code == 200 and r["Content-Type"] == "image/svg+xml"
-    assert b"<title>" in r.content
+    assert b"<title id=" in r.content and b"left leg" in r.content.lower()
     assert (
         client.get("/exercises/wall-hamstring-stretch/at-the-wall/middle-end.svg").status_code
         == 404

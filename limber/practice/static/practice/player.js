@@ -112,6 +112,7 @@ function play(index) {
   if (step.kind === "done") return finish();
   $("intro").hidden = $("checkin").hidden = true;
   $("stage").hidden = false;
+  document.body.classList.add("playing");
   render(step);
   const ms = (step.seconds * 1000) / speed;
   state.stepStarted = performance.now();
@@ -210,6 +211,7 @@ function finish() {
   clearTimeout(state.timer);
   $("stage").hidden = $("checkin").hidden = true;
   $("done").hidden = false;
+  document.body.classList.remove("playing");
   state.session.finished_at = nowIso();
   outbox.put(state.session);
   localStorage.removeItem(CURRENT);
