@@ -13,12 +13,12 @@ a knee that is already straight.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from .body import angle_at
-from .spec import MEASURES, CheckRule, Pose, Stretch, Variant
+from .spec import MEASURES, CheckRule, Stretch, Variant
 
 __all__ = [
     "LANDMARK_NAMES",
@@ -214,7 +214,13 @@ def _posture(trunk_elev: float, hips: list[float], knees: list[float]) -> str:
     return "reclining"
 
 
-def _joint_angles(lm: Landmarks, work: str, other: str) -> dict[str, float]:
+def _elevation(frm: Vec, to: Vec) -> float:
+    """How far frm->to points up from the horizontal (-90..90), whichever way the body faces."""
+    return math.degrees(math.atan2(to[1] - frm[1], abs(to[0] - frm[0])))
+
+
+def _leg_shape(lm: Landmarks, work: str, other: str) -> dict[str, float]:
+    """Joint angles and how far each leg rises: what tells the working leg from the other."""
     sh = _mid(_up(lm["left_shoulder"]), _up(lm["right_shoulder"]))
     w, o = _leg(lm, work), _leg(lm, other)
     return {
@@ -222,37 +228,46 @@ def _joint_angles(lm: Landmarks, work: str, other: str) -> dict[str, float]:
         "knee": angle_at(w.hip, w.knee, w.ankle),
         "other_hip": angle_at(sh, o.hip, o.knee),
         "other_knee": angle_at(o.hip, o.knee, o.ankle),
+        "rise": _elevation(w.hip, w.ankle),
+        "other_rise": _elevation(o.hip, o.ankle),
     }
 
 
-def _pose_cost(angles: dict[str, float], poses: Sequence[Pose]) -> float:
-    """How far measured joint angles are from the nearest pose of the movement."""
-    best = math.inf
-    for p in poses:
-        cost = sum(abs(angles[k] - getattr(p, k)) for k in angles)
-        best = min(best, cost)
-    return best
+@lru_cache(maxsize=64)
+def _movement(variant: Variant, position: str, steps: int = 4) -> tuple[dict[str, float], ...]:
+    """The leg shapes along the stretch's movement, start to end, from the body model."""
+    from .body import figure, interpolate
+
+    shapes = []
+    for i in range(steps + 1):
+        pose = interpolate(variant.start, variant.end, i / steps)
+        f = figure(pose, position)
+        shapes.append(
+            {
+                "hip": pose.hip,
+                "knee": pose.knee,
+                "other_hip": pose.other_hip,
+                "other_knee": pose.other_knee,
+                "rise": _elevation(f["hip"], f["ankle"]),
+                "other_rise": _elevation(f["hip"], f["other_ankle"]),
+            }
+        )
+    return tuple(shapes)
 
 
-def _movement(variant: Variant, steps: int = 4) -> list[Pose]:
-    from .body import interpolate
-
-    return [interpolate(variant.start, variant.end, i / steps) for i in range(steps + 1)]
-
-
-def _working_side(lm: Landmarks, variant: Variant, prefer: str | None) -> str:
-    """The leg whose angles (with the other leg's) fit the stretch's movement better.
+def _working_side(lm: Landmarks, variant: Variant, position: str, prefer: str | None) -> str:
+    """The leg whose shape (with the other leg's) fits the stretch's movement better.
 
     When both legs fit about equally (at the start of the seated stretch they are alike), the
-    leg the session asked for is the one to watch. This uses positions even where visibility
-    is low: choosing which leg to judge is not a judgement, and the checks of a hidden leg come
-    out unknown anyway.
+    preferred leg (the one asked for, or the one watched a moment ago) is kept. This uses
+    positions even where visibility is low: choosing which leg to judge is not a judgement, and
+    the checks of a hidden leg come out unknown anyway.
     """
-    poses = _movement(variant)
-    costs = {
-        side: _pose_cost(_joint_angles(lm, side, other), poses)
-        for side, other in (("left", "right"), ("right", "left"))
-    }
+    shapes = _movement(variant, position)
+    costs = {}
+    for side, other in (("left", "right"), ("right", "left")):
+        seen = _leg_shape(lm, side, other)
+        costs[side] = min(sum(abs(seen[k] - want[k]) for k in seen) for want in shapes)
     if prefer in costs and abs(costs["left"] - costs["right"]) < SAME_FIT:
         return prefer
     return min(costs, key=lambda s: costs[s])
@@ -276,7 +291,8 @@ def _facing(lm: Landmarks, lying: bool) -> int:
 def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measurement:
     """Measure everything a check can ask for (spec.MEASURES), for the given variant's movement.
 
-    prefer: the leg the session asked for, watched when the two legs cannot be told apart.
+    prefer: the leg to watch when the two legs cannot be told apart (the one the session asked
+    for, or the one watched in the last frame).
     """
     sh_l, sh_r = _up(lm["left_shoulder"]), _up(lm["right_shoulder"])
     hp_l, hp_r = _up(lm["left_hip"]), _up(lm["right_hip"])
@@ -302,7 +318,8 @@ def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measu
     elif trunk_seen and elev <= LYING_TRUNK:
         posture = "lying"
 
-    side = _working_side(lm, variant, prefer)
+    position = "lying" if variant.end.trunk_incline < 45 else "sitting"
+    side = _working_side(lm, variant, position, prefer)
     other = "right" if side == "left" else "left"
     facing = _facing(lm, lying=posture == "lying" or (posture is None and elev <= LYING_TRUNK))
     w, o = _leg(lm, side), _leg(lm, other)
@@ -355,6 +372,7 @@ class CheckResult:
     ok: bool | None  # None: not visible enough to tell
     measured: float | None
     rule: CheckRule
+    judged: bool = True  # False: the camera cannot judge this check in this variant at all
 
     def to_dict(self) -> dict[str, Any]:
         unit = "%" if self.rule.measure == "heel_lift" else "deg"
@@ -367,6 +385,7 @@ class CheckResult:
             "min": self.rule.min,
             "max": self.rule.max,
             "unit": unit,
+            "judged": self.judged,
         }
 
 
@@ -388,13 +407,17 @@ class Verdict:
 
     @property
     def good_form(self) -> bool:
-        """In position, on the right leg, nothing wrong and something actually seen right."""
-        oks = [c.ok for c in self.checks]
+        """In position, on the right leg, and every check the camera can judge seen right.
+
+        A check not seen (ok None) does not count as right: a hold is only counted on what
+        the camera actually saw.
+        """
+        judged = [c.ok for c in self.checks if c.judged]
         return (
             self.in_position
             and self.side_ok is not False
-            and False not in oks
-            and any(ok is True for ok in oks)
+            and bool(judged)
+            and all(ok is True for ok in judged)
         )
 
     def check(self, name: str) -> CheckResult:
@@ -459,7 +482,8 @@ def judge(
     for rule in v.checks:
         value = m.values.get(rule.measure)
         ok, cue = _judge_rule(rule, value) if trust else (None, None)
-        checks.append(CheckResult(rule.name, rule.label, ok, value, rule))
+        judged = not (rule.measure == "heel_lift" and "stool" in v.props)
+        checks.append(CheckResult(rule.name, rule.label, ok, value, rule, judged))
         if cue and cue not in cues:
             cues.append(cue)
     in_position = m.posture == stretch.position and m.leg_placed is True
@@ -488,7 +512,14 @@ def check_form(
     stretch: Stretch,
     variant: Variant | None = None,
     side: str | None = None,
+    prefer: str | None = None,
 ) -> Verdict:
-    """Landmarks (or None: nobody seen) to a verdict."""
+    """Landmarks (or None: nobody seen) to a verdict.
+
+    side: the leg the session asked for. prefer: the leg to keep watching when the legs cannot
+    be told apart (pass the last verdict's side, so the judged leg does not flicker); defaults
+    to side.
+    """
     v = variant or stretch.default_variant
-    return judge(None if lm is None else measure(lm, v, side), stretch, v, side)
+    m = None if lm is None else measure(lm, v, prefer or side)
+    return judge(m, stretch, v, side)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .form import Landmark, Landmarks
+from .form import INDEX, Landmark, Landmarks
 
 __all__ = ["LandmarkSmoother", "OneEuro"]
 
@@ -48,8 +48,43 @@ class OneEuro:
         return self._x
 
 
+_LEG = ("hip", "knee", "ankle", "heel", "foot_index")
+_SWAP = {
+    INDEX[f"{a}_{j}"]: INDEX[f"{b}_{j}"]
+    for j in _LEG
+    for a, b in (("left", "right"), ("right", "left"))
+}
+
+
+def _legs_swapped(prev: Landmarks, cur: Landmarks) -> bool:
+    """The model called the legs the other way round from the last frame.
+
+    Seen from the side, BlazePose sometimes flips which leg it calls left in the middle of a
+    video; judged as it comes, the working leg would jump from one leg to the other.
+    """
+
+    def d(a: Landmark, b: Landmark) -> float:
+        return math.hypot(a.x - b.x, a.y - b.y)
+
+    same = crossed = 0.0
+    for j in _LEG[1:]:
+        pl, pr, cl, cr = prev[f"left_{j}"], prev[f"right_{j}"], cur[f"left_{j}"], cur[f"right_{j}"]
+        same += d(pl, cl) + d(pr, cr)
+        crossed += d(pl, cr) + d(pr, cl)
+    return crossed < 0.5 * same
+
+
+def _swap_legs(lm: Landmarks) -> Landmarks:
+    points = list(lm.points)
+    for i, j in _SWAP.items():
+        points[i] = lm.points[j]
+    return Landmarks(tuple(points), lm.width, lm.height, lm.score)
+
+
 class LandmarkSmoother:
     """Smooths all 33 landmarks of one person; starts afresh after a gap (person lost).
+
+    Before smoothing, the legs keep the names they had in the last frame (see _legs_swapped).
 
     Speeds are in pixels per second, so beta is scaled by the body's size in the image: the
     same movement of a near or a far person is smoothed alike.
@@ -61,15 +96,20 @@ class LandmarkSmoother:
         self.gap_s = gap_s
         self._filters: list[tuple[OneEuro, OneEuro, OneEuro]] = []
         self._last_t: float | None = None
+        self._prev: Landmarks | None = None
 
     def reset(self) -> None:
         self._filters = []
         self._last_t = None
+        self._prev = None
 
     def __call__(self, lm: Landmarks | None, t: float) -> Landmarks | None:
         if lm is None:
             return None
-        if self._last_t is None or t - self._last_t > self.gap_s or t < self._last_t:
+        fresh = self._last_t is None or t - self._last_t > self.gap_s or t < self._last_t
+        if not fresh and self._prev is not None and _legs_swapped(self._prev, lm):
+            lm = _swap_legs(lm)
+        if fresh:
             scale = max(lm.width, lm.height)
             beta = self.beta / scale  # beta is per frame-size per second
             self._filters = [
@@ -85,4 +125,5 @@ class LandmarkSmoother:
             Landmark(fx(p.x, t), fy(p.y, t), p.z, fv(p.visibility, t))
             for p, (fx, fy, fv) in zip(lm.points, self._filters, strict=True)
         )
-        return Landmarks(points, lm.width, lm.height, lm.score)
+        self._prev = Landmarks(points, lm.width, lm.height, lm.score)
+        return self._prev

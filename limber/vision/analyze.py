@@ -274,6 +274,7 @@ def analyze_video(
     seen: list[Measurement] = []
     in_position_frames = 0
     jerks: list[float] = []
+    last_side: str | None = None
     frames = 0
     try:
         while True:
@@ -286,7 +287,9 @@ def analyze_video(
             lm = smoother(eng.process(frame), t)
             if lm is None:
                 smoother.reset()
-            verdict = check_form(lm, stretch, variant, side)
+            # When the legs cannot be told apart, keep watching the leg watched a moment ago.
+            verdict = check_form(lm, stretch, variant, side, prefer=last_side or side)
+            last_side = verdict.side or last_side
             hold = counter.update(verdict)
             if hold.too_fast and (not jerks or t - jerks[-1] > counter.warn_s):
                 jerks.append(round(t, 2))

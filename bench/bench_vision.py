@@ -1,0 +1,164 @@
+"""The camera check's speed: pose engine, our own per-frame work, and a whole video analysis.
+
+    .venv/bin/python bench/bench_vision.py                 # all of it (about a minute)
+    .venv/bin/python bench/bench_vision.py --frames 300    # more frames per engine figure
+
+Figures are medians over frames (per-frame times) or single runs (the video). Targets, on 2
+cores: tracking >= 60 frames/s and full detection >= 30 frames/s at 640 x 480; smoothing +
+rules + hold counter < 0.5 ms a frame; a 60 s 30 fps 640 x 480 video analyzed in < 20 s with
+a peak memory < 400 MB. The engine runs on at most two cores (CPU affinity) whatever the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+POSES = ROOT.parent / "shared" / "data" / "poses"
+PHOTOS = ("lying-band-knee-bent.jpg", "lying-band-leg-straight.jpg")
+
+
+def two_cores() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))[:2]
+        os.sched_setaffinity(0, cpus)
+
+
+def median_ms(fn, n: int) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def frames_640():
+    import cv2
+
+    return [cv2.resize(cv2.imread(str(POSES / p)), (640, 480)) for p in PHOTOS]
+
+
+def bench_engine(n: int) -> None:
+    from limber.vision.engine import BlazePose
+    from limber.vision.models import ensure_models
+
+    engine = BlazePose(ensure_models())
+    bent, straight = frames_640()
+    engine.process(straight)  # warm up
+
+    def track():
+        engine.process(straight)
+
+    def detect_every_frame():
+        engine.reset()
+        engine.process(bent)
+
+    ms = median_ms(track, n)
+    print(f"tracking, 640x480:            {ms:6.2f} ms/frame  = {1000 / ms:6.1f} frames/s")
+    ms = median_ms(detect_every_frame, n)
+    print(f"full detection, 640x480:      {ms:6.2f} ms/frame  = {1000 / ms:6.1f} frames/s")
+    ms = median_ms(lambda: engine.detect(bent), n)
+    print(f"  detector alone:             {ms:6.2f} ms")
+    roi = engine.detect(bent)[1]
+    ms = median_ms(lambda: engine.landmarks_in(bent, roi), n)
+    print(f"  landmark model alone:       {ms:6.2f} ms")
+    ms = median_ms(lambda: engine.process_image(bent), max(10, n // 10))
+    print(f"still photo (every look):     {ms:6.2f} ms")
+
+
+def bench_own_work(n: int) -> None:
+    from limber.core.form import check_form
+    from limber.core.holdcounter import HoldCounter
+    from limber.core.smoothing import LandmarkSmoother
+    from limber.core.spec import load_library
+    from limber.vision.engine import BlazePose
+
+    stretch = load_library()["towel-hamstring-stretch"]
+    engine = BlazePose()
+    landmarks = [engine.process_image(f) for f in frames_640()]
+    smoother = LandmarkSmoother()
+    now = [0.0]
+    counter = HoldCounter(30, clock=lambda: now[0])
+    i = [0]
+
+    def step():
+        i[0] += 1
+        now[0] = i[0] / 30
+        lm = smoother(landmarks[(i[0] // 30) % 2], now[0])
+        counter.update(check_form(lm, stretch, side="left"))
+
+    ms = median_ms(step, n * 10)
+    print(f"smoothing + rules + counter:  {ms:6.3f} ms/frame")
+
+
+def make_video(path: Path, seconds: int = 60, fps: int = 30) -> None:
+    import cv2
+
+    bent, straight = frames_640()
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
+    for i in range(seconds * fps):
+        # Into the stretch and out again every few seconds, so the engine follows a movement.
+        writer.write(straight if (i // (4 * fps)) % 3 else bent)
+    writer.release()
+
+
+def bench_video() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        video = Path(tmp) / "sixty-seconds.mp4"
+        make_video(video)
+        code = (
+            "import os, sys, time, json\n"
+            "if hasattr(os, 'sched_setaffinity'):\n"
+            "    os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])\n"
+            "from limber.vision.analyze import analyze\n"
+            "t0 = time.perf_counter()\n"
+            "r = analyze(sys.argv[1], 'towel-hamstring-stretch', side='left')\n"
+            "print(json.dumps({'s': time.perf_counter() - t0, 'frames': r['frames'],\n"
+            "                  'good': r['good_form_s']}))\n"
+        )
+        t0 = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(video)],
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+        wall = time.perf_counter() - t0
+        if done.returncode != 0:
+            print(done.stderr)
+            raise SystemExit(1)
+        import json
+
+        r = json.loads(done.stdout)
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(
+            f"analyze 60 s 30 fps 640x480:  {r['s']:6.2f} s analysing ({wall:.2f} s with start-up), "
+            f"{r['frames']} frames, {r['frames'] / r['s']:.0f} frames/s; peak memory {peak_mb:.0f} MB"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=200, help="frames per engine figure")
+    parser.add_argument("--skip-video", action="store_true")
+    args = parser.parse_args()
+    two_cores()
+    print(
+        f"cores used: {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}"
+    )
+    bench_engine(args.frames)
+    bench_own_work(args.frames)
+    if not args.skip_video:
+        bench_video()
+
+
+if __name__ == "__main__":
+    main()
