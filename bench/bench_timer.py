@@ -79,13 +79,24 @@ def main() -> None:
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )  # fmt: skip
             page = browser.new_page(base_url=f"http://127.0.0.1:{port}")
+            loaded: dict[str, int] = {}
+
+            def weigh(response) -> None:  # what the player page loads, by kind, uncompressed
+                kind = response.request.resource_type
+                if kind in ("script", "stylesheet", "document"):
+                    loaded[kind] = loaded.get(kind, 0) + len(response.body())
+
+            page.on("response", weigh)
             page.goto("/accounts/login/")
             page.get_by_label("E-mail").fill("timer@example.org")
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Log in").click()
             page.wait_for_url("**/practice/")
             page.add_init_script("window.limberEvents = []")
+            loaded.clear()
             page.reload()
+            page.wait_for_load_state("networkidle")
+            weights = dict(loaded)
             first_hold = page.evaluate(
                 "JSON.parse(document.getElementById('today-data').textContent)"
                 ".script.steps.find(s => s.kind === 'hold').target_s"
@@ -110,6 +121,8 @@ def main() -> None:
             errors.append(e["at"] - start - first_hold * 1000)
             start = None
     errors = errors[: args.holds]
+    js_css = weights.get("script", 0) + weights.get("stylesheet", 0)
+    print(f"player page         JS+CSS {js_css / 1024:.1f} KB, HTML {weights.get('document', 0) / 1024:.1f} KB (uncompressed)")
     print(f"hold length         {first_hold} s, {len(errors)} holds, headless Chromium")
     print("error per hold ms   " + "  ".join(f"{x:+.1f}" for x in errors))
     print(

@@ -104,13 +104,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     print(f"Limber is running at http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
-    uvicorn.run("limber.asgi:application", host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(
+        "limber.asgi:application",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+    )
     return 0
 
 
 def _port(value: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= 65535:
         raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {value!r}")
+    return int(value)
+
+
+def _count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise argparse.ArgumentTypeError(f"a number of workers from 1 to 64, not {value!r}")
     return int(value)
 
 
@@ -137,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="start the web app")
     p.add_argument("--host", default=os.environ.get("LIMBER_HOST", "127.0.0.1"))
     p.add_argument("--port", type=_port, default=os.environ.get("LIMBER_PORT", "8000"))
+    p.add_argument(
+        "--workers", type=_count, default=os.environ.get("LIMBER_WORKERS", "1"),
+        help="server processes (one per core suits PostgreSQL; SQLite is fine with one)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_serve)
 
     for register in _plugins():

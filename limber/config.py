@@ -54,7 +54,9 @@ def _database(url: str, data_dir: Path) -> dict[str, Any]:
             f"DATABASE_URL must start with sqlite:/// or postgres://, not {scheme + ':'!r}"
         )
     try:
-        db = dj_database_url.parse(url, conn_max_age=0)
+        # Keep connections between requests (a new PostgreSQL connection costs more than a
+        # typical request), checked for health before reuse.
+        db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     except Exception as e:  # dj-database-url raises plain ValueErrors and friends
         raise ConfigError(f"DATABASE_URL is not a database address ({e})") from None
     if scheme == "sqlite":
