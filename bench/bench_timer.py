@@ -122,7 +122,9 @@ def main() -> None:
             start = None
     errors = errors[: args.holds]
     js_css = weights.get("script", 0) + weights.get("stylesheet", 0)
-    print(f"player page         JS+CSS {js_css / 1024:.1f} KB, HTML {weights.get('document', 0) / 1024:.1f} KB (uncompressed)")
+    print(
+        f"player page         JS+CSS {js_css / 1024:.1f} KB, HTML {weights.get('document', 0) / 1024:.1f} KB (uncompressed)"
+    )
     print(f"hold length         {first_hold} s, {len(errors)} holds, headless Chromium")
     print("error per hold ms   " + "  ".join(f"{x:+.1f}" for x in errors))
     print(
