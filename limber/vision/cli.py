@@ -100,6 +100,10 @@ def _summary(r: dict[str, Any]) -> str:
             unit = "%" if c["unit"] == "%" else "°"
             value = "not seen" if c["measured_deg"] is None else f"{c['measured_deg']:.0f}{unit}"
             wanted = f"{c['min']:g}–{c['max']:g}{unit}"
+            m = c["measured_deg"]
+            if c["ok"] and m is not None and not c["min"] <= m <= c["max"]:
+                # Passed on the camera's margin of error, not inside the range itself: say so.
+                wanted += ", within the camera's margin of error"
             lines.append(f"  [{_mark(c['ok']):>2}] {c['label']}: {value} (wanted {wanted})")
     if r.get("too_fast_at_s"):
         at = ", ".join(f"{t:.0f} s" for t in r["too_fast_at_s"])
