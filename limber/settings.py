@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "channels",
     "limber.library",
     "limber.accounts",
     "limber.practice",
@@ -53,6 +54,8 @@ TEMPLATES = [
 ]
 WSGI_APPLICATION = "limber.wsgi.application"
 ASGI_APPLICATION = "limber.asgi.application"
+# The camera socket talks to one page only (no groups, no broadcasts): no channel layer needed.
+CHANNEL_LAYERS: dict[str, dict[str, str]] = {}
 
 DATABASES = {"default": CONFIG.database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

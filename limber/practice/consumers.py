@@ -1,0 +1,266 @@
+"""The live camera socket: frames in, landmarks, a form verdict and the hold's good-form seconds out.
+
+One socket per player page, one person per socket. The page sends a JSON "start" message when a
+hold begins and then small JPEG frames as binary messages, one at a time (the next after the
+answer to the last). Each frame is decoded in memory, run through the pose engine, smoothed,
+judged (limber.core.form) and counted (limber.core.holdcounter); the answer carries the
+landmarks normalised to 0..1 for drawing. Frames are never written anywhere, and never kept
+after they are judged.
+
+Tests (and pages without a camera) can send {"type": "landmarks", ...} instead of a frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from limber.core.form import LANDMARK_NAMES, Landmark, Landmarks, PoseEngine, check_form
+from limber.core.holdcounter import HoldCounter
+from limber.core.smoothing import LandmarkSmoother
+from limber.errors import UserError
+
+__all__ = ["FormConsumer", "MAX_FRAME_BYTES", "clock", "engine_factory"]
+
+MAX_FRAME_BYTES = 500 * 1024
+MAX_TEXT_CHARS = 64 * 1024
+MAX_SIDE_PX = 1920  # a frame wider or taller than this is refused before it is decoded
+MAX_TARGET_S = 600.0
+CLOSE_UNAUTHENTICATED = 4401
+
+
+def default_engine() -> PoseEngine:
+    """The real engine (BlazePose); a UserError saying how to fix it when it cannot run."""
+    from limber.vision.engine import BlazePose, require_vision
+    from limber.vision.models import ensure_models
+
+    require_vision()
+    return BlazePose(ensure_models(fetch=False), threads=2)
+
+
+# Replaceable by tests: a function of no arguments returning a PoseEngine, and the clock.
+engine_factory: Callable[[], PoseEngine] = default_engine
+clock: Callable[[], float] = time.monotonic
+
+
+def _now() -> float:
+    return clock()  # looked up at each call, so a test's replacement takes effect
+
+
+class BadMessage(Exception):
+    """A message the socket cannot use; the text is sent back to the page."""
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's frame header, read without decoding the image."""
+    if data[:2] != b"\xff\xd8":
+        raise BadMessage("a frame must be a JPEG image")
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            i += 1
+            continue
+        marker = data[i + 1]
+        if marker in (0xD8, 0x01, 0xFF) or 0xD0 <= marker <= 0xD7:
+            i += 2 if marker != 0xFF else 1
+            continue
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = int.from_bytes(data[i + 5 : i + 7], "big")
+            width = int.from_bytes(data[i + 7 : i + 9], "big")
+            return width, height
+        i += 2 + length
+    raise BadMessage("the frame is not a readable JPEG image")
+
+
+def decode_frame(data: bytes) -> Any:
+    """A JPEG frame (bytes) to a BGR image, in memory."""
+    if len(data) > MAX_FRAME_BYTES:
+        raise BadMessage(f"the frame is too large ({len(data) // 1024} KB; at most 500 KB)")
+    width, height = jpeg_size(data)
+    if not (0 < width <= MAX_SIDE_PX and 0 < height <= MAX_SIDE_PX):
+        raise BadMessage(f"the frame is {width}x{height}; at most {MAX_SIDE_PX} pixels a side")
+    from limber.vision.engine import require_vision
+
+    np, cv2, _ = require_vision()
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise BadMessage("the frame is not a readable JPEG image")
+    return image
+
+
+def parse_landmarks(msg: dict[str, Any]) -> Landmarks:
+    try:
+        width, height = int(msg["width"]), int(msg["height"])
+        points = msg["points"]
+        if len(points) != len(LANDMARK_NAMES) or width <= 0 or height <= 0:
+            raise ValueError
+        lm = tuple(Landmark(float(p[0]), float(p[1]), float(p[2]), float(p[3])) for p in points)
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise BadMessage(
+            "landmarks need width, height and 33 points of [x, y, z, visibility] in pixels"
+        ) from None
+    return Landmarks(lm, width, height)
+
+
+class FormConsumer(AsyncWebsocketConsumer):
+    """One player page's camera check. Frames are judged one at a time; a frame that arrives
+    while another is being judged replaces any frame still waiting (stale frames are dropped)."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.send_error("log in to use the camera check")
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.engine: PoseEngine | None = None
+        self.engine_problem: str | None = None
+        self.smoother = LandmarkSmoother()
+        self.counter: HoldCounter | None = None
+        self.hold: dict[str, Any] = {}
+        self.prefer: str | None = None
+        self.waiting: tuple[str, Any] | None = None
+        self.worker: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    async def disconnect(self, code: int) -> None:
+        self.waiting = None
+        if getattr(self, "worker", None) is not None:
+            self.worker.cancel()
+
+    async def send_json(self, body: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(body))
+
+    async def send_error(self, message: str, fatal: bool = False) -> None:
+        await self.send_json({"type": "error", "message": message, "fatal": fatal})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            if bytes_data is not None:
+                if len(bytes_data) > MAX_FRAME_BYTES:
+                    raise BadMessage(
+                        f"the frame is too large ({len(bytes_data) // 1024} KB; at most 500 KB)"
+                    )
+                self.enqueue("frame", bytes_data)
+                return
+            await self.receive_text(text_data or "")
+        except BadMessage as e:
+            await self.send_error(str(e))
+
+    async def receive_text(self, text: str) -> None:
+        if len(text) > MAX_TEXT_CHARS:
+            raise BadMessage("the message is too long")
+        try:
+            msg = json.loads(text)
+        except json.JSONDecodeError:
+            raise BadMessage("messages are JSON objects with a type") from None
+        if not isinstance(msg, dict):
+            raise BadMessage("messages are JSON objects with a type")
+        kind = msg.get("type")
+        if kind == "start":
+            self.start(msg)
+            await self.send_json({"type": "started", **self.hold})
+        elif kind == "landmarks":
+            self.enqueue("landmarks", parse_landmarks(msg))
+        elif kind == "stop":
+            self.counter = None
+            self.waiting = None
+        else:
+            raise BadMessage(f"unknown message type {kind!r}: use start, landmarks or stop")
+
+    def start(self, msg: dict[str, Any]) -> None:
+        from limber.library import get_library
+
+        library = get_library()
+        try:
+            stretch = library[str(msg.get("exercise"))]
+        except KeyError:
+            raise BadMessage(f"no stretch called {msg.get('exercise')!r}") from None
+        try:
+            variant = stretch.variant(msg.get("variant") or None)
+        except KeyError:
+            raise BadMessage(f"{stretch.slug} has no variant {msg.get('variant')!r}") from None
+        side = msg.get("side") or None
+        if side not in (None, "left", "right"):
+            raise BadMessage("side is left, right or null")
+        try:
+            target = float(msg.get("target_s"))
+        except (TypeError, ValueError):
+            raise BadMessage("target_s is a number of seconds") from None
+        if not 0 < target <= MAX_TARGET_S:
+            raise BadMessage(f"target_s is between 0 and {MAX_TARGET_S:g} seconds")
+        self.stretch, self.variant, self.side = stretch, variant, side
+        self.prefer = side
+        self.counter = HoldCounter(target, _now)
+        self.smoother.reset()
+        self.waiting = None
+        self.hold = {"exercise": stretch.slug, "variant": variant.slug, "side": side,
+                     "target_s": target}  # fmt: skip
+
+    def enqueue(self, kind: str, payload: Any) -> None:
+        if self.counter is None:
+            raise BadMessage("send a start message before frames")
+        if self.waiting is not None:
+            self.dropped += 1
+        self.waiting = (kind, payload)
+        if self.worker is None or self.worker.done():
+            self.worker = asyncio.ensure_future(self.work())
+
+    async def work(self) -> None:
+        while self.waiting is not None:
+            kind, payload = self.waiting
+            self.waiting = None
+            try:
+                answer = await asyncio.to_thread(self.judge, kind, payload)
+            except BadMessage as e:
+                await self.send_error(str(e))
+            except UserError as e:
+                await self.send_error(str(e), fatal=True)
+            else:
+                if answer is not None:
+                    await self.send_json(answer)
+
+    def judge(self, kind: str, payload: Any) -> dict[str, Any] | None:
+        """One frame (or injected landmarks) to the answer; runs in a worker thread."""
+        counter = self.counter
+        if counter is None:
+            return None  # stopped while this frame waited
+        if kind == "frame":
+            if self.engine is None:
+                if self.engine_problem is None:
+                    try:
+                        self.engine = engine_factory()
+                    except UserError as e:
+                        self.engine_problem = str(e)
+                if self.engine is None:
+                    raise UserError(f"no camera check on this server: {self.engine_problem}")
+            frame = decode_frame(payload)
+            raw = self.engine.process(frame)
+            del frame  # judged and gone
+        else:
+            raw = payload
+        now = _now()
+        lm = self.smoother(raw, now)
+        verdict = check_form(lm, self.stretch, self.variant, self.side, self.prefer)
+        if verdict.side is not None:
+            self.prefer = verdict.side
+        state = counter.update(verdict)
+        points = []
+        if lm is not None:
+            points = [
+                [round(p.x / lm.width, 4), round(p.y / lm.height, 4), round(p.visibility, 2)]
+                for p in lm.points
+            ]
+        return {
+            "type": "verdict",
+            "landmarks": points,
+            "verdict": verdict.to_dict(),
+            "hold": state.to_dict(),
+            "dropped": self.dropped,
+        }

@@ -1,0 +1,368 @@
+"""Live coaching: the camera socket (limber.practice.consumers) and the player using it.
+
+The socket is tested through the whole ASGI application (origin check, session login) with
+landmarks built from the body model (tests/test_form.py's synth) and a fake pose engine; the
+player is tested in Chromium with its fake camera, against uvicorn serving the app in this
+process (pytest-django's live_server speaks no WebSocket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from django.conf import settings
+from django.test import Client
+
+from limber.core.spec import load_library
+from limber.errors import UserError
+from limber.practice import consumers
+from tests.test_form import synth
+
+TOWEL = load_library()["towel-hamstring-stretch"]
+GOOD = synth(TOWEL.default_variant.end, "lying", "right", size=(640, 480))
+BENT = synth(TOWEL.default_variant.start, "lying", "right", size=(640, 480))
+POSES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "poses"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def points(lm) -> list[list[float]]:
+    return [[p.x, p.y, p.z, p.visibility] for p in lm.points]
+
+
+def landmarks_msg(lm) -> str:
+    return json.dumps({"type": "landmarks", "points": points(lm), "width": lm.width,
+                       "height": lm.height})  # fmt: skip
+
+
+START = json.dumps({"type": "start", "exercise": TOWEL.slug, "variant": None, "side": "right",
+                    "target_s": 30})  # fmt: skip
+
+
+class FakeEngine:
+    def __init__(self, lm=GOOD):
+        self.lm = lm
+        self.frames = []
+
+    def process(self, frame):
+        self.frames.append(frame.shape)
+        return self.lm
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    t = [1000.0]
+    monkeypatch.setattr(consumers, "clock", lambda: t[0])
+    return t
+
+
+def cookie_for(user) -> bytes:
+    c = Client()
+    c.force_login(user)
+    return f"sessionid={c.cookies['sessionid'].value}".encode()
+
+
+class Socket(ApplicationCommunicator):
+    """A WebSocket client for an ASGI app in this process (channels.testing's needs daphne)."""
+
+    def __init__(self, application, path: str, headers: list[tuple[bytes, bytes]]):
+        scope = {"type": "websocket", "path": path, "query_string": b"", "headers": headers,
+                 "subprotocols": []}  # fmt: skip
+        super().__init__(application, scope)
+
+    async def connect(self, timeout: float = 5) -> tuple[bool, object]:
+        await self.send_input({"type": "websocket.connect"})
+        response = await self.receive_output(timeout)
+        if response["type"] == "websocket.close":
+            return False, response.get("code", 1000)
+        return True, None
+
+    async def send_to(self, text_data: str | None = None, bytes_data: bytes | None = None):
+        if text_data is not None:
+            await self.send_input({"type": "websocket.receive", "text": text_data})
+        else:
+            await self.send_input({"type": "websocket.receive", "bytes": bytes_data})
+
+    async def receive_from(self, timeout: float = 5) -> str:
+        response = await self.receive_output(timeout)
+        assert response["type"] == "websocket.send", response
+        return response["text"]
+
+    async def disconnect(self) -> None:
+        await self.send_input({"type": "websocket.disconnect", "code": 1000})
+        await self.wait(1)
+
+
+def communicator(cookie: bytes | None = None, origin: bytes = b"http://localhost"):
+    from limber.asgi import application
+
+    headers = [(b"origin", origin), (b"host", b"localhost")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    return Socket(application, "/ws/form/", headers=headers)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def answer(ws, message=None, binary=None):
+    if message is not None:
+        await ws.send_to(text_data=message)
+    if binary is not None:
+        await ws.send_to(bytes_data=binary)
+    return json.loads(await ws.receive_from(timeout=10))
+
+
+def test_anonymous_is_turned_away():
+    async def go():
+        ws = communicator()
+        connected, _ = await ws.connect()
+        assert connected
+        reply = json.loads(await ws.receive_from())
+        assert reply["type"] == "error"
+        closed = await ws.receive_output()
+        assert closed == {"type": "websocket.close", "code": 4401}
+
+    run(go())
+
+
+def test_a_foreign_origin_is_refused(alice):
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie, origin=b"http://evil.example")
+        connected, _ = await ws.connect()
+        assert not connected
+
+    run(go())
+
+
+def test_good_form_is_counted_and_a_bent_knee_is_not(alice, fake_clock):
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        started = await answer(ws, START)
+        assert started["type"] == "started" and started["side"] == "right"
+        last = None
+        for _ in range(31):  # 3 s of good form at 10 frames a second
+            last = await answer(ws, landmarks_msg(GOOD))
+            fake_clock[0] += 0.1
+        assert last["type"] == "verdict"
+        assert last["verdict"]["good_form"] is True and last["verdict"]["side"] == "right"
+        assert last["hold"]["counting"] is True
+        assert 2.5 <= last["hold"]["held_s"] <= 3.0
+        assert len(last["landmarks"]) == 33
+        assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y, _ in last["landmarks"])
+
+        # A new hold: the knee bent all along counts nothing and says what to do.
+        await answer(ws, START)
+        for _ in range(20):
+            last = await answer(ws, landmarks_msg(BENT))
+            fake_clock[0] += 0.1
+        assert last["hold"]["held_s"] == 0 and last["hold"]["counting"] is False
+        assert last["verdict"]["good_form"] is False
+        assert "Straighten your knee a little more, slowly." in last["verdict"]["cues"]
+        await ws.disconnect()
+
+    run(go())
+
+
+def test_bad_messages_get_an_error_never_a_crash(alice, monkeypatch):
+    monkeypatch.setattr(consumers, "engine_factory", FakeEngine)
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        bad = [
+            ("text", "not json"),
+            ("text", "[1, 2]"),
+            ("text", json.dumps({"type": "dance"})),
+            ("text", landmarks_msg(GOOD)),  # before start
+            ("text", json.dumps({"type": "start", "exercise": "juggling", "target_s": 30})),
+            ("text", json.dumps({"type": "start", "exercise": TOWEL.slug, "target_s": "x"})),
+            (
+                "text",
+                json.dumps(
+                    {"type": "start", "exercise": TOWEL.slug, "target_s": 30, "side": "middle"}
+                ),
+            ),  # fmt: skip
+        ]
+        for _kind, text in bad:
+            reply = await answer(ws, text)
+            assert reply["type"] == "error" and reply["message"], text
+        await answer(ws, START)
+        for frame in [b"not an image", b"\xff\xd8\xff" + b"\0" * 100, b"\xff" * (600 * 1024)]:
+            reply = await answer(ws, binary=frame)
+            assert reply["type"] == "error" and not reply["fatal"], reply
+        reply = await answer(ws, json.dumps({"type": "landmarks", "points": [[1, 2]] * 33,
+                                             "width": 640, "height": 480}))  # fmt: skip
+        assert reply["type"] == "error"
+        # Still working after all that.
+        reply = await answer(ws, landmarks_msg(GOOD))
+        assert reply["type"] == "verdict"
+        await ws.disconnect()
+
+    run(go())
+
+
+def _files(*folders: Path) -> set[tuple[str, int]]:
+    found = set()
+    for folder in folders:
+        for root, _dirs, names in os.walk(folder):
+            for n in names:
+                p = Path(root, n)
+                try:
+                    found.add((str(p), p.stat().st_mtime_ns))
+                except OSError:
+                    pass
+    return found
+
+
+def jpeg(width=640, height=480) -> bytes:
+    import cv2
+    import numpy as np
+
+    image = np.full((height, width, 3), 200, dtype=np.uint8)
+    cv2.circle(image, (width // 2, height // 2), 50, (30, 60, 90), -1)
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    assert ok
+    return data.tobytes()
+
+
+def test_frames_are_judged_in_memory_and_never_written(alice, monkeypatch, fake_clock, tmp_path):
+    engine = FakeEngine()
+    monkeypatch.setattr(consumers, "engine_factory", lambda: engine)
+    cookie = cookie_for(alice)
+    frame = jpeg()
+    # A private temporary folder (other programs write to the shared one), and every file
+    # opened for writing by Python while the frames are judged.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    watched = [Path(settings.DATA_DIR), tmp_path]
+    before = _files(*watched)
+    written: list[str] = []
+    real_open, real_os_open = builtins.open, os.open
+
+    def spy_open(file, mode="r", *args, **kwargs):
+        if any(c in mode for c in "wax+"):
+            written.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    def spy_os_open(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            written.append(str(path))
+        return real_os_open(path, flags, *args, **kwargs)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        monkeypatch.setattr(builtins, "open", spy_open)
+        monkeypatch.setattr(os, "open", spy_os_open)
+        for _ in range(10):
+            reply = await answer(ws, binary=frame)
+            assert reply["type"] == "verdict", reply
+            fake_clock[0] += 0.1
+        monkeypatch.setattr(builtins, "open", real_open)
+        monkeypatch.setattr(os, "open", real_os_open)
+        assert reply["verdict"]["good_form"] is True
+        await ws.disconnect()
+
+    run(go())
+    assert engine.frames == [(480, 640, 3)] * 10
+    assert written == []
+    assert _files(*watched) - before == set()
+
+
+def test_stale_frames_are_dropped_while_busy(alice, monkeypatch):
+    class Slow(FakeEngine):
+        def process(self, frame):
+            time.sleep(0.2)
+            return super().process(frame)
+
+    engine = Slow()
+    monkeypatch.setattr(consumers, "engine_factory", lambda: engine)
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        frame = jpeg()
+        for _ in range(5):  # all at once: the first is judged, the last waits, the rest go
+            await ws.send_to(bytes_data=frame)
+        first = json.loads(await ws.receive_from(timeout=5))
+        second = json.loads(await ws.receive_from(timeout=5))
+        assert first["type"] == second["type"] == "verdict"
+        assert second["dropped"] == 3
+        assert await ws.receive_nothing(timeout=0.5)
+        await ws.disconnect()
+
+    run(go())
+    assert len(engine.frames) == 2
+
+
+def test_without_the_model_the_page_is_told_how_to_fix_it(alice, monkeypatch):
+    def missing():
+        raise UserError("the pose model var/models/x.tflite is missing; run `limber models`")
+
+    monkeypatch.setattr(consumers, "engine_factory", missing)
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        reply = await answer(ws, binary=jpeg())
+        assert reply["type"] == "error" and reply["fatal"] is True
+        assert "limber models" in reply["message"]
+        await ws.disconnect()
+
+    run(go())
+
+
+def test_the_real_engine_on_a_photo(alice, monkeypatch):
+    """The whole path with BlazePose, when the model files are here (`limber models`)."""
+    from limber.vision.models import ensure_models
+
+    repo_models = Path(__file__).resolve().parent.parent / "var" / "models"
+    if not os.environ.get("LIMBER_MODELS_DIR") and repo_models.is_dir():
+        monkeypatch.setenv("LIMBER_MODELS_DIR", str(repo_models))
+    try:
+        ensure_models(fetch=False)
+    except UserError as e:
+        pytest.skip(str(e))
+    cookie = cookie_for(alice)
+    seated = load_library()["seated-hamstring-stretch"]
+    data = (POSES / "chair-leg-extended.jpg").read_bytes()
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (640, round(640 * h / w)))
+    frame = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes()
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, json.dumps({"type": "start", "exercise": seated.slug, "target_s": 30}))
+        reply = await answer(ws, binary=frame)
+        assert reply["type"] == "verdict", reply
+        assert reply["verdict"]["person_found"] and reply["verdict"]["posture"] == "sitting"
+        assert len(reply["landmarks"]) == 33
+        await ws.disconnect()
+
+    run(go())
