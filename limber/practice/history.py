@@ -78,13 +78,14 @@ def page_context(user, now: datetime) -> dict[str, Any]:
                 "pain_after": s.pain_after,
                 "pain_spread": s.pain_spread,
                 "summary": summary,
-                "reasons": [i.reason for i in prescription.items] + list(prescription.notes),
+                "reasons": [f"{i.name}: {i.reason}" for i in prescription.items]
+                + list(prescription.notes),
             }
         )
     today = progression.prescribe(library, records, now.date())
     return {
         "sessions": rows,
-        "today_reasons": [i.reason for i in today.items],
+        "today_reasons": [f"{i.name}: {i.reason}" for i in today.items],
         "calendar": months({s.started_at.date() for s in sessions}, now.date()),
         "chart_data": chart_data(sessions),
     }
