@@ -79,24 +79,26 @@ def main() -> None:
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )  # fmt: skip
             page = browser.new_page(base_url=f"http://127.0.0.1:{port}")
-            loaded: dict[str, int] = {}
-
-            def weigh(response) -> None:  # what the player page loads, by kind, uncompressed
-                kind = response.request.resource_type
-                if kind in ("script", "stylesheet", "document"):
-                    loaded[kind] = loaded.get(kind, 0) + len(response.body())
-
-            page.on("response", weigh)
             page.goto("/accounts/login/")
             page.get_by_label("E-mail").fill("timer@example.org")
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Log in").click()
             page.wait_for_url("**/practice/")
             page.add_init_script("window.limberEvents = []")
-            loaded.clear()
             page.reload()
             page.wait_for_load_state("networkidle")
-            weights = dict(loaded)
+            # What the player page loads, by kind, before compression (decoded sizes).
+            weights = page.evaluate(
+                """() => {
+                  const w = {document: performance.getEntriesByType('navigation')[0].decodedBodySize};
+                  for (const r of performance.getEntriesByType('resource')) {
+                    const kind = r.name.endsWith('.css') ? 'stylesheet'
+                               : r.name.endsWith('.js') ? 'script' : 'other';
+                    w[kind] = (w[kind] || 0) + r.decodedBodySize;
+                  }
+                  return w;
+                }"""
+            )
             first_hold = page.evaluate(
                 "JSON.parse(document.getElementById('today-data').textContent)"
                 ".script.steps.find(s => s.kind === 'hold').target_s"
