@@ -66,33 +66,21 @@ def _save(user, data: Any) -> PracticeSession:
             **{f: getattr(data, f) for f in LATE_FIELDS},
         )
     else:
-        changed = [
-            f for f in LATE_FIELDS if getattr(session, f) is None and getattr(data, f) is not None
-        ]
-        for f in changed:
-            setattr(session, f, getattr(data, f))
-        if changed:
-            session.save(update_fields=changed)
+        _fill_in(session, data, LATE_FIELDS)
 
-    ids = [h.id for h in data.holds]
-    stored = dict(Hold.objects.filter(pk__in=ids).values_list("id", "session_id"))
-    foreign = [i for i, h in enumerate(data.holds) if stored.get(h.id, session.pk) != session.pk]
+    stored = {h.id: h for h in Hold.objects.filter(pk__in=[h.id for h in data.holds])}
+    foreign = [
+        i
+        for i, h in enumerate(data.holds)
+        if h.id in stored and stored[h.id].session_id != session.pk
+    ]
     if foreign:
         raise FieldError(
             f"holds[{foreign[0]}].id", "this hold id belongs to another session", 409, "conflict"
         )
-    existing = [h for h in data.holds if h.id in stored]
-    if existing:
-        rows = {r.id: r for r in Hold.objects.filter(pk__in=[h.id for h in existing])}
-        for h in existing:
-            row = rows[h.id]
-            late = [
-                f for f in LATE_HOLD_FIELDS if getattr(row, f) is None and getattr(h, f) is not None
-            ]
-            for f in late:
-                setattr(row, f, getattr(h, f))
-            if late:
-                row.save(update_fields=late)
+    for h in data.holds:
+        if h.id in stored:
+            _fill_in(stored[h.id], h, LATE_HOLD_FIELDS)
     start = Hold.objects.filter(session=session).count()
     new = [h for h in data.holds if h.id not in stored]
     Hold.objects.bulk_create(
@@ -102,6 +90,15 @@ def _save(user, data: Any) -> PracticeSession:
         for n, h in enumerate(new)
     )
     return session
+
+
+def _fill_in(row, incoming: Any, fields: tuple[str, ...]) -> None:
+    """Set the fields that are still empty on a stored row; never change a recorded value."""
+    changed = [f for f in fields if getattr(row, f) is None and getattr(incoming, f) is not None]
+    for f in changed:
+        setattr(row, f, getattr(incoming, f))
+    if changed:
+        row.save(update_fields=changed)
 
 
 def session_dict(session: PracticeSession, holds: Iterable[Hold] | None = None) -> dict[str, Any]:
