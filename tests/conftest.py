@@ -8,6 +8,14 @@ EXERCISES = REPO / "limber" / "exercises"
 
 
 @pytest.fixture(scope="session")
+def library():
+    """The exercise library as shipped."""
+    from limber.core.spec import load_library
+
+    return load_library()
+
+
+@pytest.fixture(scope="session")
 def article() -> str:
     """The source article, as plain lowercase words (it is stored that way)."""
     if not SOURCE_ARTICLE.exists():

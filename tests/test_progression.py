@@ -25,11 +25,6 @@ SEATED = "seated-hamstring-stretch"
 DAY1 = date(2025, 3, 3)
 
 
-@pytest.fixture(scope="module")
-def library() -> Library:
-    return load_library()
-
-
 def day(n: int) -> date:
     return DAY1 + timedelta(days=n - 1)
 

@@ -18,17 +18,12 @@ from limber.core.script import (
     Step,
     build_script,
 )
-from limber.core.spec import Library, load_library
+from limber.core.spec import Library
 
 TOWEL = "towel-hamstring-stretch"
 WALL = "wall-hamstring-stretch"
 SEATED = "seated-hamstring-stretch"
 DAY1 = date(2025, 3, 3)
-
-
-@pytest.fixture(scope="module")
-def library() -> Library:
-    return load_library()
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,6 @@ from limber.core.spec import SpecError, load_library, load_stretch
 from tests.conftest import EXERCISES
 
 
-@pytest.fixture(scope="module")
-def library():
-    return load_library()
-
-
 def test_library_has_the_three_stretches_of_the_source_gentlest_first(library):
     assert list(library) == [
         "towel-hamstring-stretch",
