@@ -133,6 +133,16 @@ def test_a_session_is_stored_once_however_often_it_is_sent(api, alice):
     assert history[0]["holds"][0]["held_s"] == 10.4
 
 
+def test_a_replay_reads_the_same_whatever_the_time_zone_and_number_format(api, alice):
+    body = session(started_at="2026-11-24T10:00:00+02:00", finished_at=None)
+    body["holds"][0].update(target_s=10, held_s=10)  # whole numbers, stored as floats
+    answer = api.post("/sessions", body, user=alice)
+    assert answer.content == api.post("/sessions", body, user=alice).content  # byte for byte
+    first = answer.json()
+    assert first["started_at"] == "2026-11-24T08:00:00+00:00"
+    assert first["holds"][0]["held_s"] == 10.0
+
+
 def test_holds_sent_as_they_happen_add_up_and_answers_fill_in_later(api, alice):
     body = session(n_holds=1, finished_at=None, pain_after=None, pain_spread=None)
     body["holds"][0].update(stretch_felt=None, pain=None)

@@ -80,10 +80,10 @@ def post_session(request, payload: SessionIn):
     if key is not None and key != str(payload.id):
         return error(request, 422, "invalid", "Idempotency-Key must equal the session id", "id")
     try:
-        session = store.save_session(request.auth, payload)
+        stored = store.save_session(request.auth, payload)
     except store.FieldError as e:
         return error(request, e.status, e.code, str(e), e.field)
-    return Status(201, store.session_dict(session))
+    return Status(201, stored)
 
 
 @api.get("/history", response={200: dict, **ERRORS}, tags=["practice"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,6 +18,7 @@ HOLD_FIELDS = (
 # sends each hold as it ends and its answers (felt a stretch? pain?) after the stretch.
 LATE_FIELDS = ("finished_at", "pain_before", "pain_after", "pain_spread")
 LATE_HOLD_FIELDS = ("good_form_s", "stretch_felt", "pain")
+FLOAT_FIELDS = ("target_s", "held_s", "good_form_s")
 
 
 class FieldError(ValueError):
@@ -40,8 +42,11 @@ def check_holds(holds: Iterable[Any]) -> None:
             raise FieldError(f"holds[{i}].side", f"{h.exercise} is not done with side {h.side!r}")
 
 
-def save_session(user, data: Any) -> PracticeSession:
-    """Store a session and any holds not stored yet, all or nothing; replays change nothing."""
+def save_session(user, data: Any) -> dict[str, Any]:
+    """Store a session and any holds not stored yet, all or nothing; replays change nothing.
+
+    Returns the session as stored, in the shape of `session_dict`.
+    """
     check_holds(data.holds)
     for attempt in range(2):
         try:
@@ -54,8 +59,9 @@ def save_session(user, data: Any) -> PracticeSession:
     raise AssertionError("unreachable")
 
 
-def _save(user, data: Any) -> PracticeSession:
+def _save(user, data: Any) -> dict[str, Any]:
     session = PracticeSession.objects.select_for_update().filter(pk=data.id).first()
+    created = session is None
     if session is not None and session.user_id != user.pk:
         raise FieldError("id", "this session id is already used", status=409, code="conflict")
     if session is None:
@@ -81,15 +87,16 @@ def _save(user, data: Any) -> PracticeSession:
     for h in data.holds:
         if h.id in stored:
             _fill_in(stored[h.id], h, LATE_HOLD_FIELDS)
-    start = Hold.objects.filter(session=session).count()
+    # A new session's holds are exactly those sent: no need to count or read them back.
+    start = 0 if created else Hold.objects.filter(session=session).count()
     new = [h for h in data.holds if h.id not in stored]
-    Hold.objects.bulk_create(
+    rows = Hold.objects.bulk_create(
         Hold(
             id=h.id, session=session, position=start + n, **{f: getattr(h, f) for f in HOLD_FIELDS}
         )
         for n, h in enumerate(new)
     )
-    return session
+    return session_dict(session, rows if created else None)
 
 
 def _fill_in(row, incoming: Any, fields: tuple[str, ...]) -> None:
@@ -101,16 +108,26 @@ def _fill_in(row, incoming: Any, fields: tuple[str, ...]) -> None:
         row.save(update_fields=changed)
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def _hold_value(hold: Hold, name: str) -> Any:
+    value = getattr(hold, name)
+    # As the database gives them back, so a first answer and its replay read the same.
+    return float(value) if name in FLOAT_FIELDS and value is not None else value
+
+
 def session_dict(session: PracticeSession, holds: Iterable[Hold] | None = None) -> dict[str, Any]:
     rows = session.holds.all() if holds is None else holds
     return {
         "id": str(session.id),
-        "started_at": session.started_at.isoformat(),
-        "finished_at": session.finished_at.isoformat() if session.finished_at else None,
+        "started_at": _iso(session.started_at),
+        "finished_at": _iso(session.finished_at),
         "pain_before": session.pain_before,
         "pain_after": session.pain_after,
         "pain_spread": session.pain_spread,
-        "holds": [{"id": str(h.id), **{f: getattr(h, f) for f in HOLD_FIELDS}} for h in rows],
+        "holds": [{"id": str(h.id), **{f: _hold_value(h, f) for f in HOLD_FIELDS}} for h in rows],
     }
 
 
