@@ -12,7 +12,9 @@ import asyncio
 import builtins
 import json
 import os
+import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -366,3 +368,150 @@ def test_the_real_engine_on_a_photo(alice, monkeypatch):
         await ws.disconnect()
 
     run(go())
+
+
+# --- the player in Chromium, with its fake camera ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def camera_browser():
+    from tests.test_browser import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """uvicorn serving the whole ASGI app (pages and socket) in a thread of this process, so it
+    shares the test database and the test's replacements of the consumer's engine."""
+    import uvicorn
+
+    from limber.asgi import application
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="off", ws="websockets-sansio")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://localhost:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def camera_page(camera_browser, asgi_server):
+    context = camera_browser.new_context(base_url=asgi_server,
+                                         viewport={"width": 900, "height": 700})  # fmt: skip
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+SHOTS = Path(os.environ.get("LIMBER_SCREENSHOT_DIR") or tempfile.gettempdir())
+
+
+def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatch):
+    from limber.practice.models import Hold
+    from tests.test_browser import hold_steps, play_to_the_end, sign_up_and_screen
+
+    # A person who does as asked: the end pose of each hold's stretch, on the leg it asks for.
+    engine = FakeEngine()
+    start = consumers.FormConsumer.start
+
+    def start_and_follow(self, msg):
+        start(self, msg)
+        engine.lm = synth(self.variant.end, self.stretch.position, self.side or "right")
+
+    monkeypatch.setattr(consumers.FormConsumer, "start", start_and_follow)
+    monkeypatch.setattr(consumers, "engine_factory", lambda: engine)
+    page = camera_page
+    sign_up_and_screen(page, "camera@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/?speed=8")
+    expected = hold_steps(page)
+    assert page.get_by_text(
+        "Frames are checked on the server in memory and never stored."
+    ).is_visible()
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+
+    # The first hold: the skeleton is drawn over the video, with the checks and the seconds.
+    page.wait_for_function("Number(document.getElementById('camera-overlay').dataset.drawn) >= 3")
+    painted = page.evaluate("""() => {
+        const c = document.getElementById('camera-overlay');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+        return n;
+    }""")
+    assert painted > 500
+    assert page.evaluate("document.getElementById('camera-video').videoWidth") > 0
+    page.wait_for_function(
+        "/Good form: [1-9]/.test(document.getElementById('camera-good').textContent)"
+    )
+    assert "✓" in page.locator("#camera-checks").inner_text()
+    page.screenshot(path=str(SHOTS / "limber-player-camera.png"))
+
+    play_to_the_end(page)
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    verdicts = page.evaluate("window.limberEvents.filter(e => e.type === 'verdict')")
+    bad = [
+        (i, v["side"], v["cues"], v["held_s"]) for i, v in enumerate(verdicts) if not v["good_form"]
+    ]
+    assert len(verdicts) > 10 and not bad, (len(verdicts), bad)
+    holds = list(Hold.objects.all())
+    assert len(holds) == expected
+    assert all(h.good_form_s is not None and 0 < h.good_form_s <= h.held_s for h in holds), [
+        (h.held_s, h.good_form_s) for h in holds
+    ]
+    assert page.locator("#camera").is_hidden()  # camera released at the end
+
+
+def test_without_a_camera_the_player_carries_on(camera_page):
+    from limber.practice.models import Hold
+    from tests.test_browser import hold_steps, play_to_the_end, sign_up_and_screen
+
+    page = camera_page
+    sign_up_and_screen(page, "nocamera@example.org")
+    page.add_init_script("window.limberEvents = []; delete MediaDevices.prototype.getUserMedia;")
+    page.goto("/practice/?speed=25")
+    expected = hold_steps(page)
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("carrying on with the timer alone").wait_for()
+    play_to_the_end(page)
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    holds = list(Hold.objects.all())
+    assert len(holds) == expected and all(h.good_form_s is None for h in holds)

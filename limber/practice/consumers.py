@@ -125,7 +125,9 @@ class FormConsumer(AsyncWebsocketConsumer):
         self.counter: HoldCounter | None = None
         self.hold: dict[str, Any] = {}
         self.prefer: str | None = None
-        self.waiting: tuple[str, Any] | None = None
+        self.waiting: tuple[int, str, Any] | None = None
+        self.generation = 0  # one per start message: answers to older holds are not sent
+        self.judged_generation = -1
         self.worker: asyncio.Task[None] | None = None
         self.dropped = 0
 
@@ -170,6 +172,7 @@ class FormConsumer(AsyncWebsocketConsumer):
             self.enqueue("landmarks", parse_landmarks(msg))
         elif kind == "stop":
             self.counter = None
+            self.generation += 1
             self.waiting = None
         else:
             raise BadMessage(f"unknown message type {kind!r}: use start, landmarks or stop")
@@ -196,41 +199,45 @@ class FormConsumer(AsyncWebsocketConsumer):
         if not 0 < target <= MAX_TARGET_S:
             raise BadMessage(f"target_s is between 0 and {MAX_TARGET_S:g} seconds")
         self.stretch, self.variant, self.side = stretch, variant, side
-        self.prefer = side
         self.counter = HoldCounter(target, _now)
-        self.smoother.reset()
+        self.generation += 1
         self.waiting = None
         self.hold = {"exercise": stretch.slug, "variant": variant.slug, "side": side,
-                     "target_s": target}  # fmt: skip
+                     "target_s": target, "id": msg.get("id")}  # fmt: skip
 
     def enqueue(self, kind: str, payload: Any) -> None:
         if self.counter is None:
             raise BadMessage("send a start message before frames")
         if self.waiting is not None:
             self.dropped += 1
-        self.waiting = (kind, payload)
+        self.waiting = (self.generation, kind, payload)
         if self.worker is None or self.worker.done():
             self.worker = asyncio.ensure_future(self.work())
 
     async def work(self) -> None:
         while self.waiting is not None:
-            kind, payload = self.waiting
+            generation, kind, payload = self.waiting
             self.waiting = None
             try:
-                answer = await asyncio.to_thread(self.judge, kind, payload)
+                answer = await asyncio.to_thread(self.judge, generation, kind, payload)
             except BadMessage as e:
                 await self.send_error(str(e))
             except UserError as e:
                 await self.send_error(str(e), fatal=True)
             else:
-                if answer is not None:
+                if answer is not None and generation == self.generation:
                     await self.send_json(answer)
 
-    def judge(self, kind: str, payload: Any) -> dict[str, Any] | None:
+    def judge(self, generation: int, kind: str, payload: Any) -> dict[str, Any] | None:
         """One frame (or injected landmarks) to the answer; runs in a worker thread."""
         counter = self.counter
-        if counter is None:
-            return None  # stopped while this frame waited
+        if counter is None or generation != self.generation:
+            return None  # a frame of a hold that has ended
+        if generation != self.judged_generation:
+            # A new hold: the smoothing starts afresh, not blended with the last hold's body.
+            self.judged_generation = generation
+            self.smoother.reset()
+            self.prefer = self.side
         if kind == "frame":
             if self.engine is None:
                 if self.engine_problem is None:
@@ -259,6 +266,7 @@ class FormConsumer(AsyncWebsocketConsumer):
             ]
         return {
             "type": "verdict",
+            "id": self.hold.get("id"),
             "landmarks": points,
             "verdict": verdict.to_dict(),
             "hold": state.to_dict(),

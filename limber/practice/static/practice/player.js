@@ -3,6 +3,7 @@
 // Timing uses deadlines on the monotonic clock (performance.now), never counted ticks, so a
 // busy page or a throttled tab cannot stretch a hold.
 import { Outbox } from "./outbox.js";
+import { Coach } from "./camera.js";
 
 const $ = (id) => document.getElementById(id);
 const today = JSON.parse($("today-data").textContent);
@@ -56,6 +57,14 @@ function say(text) {
 function announce(text) {
   $("live").textContent = text;
 }
+// The camera check (optional): it shows, speaks and measures good form, and decides nothing.
+const coach = new Coach({
+  $, say,
+  onVerdict: ({ verdict, hold }) => window.limberEvents?.push({
+    type: "verdict", good_form: verdict.good_form, side: verdict.side, cues: verdict.cues,
+    held_s: hold.held_s, counting: hold.counting, at: performance.now(),
+  }),
+});
 for (const id of ["voice", "sound"]) {
   const saved = localStorage.getItem(`limber.${id}`);
   if (saved !== null) $(id).checked = saved === "1";
@@ -71,12 +80,15 @@ function saveCurrent() {
     date: today.date, index: state.index, session: state.session, pending: state.pendingHolds,
   }));
 }
-function recordHold(step, heldMs) {
+// goodS: the camera's seconds of good form in this hold (null: no camera, or it saw nothing).
+function recordHold(step, heldMs, goodS = null) {
+  const held_s = Math.round((heldMs / 1000) * speed * 10) / 10;
   const hold = {
     id: crypto.randomUUID(),
     exercise: step.exercise, variant: step.variant, side: step.side, rep: step.rep,
     target_s: step.target_s ?? step.seconds,
-    held_s: Math.round((heldMs / 1000) * speed * 10) / 10,
+    held_s,
+    good_form_s: goodS === null ? null : Math.min(held_s, Math.round(goodS * speed * 10) / 10),
     stretch_felt: null, pain: null,
   };
   state.session.holds.push(hold);
@@ -120,7 +132,10 @@ function play(index) {
   state.deadline = state.stepStarted + ms;
   state.paused = false;
   $("pause").textContent = "Pause";
-  if (step.kind === "hold") beep(880);
+  if (step.kind === "hold") {
+    beep(880);
+    coach.startHold(step);
+  }
   say(step.say);
   announce([step.title, $("leg").textContent, $("rep").textContent, step.text].filter(Boolean).join(". "));
   window.limberEvents?.push({ type: "step", kind: step.kind, index, at: state.stepStarted });
@@ -145,7 +160,7 @@ function endStep(skipped) {
     const held = skipped ? end - state.stepStarted - state.pausedFor : step.seconds * 1000 / speed;
     window.limberEvents?.push({ type: "hold-end", at: end, deadline: state.deadline });
     beep(520, 260);
-    recordHold(step, held);
+    recordHold(step, held, coach.endHold());
   }
   play(state.index + 1);
 }
@@ -173,7 +188,9 @@ function togglePause() {
 function stopSession() {
   clearTimeout(state.timer);
   const step = script.steps[state.index];
-  if (step?.kind === "hold") recordHold(step, performance.now() - state.stepStarted - state.pausedFor);
+  if (step?.kind === "hold") {
+    recordHold(step, performance.now() - state.stepStarted - state.pausedFor, coach.endHold());
+  }
   // Jump to the final check-in: how the session went is worth keeping even when it is cut short.
   const last = script.steps.findLastIndex((s) => s.kind === "check_in" && s.final);
   play(last >= 0 ? last : script.steps.length);
@@ -212,6 +229,7 @@ function finish() {
   $("stage").hidden = $("checkin").hidden = true;
   $("done").hidden = false;
   document.body.classList.remove("playing");
+  coach.close();
   state.session.finished_at = nowIso();
   outbox.put(state.session);
   localStorage.removeItem(CURRENT);
@@ -240,6 +258,7 @@ function start() {
     pain_before: pain, pain_after: null, pain_spread: null, holds: [],
   };
   outbox.put(state.session);
+  coach.open();
   play(0);
 }
 
@@ -253,6 +272,7 @@ if (saved && saved.date === today.date && saved.session && saved.index < script.
   $("start").onclick = () => {
     state.session = saved.session;
     state.pendingHolds = saved.pending || [];
+    coach.open();
     play(saved.index);
   };
 } else {

@@ -1,0 +1,284 @@
+// Live coaching: the camera, the socket to /ws/form/, the skeleton over the video, spoken cues.
+// The server judges each frame in memory and answers landmarks, a verdict and the seconds held
+// in good form; this module only shows and speaks what it is told. It decides no dosage: the
+// player ends every hold at the script's deadline whatever the camera says.
+
+const FRAME_MS = 1000 / 15; // at most 15 frames a second
+const FRAME_SIDE = 480; // the longer side of a frame sent, in pixels
+const QUALITY = 0.7;
+const CUE_EVERY_MS = 4000; // a spoken cue at most this often
+const ANSWER_TIMEOUT_MS = 3000; // no answer this long: send the next frame anyway
+
+// BlazePose's 33 points: the lines of the skeleton, and each leg's points.
+const TRUNK = [[11, 12], [11, 23], [12, 24], [23, 24], [11, 13], [13, 15], [12, 14], [14, 16], [7, 0], [0, 8]];
+const LEGS = {
+  left: [[23, 25], [25, 27], [27, 29], [29, 31], [27, 31]],
+  right: [[24, 26], [26, 28], [28, 30], [30, 32], [28, 32]],
+};
+const SEEN = 0.5;
+
+export class Coach {
+  constructor({ say, onVerdict, $ }) {
+    this.say = say;
+    this.onVerdict = onVerdict || (() => {});
+    this.box = $("camera");
+    this.video = $("camera-video");
+    this.canvas = $("camera-overlay");
+    this.status = $("camera-status");
+    this.good = $("camera-good");
+    this.checks = $("camera-checks");
+    this.cueBox = $("camera-cue");
+    this.toggle = $("use-camera");
+    this.stream = null;
+    this.socket = null;
+    this.broken = ""; // why the camera check is off for this session, once it failed
+    this.hold = null; // the hold step being coached
+    this.last = null; // the last verdict answer of this hold
+    this.busy = false;
+    this.timer = 0;
+    this.spoken = { text: "", at: -Infinity };
+    this.grab = document.createElement("canvas");
+    this.drawn = 0;
+    const saved = localStorage.getItem("limber.camera");
+    if (saved !== null) this.toggle.checked = saved === "1";
+    this.toggle.addEventListener("change", () => localStorage.setItem("limber.camera", this.toggle.checked ? "1" : "0"));
+  }
+
+  get wanted() {
+    return this.toggle.checked && !this.broken;
+  }
+
+  fail(message) {
+    this.broken = message;
+    this.status.textContent = message;
+    this.box.dataset.state = "off";
+    this.stopFrames();
+    this.stopCamera();
+    if (this.socket) this.socket.close();
+  }
+
+  // Ask for the camera and open the socket: called when the session starts (a click).
+  async open() {
+    if (!this.wanted) return;
+    this.box.hidden = false;
+    this.box.dataset.state = "starting";
+    this.status.textContent = "Starting the camera…";
+    if (!navigator.mediaDevices?.getUserMedia) {
+      return this.fail(window.isSecureContext
+        ? "No camera on this device: carrying on with the timer alone."
+        : "The camera needs a secure (https) connection: carrying on with the timer alone.");
+    }
+    try {
+      this.stream = this.stream || await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+    } catch (e) {
+      const why = e?.name === "NotAllowedError" ? "The camera was not allowed" : "The camera could not start";
+      return this.fail(`${why}: carrying on with the timer alone.`);
+    }
+    this.video.srcObject = this.stream;
+    this.video.play?.().catch(() => {});
+    this.connect();
+  }
+
+  connect() {
+    if (this.socket && this.socket.readyState <= WebSocket.OPEN) return;
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/form/`;
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.status.textContent = "Camera on. Frames are checked on the server in memory and never stored.";
+      this.box.dataset.state = "on";
+      if (this.hold) this.sendStart();
+    };
+    socket.onmessage = (e) => this.answer(JSON.parse(e.data));
+    socket.onclose = (e) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.busy = false;
+      if (e.code === 4401) this.fail("Log in again to use the camera check: carrying on with the timer alone.");
+      else if (!this.broken && this.toggle.checked) this.status.textContent = "Camera check disconnected: reconnecting at the next hold.";
+    };
+  }
+
+  // A hold step starts: coach it until endHold().
+  startHold(step) {
+    if (!this.wanted) return;
+    this.hold = step;
+    this.holdId = (this.holdId || 0) + 1;
+    this.last = null;
+    this.drawn = 0;
+    this.clear();
+    this.good.textContent = "Good form: 0 s";
+    this.cueBox.textContent = "";
+    // Let the hold's own spoken instruction finish before any form cue.
+    this.spoken = { text: "", at: performance.now() };
+    if (!this.stream) return; // open() failed or is still asking
+    if (!this.socket) this.connect();
+    else if (this.socket.readyState === WebSocket.OPEN) this.sendStart();
+  }
+
+  sendStart() {
+    const s = this.hold;
+    this.socket.send(JSON.stringify({
+      type: "start", id: this.holdId, exercise: s.exercise, variant: s.variant ?? null, side: s.side ?? null,
+      target_s: s.target_s ?? s.seconds,
+    }));
+    this.busy = false;
+    this.scheduleFrame(0);
+  }
+
+  // The hold step ends: the server's seconds of good form (null when the camera did not judge).
+  endHold() {
+    const held = this.hold && this.last ? this.last.hold.held_s : null;
+    this.hold = null;
+    this.stopFrames();
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: "stop" }));
+    this.clear();
+    this.cueBox.textContent = "";
+    return held;
+  }
+
+  close() {
+    this.endHold();
+    this.stopCamera();
+    this.socket?.close();
+    this.socket = null;
+    this.box.hidden = true;
+  }
+
+  stopFrames() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+  }
+
+  stopCamera() {
+    for (const track of this.stream?.getTracks() || []) track.stop();
+    this.stream = null;
+    this.video.srcObject = null;
+  }
+
+  scheduleFrame(ms) {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.sendFrame(), ms);
+  }
+
+  sendFrame() {
+    if (!this.hold || !this.socket || this.socket.readyState !== WebSocket.OPEN) return;
+    const v = this.video;
+    if (!v.videoWidth || this.busy) return this.scheduleFrame(this.busy ? ANSWER_TIMEOUT_MS : 100);
+    const scale = Math.min(1, FRAME_SIDE / Math.max(v.videoWidth, v.videoHeight));
+    this.grab.width = Math.round(v.videoWidth * scale);
+    this.grab.height = Math.round(v.videoHeight * scale);
+    this.grab.getContext("2d").drawImage(v, 0, 0, this.grab.width, this.grab.height);
+    this.busy = true;
+    this.sentAt = performance.now();
+    this.grab.toBlob((blob) => {
+      if (blob && this.socket?.readyState === WebSocket.OPEN && this.hold) this.socket.send(blob);
+      else this.busy = false;
+    }, "image/jpeg", QUALITY);
+    // If the answer never comes (a dropped frame), carry on after a while.
+    this.scheduleFrame(ANSWER_TIMEOUT_MS);
+  }
+
+  answer(msg) {
+    if (msg.type === "error") {
+      this.busy = false;
+      if (msg.fatal) this.fail(`Camera check unavailable (${msg.message}): carrying on with the timer alone.`);
+      else this.status.textContent = `Camera check: ${msg.message}`;
+      if (this.hold && !msg.fatal) this.scheduleFrame(FRAME_MS);
+      return;
+    }
+    if (msg.type !== "verdict") return;
+    this.busy = false;
+    if (!this.hold || msg.id !== this.holdId) return; // an answer about an earlier hold
+    this.last = msg;
+    const wait = Math.max(0, FRAME_MS - (performance.now() - (this.sentAt || 0)));
+    this.scheduleFrame(wait);
+    this.draw(msg);
+    this.show(msg);
+    this.onVerdict(msg);
+  }
+
+  clear() {
+    const ctx = this.canvas.getContext("2d");
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.canvas.dataset.drawn = "0";
+    this.checks.replaceChildren();
+  }
+
+  draw({ landmarks, verdict }) {
+    const c = this.canvas;
+    const w = c.clientWidth || 320;
+    const h = c.clientHeight || 240;
+    const ratio = window.devicePixelRatio || 1;
+    if (c.width !== Math.round(w * ratio) || c.height !== Math.round(h * ratio)) {
+      c.width = Math.round(w * ratio);
+      c.height = Math.round(h * ratio);
+    }
+    const ctx = c.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    if (!landmarks.length) {
+      c.dataset.drawn = String(this.drawn);
+      return;
+    }
+    // The video is shown whole (object-fit: contain): map the frame into its box.
+    const vw = this.video.videoWidth || 4;
+    const vh = this.video.videoHeight || 3;
+    const s = Math.min(w / vw, h / vh);
+    const ox = (w - vw * s) / 2;
+    const oy = (h - vh * s) / 2;
+    const at = (i) => [ox + landmarks[i][0] * vw * s, oy + landmarks[i][1] * vh * s, landmarks[i][2]];
+    const styles = getComputedStyle(document.documentElement);
+    const accent = styles.getPropertyValue("--accent").trim() || "#0f766e";
+    const line = (pairs, colour, width) => {
+      for (const [a, b] of pairs) {
+        const [x1, y1, va] = at(a);
+        const [x2, y2, vb] = at(b);
+        ctx.globalAlpha = va >= SEEN && vb >= SEEN ? 1 : 0.35;
+        ctx.lineWidth = width + 3;
+        ctx.strokeStyle = "rgba(0,0,0,.55)";
+        ctx.beginPath(); ctx.moveTo(x1, y1); ctx.lineTo(x2, y2); ctx.stroke();
+        ctx.lineWidth = width;
+        ctx.strokeStyle = colour;
+        ctx.beginPath(); ctx.moveTo(x1, y1); ctx.lineTo(x2, y2); ctx.stroke();
+      }
+    };
+    ctx.lineCap = "round";
+    const work = verdict.side || this.hold?.side || "right";
+    const other = work === "left" ? "right" : "left";
+    line(TRUNK, "#ffffff", 3);
+    line(LEGS[other], "#ffffff", 3);
+    line(LEGS[work], accent, 6);
+    for (let i = 11; i < landmarks.length; i++) {
+      const [x, y, vis] = at(i);
+      ctx.globalAlpha = vis >= SEEN ? 1 : 0.35;
+      ctx.fillStyle = LEGS[work].some((p) => p.includes(i)) ? accent : "#ffffff";
+      ctx.beginPath(); ctx.arc(x, y, 4, 0, 2 * Math.PI); ctx.fill();
+    }
+    ctx.globalAlpha = 1;
+    this.drawn += 1;
+    c.dataset.drawn = String(this.drawn);
+  }
+
+  show({ verdict, hold }) {
+    const rows = verdict.checks.filter((c) => c.judged).map((c) => {
+      const li = document.createElement("li");
+      const state = c.ok === true ? "ok" : c.ok === false ? "no" : "unknown";
+      li.className = state;
+      const mark = { ok: "✓", no: "✗", unknown: "?" }[state];
+      const word = { ok: "", no: " — not yet", unknown: " — can't see" }[state];
+      li.textContent = `${mark} ${c.label}${word}`;
+      return li;
+    });
+    this.checks.replaceChildren(...rows);
+    this.good.textContent = `Good form: ${Math.floor(hold.held_s)} s`;
+    this.box.dataset.good = String(verdict.good_form);
+    const cue = verdict.cues[0] || hold.cues[0] || "";
+    this.cueBox.textContent = cue;
+    const now = performance.now();
+    if (cue && cue !== this.spoken.text && now - this.spoken.at >= CUE_EVERY_MS) {
+      this.spoken = { text: cue, at: now };
+      this.say(cue);
+    }
+  }
+}
