@@ -1,12 +1,21 @@
-"""The ASGI application: Django for HTTP, the live camera socket (Django Channels) at /ws/form/."""
+"""The ASGI application: Django for HTTP, the live camera socket (Django Channels) at /ws/form/.
+
+HTTP requests run Django's plain WSGI handler in a pool of threads (a2wsgi). Measured with
+bench/bench_sessions.py (50 clients, 6-hold sessions), this took the p99 of POST /api/v1/sessions
+from about 65 ms to about 25 ms on SQLite and from about 110 ms to about 35 ms on PostgreSQL:
+every view here is synchronous, and Django's async handler funnels them all through one thread
+with several hops between threads per request.
+"""
 
 import os
 
-from django.core.asgi import get_asgi_application
+from a2wsgi import WSGIMiddleware
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "limber.settings")
+HTTP_THREADS = int(os.environ.get("LIMBER_THREADS", "8"))
 # Django is set up first: the socket's imports below need the app registry ready.
-django_app = get_asgi_application()
+django_app = WSGIMiddleware(get_wsgi_application(), workers=HTTP_THREADS)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
