@@ -180,6 +180,31 @@ def test_good_form_is_counted_and_a_bent_knee_is_not(alice, fake_clock):
     run(go())
 
 
+def test_a_gap_in_the_frames_is_not_counted(alice, fake_clock):
+    """The player pauses (or the network stalls) with the person in the stretch on both sides
+    of the gap: only the seconds seen count."""
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        for _ in range(21):
+            last = await answer(ws, landmarks_msg(GOOD))
+            fake_clock[0] += 0.1
+        before = last["hold"]["held_s"]
+        assert 1.5 <= before <= 2.0
+        fake_clock[0] += 10.0  # paused
+        for _ in range(21):
+            last = await answer(ws, landmarks_msg(GOOD))
+            fake_clock[0] += 0.1
+        assert before + 1.5 <= last["hold"]["held_s"] <= before + 2.0
+        assert last["hold"]["remaining_s"] == round(30 - last["hold"]["held_s"], 2)
+        await ws.disconnect()
+
+    run(go())
+
+
 def test_bad_messages_get_an_error_never_a_crash(alice, monkeypatch):
     monkeypatch.setattr(consumers, "engine_factory", FakeEngine)
     cookie = cookie_for(alice)
@@ -465,6 +490,7 @@ def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatc
         "Frames are checked on the server in memory and never stored."
     ).is_visible()
     page.get_by_label("Use camera").check()
+    page.screenshot(path=str(SHOTS / "limber-player-intro.png"), full_page=True)
     page.get_by_role("button", name="Start").click()
 
     # The first hold: the skeleton is drawn over the video, with the checks and the seconds.

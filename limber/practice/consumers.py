@@ -32,6 +32,9 @@ MAX_TEXT_CHARS = 64 * 1024
 MAX_SIDE_PX = 1920  # a frame wider or taller than this is refused before it is decoded
 MAX_TARGET_S = 600.0
 CLOSE_UNAUTHENTICATED = 4401
+# No frame for this long (the player paused, the network stalled): the time between is not
+# counted, whatever the frames on either side show.
+GAP_S = 1.0
 
 
 def default_engine() -> PoseEngine:
@@ -200,6 +203,9 @@ class FormConsumer(AsyncWebsocketConsumer):
             raise BadMessage(f"target_s is between 0 and {MAX_TARGET_S:g} seconds")
         self.stretch, self.variant, self.side = stretch, variant, side
         self.counter = HoldCounter(target, _now)
+        self.target_s = target
+        self.banked_s = 0.0  # good-form seconds held before the last gap in the frames
+        self.last_frame_at: float | None = None
         self.generation += 1
         self.waiting = None
         self.hold = {"exercise": stretch.slug, "variant": variant.slug, "side": side,
@@ -236,6 +242,7 @@ class FormConsumer(AsyncWebsocketConsumer):
         if generation != self.judged_generation:
             # A new hold: the smoothing starts afresh, not blended with the last hold's body.
             self.judged_generation = generation
+            self.last_frame_at = None
             self.smoother.reset()
             self.prefer = self.side
         if kind == "frame":
@@ -257,7 +264,17 @@ class FormConsumer(AsyncWebsocketConsumer):
         verdict = check_form(lm, self.stretch, self.variant, self.side, self.prefer)
         if verdict.side is not None:
             self.prefer = verdict.side
+        if self.last_frame_at is not None and now - self.last_frame_at > GAP_S:
+            # The counter would take a gap between two good frames for good form all along:
+            # bank what was held, and count on afresh.
+            self.banked_s += counter.held_s
+            counter.start(max(0.0, self.target_s - self.banked_s))
+        self.last_frame_at = now
         state = counter.update(verdict)
+        hold = state.to_dict()
+        held = min(self.target_s, self.banked_s + state.held_s)
+        hold.update(held_s=round(held, 2), target_s=self.target_s,
+                    remaining_s=round(self.target_s - held, 2), done=held >= self.target_s)  # fmt: skip
         points = []
         if lm is not None:
             points = [
@@ -269,6 +286,6 @@ class FormConsumer(AsyncWebsocketConsumer):
             "id": self.hold.get("id"),
             "landmarks": points,
             "verdict": verdict.to_dict(),
-            "hold": state.to_dict(),
+            "hold": hold,
             "dropped": self.dropped,
         }

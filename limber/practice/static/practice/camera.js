@@ -103,6 +103,7 @@ export class Coach {
   startHold(step) {
     if (!this.wanted) return;
     this.hold = step;
+    this.paused = false;
     this.holdId = (this.holdId || 0) + 1;
     this.last = null;
     this.drawn = 0;
@@ -137,6 +138,17 @@ export class Coach {
     return held;
   }
 
+  // While the player is paused no frames are sent; the server does not count the gap.
+  pause() {
+    this.paused = true;
+    this.stopFrames();
+  }
+
+  resume() {
+    this.paused = false;
+    if (this.hold) this.scheduleFrame(0);
+  }
+
   close() {
     this.endHold();
     this.stopCamera();
@@ -162,7 +174,7 @@ export class Coach {
   }
 
   sendFrame() {
-    if (!this.hold || !this.socket || this.socket.readyState !== WebSocket.OPEN) return;
+    if (!this.hold || this.paused || !this.socket || this.socket.readyState !== WebSocket.OPEN) return;
     const v = this.video;
     if (!v.videoWidth || this.busy) return this.scheduleFrame(this.busy ? ANSWER_TIMEOUT_MS : 100);
     const scale = Math.min(1, FRAME_SIDE / Math.max(v.videoWidth, v.videoHeight));
@@ -184,13 +196,14 @@ export class Coach {
       this.busy = false;
       if (msg.fatal) this.fail(`Camera check unavailable (${msg.message}): carrying on with the timer alone.`);
       else this.status.textContent = `Camera check: ${msg.message}`;
-      if (this.hold && !msg.fatal) this.scheduleFrame(FRAME_MS);
+      if (this.hold && !msg.fatal && !this.paused) this.scheduleFrame(FRAME_MS);
       return;
     }
     if (msg.type !== "verdict") return;
     this.busy = false;
     if (!this.hold || msg.id !== this.holdId) return; // an answer about an earlier hold
     this.last = msg;
+    if (this.paused) return;
     const wait = Math.max(0, FRAME_MS - (performance.now() - (this.sentAt || 0)));
     this.scheduleFrame(wait);
     this.draw(msg);

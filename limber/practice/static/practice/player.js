@@ -173,6 +173,7 @@ function togglePause() {
     state.remaining = state.deadline - performance.now();
     state.pauseStarted = performance.now();
     $("pause").textContent = "Resume";
+    coach.pause();
     announce("Paused");
     speechSynthesis?.cancel?.();
   } else {
@@ -180,6 +181,7 @@ function togglePause() {
     state.pausedFor += performance.now() - state.pauseStarted;
     state.deadline = performance.now() + state.remaining;
     $("pause").textContent = "Pause";
+    coach.resume();
     announce("Resumed");
     tick();
   }
