@@ -467,6 +467,7 @@ def camera_page(camera_browser, asgi_server):
 SHOTS = Path(os.environ.get("LIMBER_SCREENSHOT_DIR") or tempfile.gettempdir())
 
 
+@pytest.mark.browser
 def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatch):
     from limber.practice.models import Hold
     from tests.test_browser import hold_steps, play_to_the_end, sign_up_and_screen
@@ -525,6 +526,7 @@ def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatc
     assert page.locator("#camera").is_hidden()  # camera released at the end
 
 
+@pytest.mark.browser
 def test_without_a_camera_the_player_carries_on(camera_page):
     from limber.practice.models import Hold
     from tests.test_browser import hold_steps, play_to_the_end, sign_up_and_screen
