@@ -1,3 +1,5 @@
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,43 @@ def screened(alice):
 
     Screening.objects.create(user=alice, answers=clear_answers(), flagged=False)
     return alice
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As root, with the machine's closed network: no sandbox, and no background connections.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def chromium(*extra_args: str):
+    """Debian's Chromium, headless, driven by Playwright (whose own browser download cannot work)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("LIMBER_REQUIRE_BROWSER"):
+            pytest.fail("LIMBER_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
+        pytest.skip("Debian's chromium is not installed (make test installs it when run as root)")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
+    # test itself are still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b

@@ -4,47 +4,16 @@ Sign up, answer the symptoms check, play today's session to the end in test spee
 network drops and comes back, then see it in the history: nothing lost, nothing doubled.
 """
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from limber.practice.models import Hold, PracticeSession
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "stretch-gently-42"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("LIMBER_REQUIRE_BROWSER"):
-            pytest.fail("LIMBER_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
-        pytest.skip("Debian's chromium is not installed (make test installs it when run as root)")
-    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
-    # test itself are still plain synchronous calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],  # fmt: skip
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from django.test import Client
 from limber.core.spec import load_library
 from limber.errors import UserError
 from limber.practice import consumers
+from tests.conftest import chromium
 from tests.test_form import synth
 
 TOWEL = load_library()["towel-hamstring-stretch"]
@@ -400,30 +401,8 @@ def test_the_real_engine_on_a_photo(alice, monkeypatch):
 
 @pytest.fixture(scope="module")
 def camera_browser():
-    from tests.test_browser import CHROMIUM
-
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-            ],
-        )
+    with chromium("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream") as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
