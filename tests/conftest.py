@@ -18,6 +18,14 @@ def library():
 
 
 @pytest.fixture(scope="session")
+def models():
+    """The pose model files, fetched once into ./var/models (git-ignored) and reused after."""
+    from limber.vision.models import ensure_models
+
+    return ensure_models(REPO / "var" / "models")
+
+
+@pytest.fixture(scope="session")
 def article() -> str:
     """The source article, as plain lowercase words (it is stored that way)."""
     if not SOURCE_ARTICLE.exists():

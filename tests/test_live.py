@@ -361,17 +361,9 @@ def test_without_the_model_the_page_is_told_how_to_fix_it(alice, monkeypatch):
     run(go())
 
 
-def test_the_real_engine_on_a_photo(alice, monkeypatch):
-    """The whole path with BlazePose, when the model files are here (`limber models`)."""
-    from limber.vision.models import ensure_models
-
-    repo_models = Path(__file__).resolve().parent.parent / "var" / "models"
-    if not os.environ.get("LIMBER_MODELS_DIR") and repo_models.is_dir():
-        monkeypatch.setenv("LIMBER_MODELS_DIR", str(repo_models))
-    try:
-        ensure_models(fetch=False)
-    except UserError as e:
-        pytest.skip(str(e))
+def test_the_real_engine_on_a_photo(alice, models, monkeypatch):
+    """The whole path with BlazePose and the real model files."""
+    monkeypatch.setenv("LIMBER_MODELS_DIR", str(models.detector.parent))
     cookie = cookie_for(alice)
     seated = load_library()["seated-hamstring-stretch"]
     data = (POSES / "chair-leg-extended.jpg").read_bytes()

@@ -18,16 +18,10 @@ cv2 = pytest.importorskip("cv2")
 pytest.importorskip("ai_edge_litert")
 
 from limber.vision.analyze import analyze, analyze_video, choose  # noqa: E402
-from limber.vision.models import ensure_models  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 POSES = REPO.parent / "shared" / "data" / "poses"
 TOWEL = "towel-hamstring-stretch"
-
-
-@pytest.fixture(scope="session")
-def models():
-    return ensure_models(REPO / "var" / "models")
 
 
 @pytest.fixture(autouse=True)

@@ -23,12 +23,6 @@ POSES = REPO.parent / "shared" / "data" / "poses"
 
 
 @pytest.fixture(scope="session")
-def models():
-    """Fetched once into ./var/models (git-ignored) and reused by every later run."""
-    return ensure_models(REPO / "var" / "models")
-
-
-@pytest.fixture(scope="session")
 def engine(models):
     from limber.vision.engine import BlazePose
 
