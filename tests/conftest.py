@@ -148,3 +148,16 @@ def chromium(*extra_args: str):
 def browser():
     with chromium() as b:
         yield b
+
+
+@contextmanager
+def watched_page(browser, base_url: str, timeout_ms: int = 20_000):
+    """A fresh page that fails the test on any JavaScript error it saw."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 900, "height": 700})
+    pg = context.new_page()
+    pg.set_default_timeout(timeout_ms)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from limber.practice.models import Hold, PracticeSession
+from tests.conftest import watched_page
 
 PASSWORD = "stretch-gently-42"
 
@@ -18,14 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 900, "height": 700})
-    pg = context.new_page()
-    pg.set_default_timeout(20_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    with watched_page(browser, live_server.url) as pg:
+        yield pg
 
 
 def sign_up_and_screen(page, email="newcomer@example.org"):

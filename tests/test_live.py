@@ -26,7 +26,7 @@ from django.test import Client
 from limber.core.spec import load_library
 from limber.errors import UserError
 from limber.practice import consumers
-from tests.conftest import chromium
+from tests.conftest import chromium, watched_page
 from tests.test_form import synth
 
 TOWEL = load_library()["towel-hamstring-stretch"]
@@ -424,15 +424,8 @@ def asgi_server(transactional_db):
 
 @pytest.fixture
 def camera_page(camera_browser, asgi_server):
-    context = camera_browser.new_context(base_url=asgi_server,
-                                         viewport={"width": 900, "height": 700})  # fmt: skip
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    with watched_page(camera_browser, asgi_server, timeout_ms=30_000) as pg:
+        yield pg
 
 
 SHOTS = Path(os.environ.get("LIMBER_SCREENSHOT_DIR") or tempfile.gettempdir())
