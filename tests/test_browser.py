@@ -120,6 +120,7 @@ def test_a_reload_mid_session_keeps_the_finished_holds(page, live_server):
     play_to_the_end(page)
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     assert PracticeSession.objects.count() == 1
+    assert not page.locator("#spread-note").is_visible()  # no spread reported
     # The step playing at the reload is played again, so there may be one hold more, never less.
     assert expected <= Hold.objects.count() <= expected + 1
 
@@ -138,3 +139,31 @@ def test_keyboard_pause_and_resume_hold_the_clock(page, live_server):
     page.keyboard.press("Space")
     assert page.locator("#pause").inner_text() == "Pause"
     assert page.locator("#live").inner_text() == "Resumed"
+
+
+def test_stopping_early_with_pain_spreading_pauses_progress_and_points_to_screening(
+    page, live_server
+):
+    sign_up_and_screen(page, "spread@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    page.locator("#intro label").filter(has_text="3").first.click()  # pain before: 3
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
+    page.keyboard.press("Escape")  # stop: straight to how the session went
+    page.locator("#checkin").wait_for()
+    page.locator("#checkin .scale label").filter(has_text="6").first.click()
+    page.locator("#spread-box").get_by_label("Yes").check()
+    page.locator("#checkin-next").click()
+    page.locator("#spread-note").wait_for()
+    assert page.locator("#spread-note a").get_attribute("href") == "/screening/"
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+
+    session = PracticeSession.objects.get()
+    assert (session.pain_before, session.pain_after, session.pain_spread) == (3, 6, True)
+    assert Hold.objects.filter(session=session).count() >= 1  # what was done is kept
+    from limber.practice import plan
+
+    tomorrow = plan.today(session.user, timezone.now() + timedelta(days=1))["prescription"]
+    assert tomorrow["paused"] is True
+    assert all(item["change"] != "up" for item in tomorrow["items"])

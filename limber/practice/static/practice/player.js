@@ -237,9 +237,11 @@ function finish() {
   localStorage.removeItem(CURRENT);
   const n = state.session.holds.length;
   $("done-note").textContent = `${n} hold${n === 1 ? "" : "s"} logged.`;
+  // DESIGN §6: symptoms that change are a reason to screen again before the next session.
+  $("spread-note").hidden = !state.session.pain_spread;
   say("Well done. That's today's session.");
   announce("Session finished");
-  $("done").querySelector("a").focus();
+  $("done").querySelector("a.button").focus();
 }
 
 function showSync({ waiting, online, error }) {
