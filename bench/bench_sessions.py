@@ -126,6 +126,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--interval", type=float, default=1.0)
     ap.add_argument("--workers", type=int, default=1, help="server processes")
+    ap.add_argument(
+        "--server-cpus", default="", help="pin the server to these cores, e.g. 0 (taskset)"
+    )
     ap.add_argument("--processes", type=int, default=5, help="load-generating processes")
     ap.add_argument("--database", default="", help="DATABASE_URL (default: a fresh SQLite file)")
     args = ap.parse_args()
@@ -144,8 +147,16 @@ def main() -> None:
     token = limber(env, "token", "bench@example.org")
 
     port = free_port()
+    pin = ["taskset", "-c", args.server_cpus] if args.server_cpus else []
+    if args.server_cpus:
+        # The load generator gets the other cores, as clients on other machines would.
+        others = sorted(
+            set(range(os.cpu_count() or 1)) - {int(c) for c in args.server_cpus.split(",")}
+        )
+        if others:
+            os.sched_setaffinity(0, others)
     server = subprocess.Popen(
-        [PYTHON, "-m", "limber", "serve", "--port", str(port), "--workers", str(args.workers)],
+        [*pin, PYTHON, "-m", "limber", "serve", "--port", str(port), "--workers", str(args.workers)],
         env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -193,7 +204,8 @@ def main() -> None:
 
     db = "PostgreSQL" if args.database.startswith("postgres") else "SQLite"
     print(f"database            {db}")
-    print(f"server              limber serve --workers {args.workers} (uvicorn)")
+    pinned = f", pinned to cores {args.server_cpus}" if args.server_cpus else ""
+    print(f"server              limber serve --workers {args.workers} (uvicorn){pinned}")
     print(f"clients, duration   {args.clients} clients, {wall:.1f} s, interval {args.interval:g} s")
     print(f"requests ok         {len(lat)} ({len(lat) / wall:.0f}/s), errors {len(errors)}")
     print(
