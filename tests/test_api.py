@@ -206,6 +206,14 @@ def test_malformed_and_huge_bodies_get_4xx_in_the_error_shape(api, alice):
     assert PracticeSession.objects.count() == 0
 
 
+def test_unknown_endpoints_and_methods_answer_in_the_error_shape(api, alice, client):
+    assert_error(api.get("/nope", user=alice), 404)
+    wrong = client.delete("/api/v1/sessions")
+    assert assert_error(wrong, 405)["code"] == "method_not_allowed"
+    assert wrong["Allow"] == "POST"
+    assert client.get("/nope/").status_code == 404  # pages keep Django's own 404
+
+
 def test_idempotency_key_must_match_the_session(api, alice):
     body = session()
     assert_error(
