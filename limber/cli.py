@@ -81,12 +81,10 @@ def cmd_draw(args: argparse.Namespace) -> int:
     from limber.core import draw
 
     stretch = _stretch(args.slug)
-    if args.variant is not None and args.variant not in {v.slug for v in stretch.variants}:
-        names = ", ".join(v.slug for v in stretch.variants)
-        raise UserError(f"{args.slug} has no variant {args.variant!r}; choose one of: {names}")
-    if args.side not in stretch.sides:
-        raise UserError(f"{args.slug} is done with {' or '.join(stretch.sides)}, not {args.side!r}")
-    svg = draw.render(stretch, args.variant, side=args.side, pose=args.pose)
+    try:
+        svg = draw.render(stretch, args.variant, side=args.side, pose=args.pose)
+    except ValueError as e:  # an unknown variant or side, said in one line by the renderer
+        raise UserError(str(e)) from None
     out = Path(args.output)
     tmp = out.with_name(out.name + ".tmp")
     try:

@@ -99,11 +99,11 @@ def test_cli_draw_writes_an_svg(tmp_path, capsys):
         ),
         (
             ["draw", "towel-hamstring-stretch", "--variant", "rope", "-o", "x.svg"],
-            "towel-hamstring-stretch has no variant 'rope'; choose one of: towel, hands",
+            "unknown variant 'rope' for towel-hamstring-stretch; choose one of: towel, hands",
         ),
         (
             ["draw", "towel-hamstring-stretch", "--side", "middle", "-o", "x.svg"],
-            "is done with left or right, not 'middle'",
+            "side must be one of: left, right; got 'middle'",
         ),
         (
             ["draw", "towel-hamstring-stretch", "--pose", "sideways", "-o", "x.svg"],
