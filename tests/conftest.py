@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -7,6 +9,19 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SOURCE_ARTICLE = REPO.parent / "shared" / "source" / "hamstring-stretches-for-sciatica.txt"
 EXERCISES = REPO / "limber" / "exercises"
+
+
+def run_limber(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m limber ARGS` in a fresh process, as a person would type it (no test settings)."""
+    full = {**os.environ, **(env or {})}
+    full.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "limber", *args],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="session")

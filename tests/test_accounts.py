@@ -1,15 +1,13 @@
 """Accounts: sign up, log in (rate limited), log out, password reset, tokens, deleting everything."""
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from django.core import mail
 
 from limber.accounts.models import ApiToken, Profile
 from limber.practice.models import Hold, PracticeSession, Screening
+from tests.conftest import run_limber
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "stretch-gently-42"
@@ -114,33 +112,26 @@ def test_deleting_the_account_deletes_all_its_data(client, alice, bob, token_for
     assert PracticeSession.objects.get().user == bob  # the other user's data is untouched
 
 
-def _cli(*args, env_extra=None):
-    env = {**os.environ, **(env_extra or {})}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return subprocess.run([sys.executable, "-m", "limber", *args], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
-
-
 @pytest.fixture
 def cli_db(tmp_path):
     env = {"LIMBER_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    assert _cli("migrate", "--no-input", env_extra=env).returncode == 0
+    assert run_limber("migrate", "--no-input", env=env).returncode == 0
     return env
 
 
 def test_createuser_and_token_from_the_command_line(cli_db):
     env = {**cli_db, "LIMBER_PASSWORD": PASSWORD}
-    made = _cli("createuser", "pat@example.org", "--role", "clinician", env_extra=env)
+    made = run_limber("createuser", "pat@example.org", "--role", "clinician", env=env)
     assert made.returncode == 0, made.stderr
     assert "created clinician pat@example.org" in made.stdout
-    again = _cli("createuser", "pat@example.org", env_extra=env)
+    again = run_limber("createuser", "pat@example.org", env=env)
     assert (
         again.returncode == 2
         and again.stderr.strip() == "limber: error: an account for pat@example.org already exists"
     )
-    token = _cli("token", "pat@example.org", env_extra=env)
+    token = run_limber("token", "pat@example.org", env=env)
     assert token.returncode == 0 and token.stdout.startswith("lmb_")
-    missing = _cli("token", "nobody@example.org", env_extra=env)
+    missing = run_limber("token", "nobody@example.org", env=env)
     assert missing.returncode == 2 and "no account for nobody@example.org" in missing.stderr
-    weak = _cli("createuser", "weak@example.org", env_extra={**cli_db, "LIMBER_PASSWORD": "123"})
+    weak = run_limber("createuser", "weak@example.org", env={**cli_db, "LIMBER_PASSWORD": "123"})
     assert weak.returncode == 2 and "too short" in weak.stderr

@@ -1,12 +1,9 @@
 """Start-up configuration: sensible defaults, and one clear line for each wrong value."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from limber import config
+from tests.conftest import run_limber
 
 
 def test_defaults_make_a_sqlite_database_and_keep_one_secret_key(tmp_path):
@@ -49,10 +46,7 @@ def test_a_wrong_value_is_refused_with_one_line(tmp_path, env, message):
 
 
 def test_a_wrong_value_stops_the_cli_with_one_line_and_no_traceback(tmp_path):
-    env = {**os.environ, "LIMBER_DATA_DIR": str(tmp_path), "LIMBER_DEBUG": "perhaps"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    run = subprocess.run([sys.executable, "-m", "limber", "migrate"], env=env, capture_output=True,
-                         text=True, timeout=60)  # fmt: skip
+    run = run_limber("migrate", env={"LIMBER_DATA_DIR": str(tmp_path), "LIMBER_DEBUG": "perhaps"})
     assert run.returncode == 2
     assert run.stderr.strip() == (
         "limber: error: LIMBER_DEBUG must be true or false (1/0, yes/no, on/off), not 'perhaps'"

@@ -123,11 +123,8 @@ def test_cli_bad_arguments_give_one_line_and_exit_2(tmp_path, monkeypatch, capsy
 
 
 def test_a_malformed_spec_stops_start_up_with_its_message(tmp_path):
-    import os
-    import subprocess
-    import sys
 
-    from tests.conftest import EXERCISES
+    from tests.conftest import EXERCISES, run_limber
 
     bad = (
         (EXERCISES / "towel-hamstring-stretch.toml")
@@ -135,10 +132,8 @@ def test_a_malformed_spec_stops_start_up_with_its_message(tmp_path):
         .replace("knee_deg = 178", "knee_deg = 200")
     )
     (tmp_path / "towel-hamstring-stretch.toml").write_text(bad)
-    env = {**os.environ, "LIMBER_EXERCISES_DIR": str(tmp_path), "LIMBER_DATA_DIR": str(tmp_path)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    run = subprocess.run([sys.executable, "-m", "limber", "check"], env=env, capture_output=True,
-                         text=True, timeout=60)  # fmt: skip
+    env = {"LIMBER_EXERCISES_DIR": str(tmp_path), "LIMBER_DATA_DIR": str(tmp_path)}
+    run = run_limber("check", env=env)
     assert run.returncode == 2
     assert run.stderr.strip() == (
         "limber: error: towel-hamstring-stretch.toml: poses.end.knee_deg: "
