@@ -22,6 +22,9 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.run-installed
 
+# A checkout keeps its data in ./var; the installed `limber` command defaults to the per-user
+# data folder instead (see the README), so `make run` says where it wants it.
+run: export LIMBER_DATA_DIR ?= $(CURDIR)/var
 run: $(VENV)/.run-installed
 	@$(BIN)/limber models || echo "note: the camera check is unavailable until 'limber models' succeeds; everything else works"
 	$(BIN)/limber migrate --no-input

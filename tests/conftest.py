@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCE_ARTICLE = REPO.parent / "shared" / "source" / "hamstring-stretches-for-sciatica.txt"
+# The article the stretches come from, kept in the repository (see tests/data/README.md).
+SOURCE_ARTICLE = REPO / "tests" / "data" / "hamstring-stretches-for-sciatica.txt"
 EXERCISES = REPO / "limber" / "exercises"
 
 
@@ -46,6 +47,15 @@ def article() -> str:
     if not SOURCE_ARTICLE.exists():
         pytest.fail(f"the source article is missing: {SOURCE_ARTICLE}")
     return SOURCE_ARTICLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters and cached tokens never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 @pytest.fixture
