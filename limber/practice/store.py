@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from limber.library import get_library
+from limber.practice import quotas
 from limber.practice.models import Hold, PracticeSession, Screening
 
 HOLD_FIELDS = (
@@ -29,6 +31,14 @@ class FieldError(ValueError):
         self.code = code
 
 
+class QuotaError(FieldError):
+    """Over a quota: 429, and when it is worth trying again."""
+
+    def __init__(self, field: str, message: str, retry_after: int) -> None:
+        super().__init__(field, message, status=429, code="quota")
+        self.retry_after = retry_after
+
+
 def check_holds(holds: Iterable[Any]) -> None:
     """Every hold names a stretch, variant and side that the library has."""
     library = get_library()
@@ -45,9 +55,16 @@ def check_holds(holds: Iterable[Any]) -> None:
 def save_session(user, data: Any) -> dict[str, Any]:
     """Store a session and any holds not stored yet, all or nothing; replays change nothing.
 
-    Returns the session as stored, in the shape of `session_dict`.
+    A new session is one transaction of two inserts; only when its id (or a hold's) is already
+    stored does it take the slower path that merges into what is there. Returns the session as
+    stored, in the shape of `session_dict`.
     """
     check_holds(data.holds)
+    try:
+        with transaction.atomic():
+            return _insert(user, data)
+    except IntegrityError:
+        pass  # a replay, two sends at once, or a hold id already used: merge, or say which
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -59,18 +76,37 @@ def save_session(user, data: Any) -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
+def _insert(user, data: Any) -> dict[str, Any]:
+    session = PracticeSession.objects.create(
+        id=data.id,
+        user=user,
+        started_at=data.started_at,
+        **{f: getattr(data, f) for f in LATE_FIELDS},
+    )
+    # Only now is it known to be new (a replay fails the insert above): a refusal rolls it back.
+    _within_quota(user)
+    quotas.count_session(user.pk)
+    rows = Hold.objects.bulk_create(
+        Hold(id=h.id, session=session, position=n, **{f: getattr(h, f) for f in HOLD_FIELDS})
+        for n, h in enumerate(data.holds)
+    )
+    return session_dict(session, rows)
+
+
 def _save(user, data: Any) -> dict[str, Any]:
     session = PracticeSession.objects.select_for_update().filter(pk=data.id).first()
     created = session is None
     if session is not None and session.user_id != user.pk:
         raise FieldError("id", "this session id is already used", status=409, code="conflict")
     if session is None:
+        _within_quota(user)
         session = PracticeSession.objects.create(
             id=data.id,
             user=user,
             started_at=data.started_at,
             **{f: getattr(data, f) for f in LATE_FIELDS},
         )
+        quotas.count_session(user.pk)
     else:
         _fill_in(session, data, LATE_FIELDS)
 
@@ -90,6 +126,9 @@ def _save(user, data: Any) -> dict[str, Any]:
     # A new session's holds are exactly those sent: no need to count or read them back.
     start = 0 if created else Hold.objects.filter(session=session).count()
     new = [h for h in data.holds if h.id not in stored]
+    if start + len(new) > quotas.MAX_HOLDS:
+        # Sending it again cannot help, so not a 429: the player sets the record aside.
+        raise FieldError("holds", quotas.HOLDS_MESSAGE, status=422, code="quota")
     rows = Hold.objects.bulk_create(
         Hold(
             id=h.id, session=session, position=start + n, **{f: getattr(h, f) for f in HOLD_FIELDS}
@@ -97,6 +136,12 @@ def _save(user, data: Any) -> dict[str, Any]:
         for n, h in enumerate(new)
     )
     return session_dict(session, rows if created else None)
+
+
+def _within_quota(user) -> None:
+    retry_after = quotas.sessions_refused(user.pk)
+    if retry_after:
+        raise QuotaError("id", quotas.SESSIONS_MESSAGE, retry_after)
 
 
 def _fill_in(row, incoming: Any, fields: tuple[str, ...]) -> None:
@@ -129,6 +174,31 @@ def session_dict(session: PracticeSession, holds: Iterable[Hold] | None = None) 
         "pain_spread": session.pain_spread,
         "holds": [{"id": str(h.id), **{f: _hold_value(h, f) for f in HOLD_FIELDS}} for h in rows],
     }
+
+
+def page_of(user, limit: int, before: Any = None) -> tuple[list[PracticeSession], bool]:
+    """A page of the user's sessions, newest first, holds fetched in one more query; and
+    whether older ones follow. `before` is the id of the last session of the page before."""
+    qs = PracticeSession.objects.filter(user=user)
+    if before is not None:
+        cursor = qs.filter(pk=before).values_list("started_at", flat=True).first()
+        if cursor is None:
+            raise FieldError("before", "no session of yours has this id")
+        # (started_at, id) orders the sessions fully, even those that started at the same time.
+        qs = qs.filter(Q(started_at__lt=cursor) | Q(started_at=cursor, id__lt=before))
+    rows = list(qs.order_by("-started_at", "-id").prefetch_related("holds")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def iter_sessions(user, chunk: int = 200) -> Iterator[PracticeSession]:
+    """All the user's sessions, newest first, read a page at a time (memory stays flat)."""
+    before = None
+    while True:
+        page, more = page_of(user, chunk, before)
+        yield from page
+        if not more:
+            return
+        before = page[-1].id
 
 
 def sessions_of(user, limit: int | None = None) -> list[PracticeSession]:
