@@ -121,6 +121,19 @@ def api(client):
     return Api()
 
 
+def confirmation_link(email: str) -> str:
+    """The path in the sign-up mail last sent to this address (the mail goes out in the background)."""
+    import re
+
+    from django.core import mail
+
+    from limber.accounts.mail import wait_for_mail
+
+    wait_for_mail()
+    body = next(m.body for m in reversed(mail.outbox) if m.to == [email])
+    return re.search(r"https?://[^/\s]+(/accounts/signup/\S+/)", body).group(1)
+
+
 def clear_answers(value: bool = False) -> dict:
     from limber.core.screening import QUESTIONS
 
@@ -176,9 +189,15 @@ def browser():
 
 
 @contextmanager
-def watched_page(browser, base_url: str, timeout_ms: int = 20_000):
-    """A fresh page that fails the test on any JavaScript error it saw."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 900, "height": 700})
+def watched_page(browser, base_url: str, timeout_ms: int = 20_000, bypass_csp: bool = True):
+    """A fresh page that fails the test on any JavaScript error it saw.
+
+    Playwright's wait_for_function() evaluates strings in the page, which the site's
+    Content-Security-Policy forbids; tests/test_deploy.py checks the policy with bypass_csp=False.
+    """
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": 900, "height": 700}, bypass_csp=bypass_csp
+    )
     pg = context.new_page()
     pg.set_default_timeout(timeout_ms)
     errors: list[str] = []

@@ -176,7 +176,7 @@ def test_api_docs_page_is_self_contained_and_landmarked(client):
 @pytest.mark.django_db(transaction=True)
 def test_api_docs_render_offline_and_pages_break_no_csp_rule(browser, live_server, screened):
     """The docs and the main pages in Chromium: nothing fetched elsewhere, no CSP violation."""
-    with watched_page(browser, live_server.url) as page:
+    with watched_page(browser, live_server.url, bypass_csp=False) as page:
         console: list[str] = []
         foreign: list[str] = []
         page.on("console", lambda m: console.append(m.text))
