@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check format browser clean
+.PHONY: run test fuzz check format browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ browser:
 
 test: $(VENV)/.test-installed browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The API against its own OpenAPI schema: schemathesis, every check, a fixed seed (tests/fuzz).
+fuzz: $(VENV)/.test-installed
+	$(BIN)/python tests/fuzz/run.py $(FUZZ_ARGS)
 
 check: $(VENV)/.test-installed
 	$(BIN)/ruff check limber tests bench

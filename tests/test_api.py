@@ -331,7 +331,7 @@ def test_history_refuses_pages_too_large_and_cursors_of_others(api, alice, bob):
     body = session()
     api.post("/sessions", body, user=alice)
     assert_error(api.get("/history?limit=101", user=alice), 422, "limit")
-    assert_error(api.get(f"/history?before={body['id']}", user=bob), 422, "before")
+    assert_error(api.get(f"/history?before={body['id']}", user=bob), 404, "before")
     assert_error(api.get("/history?before=not-an-id", user=alice), 422, "before")
 
 
@@ -421,5 +421,5 @@ def test_a_session_keeps_at_most_its_quota_of_holds(api, alice, monkeypatch):
     body = session(n_holds=3)
     api.post("/sessions", body, user=alice)
     body["holds"].append(hold(rep=4))
-    assert assert_error(api.post("/sessions", body, user=alice), 422, "holds")["code"] == "quota"
+    assert assert_error(api.post("/sessions", body, user=alice), 409, "holds")["code"] == "quota"
     assert Hold.objects.count() == 3

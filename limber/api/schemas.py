@@ -13,10 +13,10 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import (
     AwareDatetime,
+    BeforeValidator,
     Field,
     StrictBool,
     StrictFloat,
-    StrictInt,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -37,7 +37,21 @@ MAX_SESSION = timedelta(hours=12)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 
-Pain = Annotated[StrictInt, Field(ge=0, le=10)]
+
+def _a_number(value: Any) -> Any:
+    if isinstance(value, str | bytes | bool):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+# A whole number as JSON Schema means it: 4 or 4.0, never "4", true or 4.5.
+def whole(lo: int, hi: int) -> Any:
+    # The bounds before the validator, or the schema shows them as pydantic's "ge"/"le".
+    return Annotated[int, Field(ge=lo, le=hi), BeforeValidator(_a_number)]
+
+
+Pain = whole(0, 10)
+Rep = whole(1, 50)
 # StrictFloat takes whole numbers too, but not "4" or true; the bounds show in the schema.
 Seconds = Annotated[StrictFloat, Field(ge=0, le=MAX_HOLD_S)]
 
@@ -94,7 +108,7 @@ class HoldIn(Schema):
     exercise: ExerciseSlug
     variant: VariantSlug
     side: Literal["left", "right"]
-    rep: Annotated[StrictInt, Field(ge=1, le=50)]
+    rep: Rep
     target_s: Annotated[StrictFloat, Field(gt=0, le=MAX_HOLD_S)]
     held_s: Seconds
     good_form_s: Annotated[

@@ -127,8 +127,9 @@ def _save(user, data: Any) -> dict[str, Any]:
     start = 0 if created else Hold.objects.filter(session=session).count()
     new = [h for h in data.holds if h.id not in stored]
     if start + len(new) > quotas.MAX_HOLDS:
-        # Sending it again cannot help, so not a 429: the player sets the record aside.
-        raise FieldError("holds", quotas.HOLDS_MESSAGE, status=422, code="quota")
+        # Valid on its own, but not with what is stored; sending it again cannot help (no 429),
+        # so the player sets the record aside and says so.
+        raise FieldError("holds", quotas.HOLDS_MESSAGE, status=409, code="quota")
     rows = Hold.objects.bulk_create(
         Hold(
             id=h.id, session=session, position=start + n, **{f: getattr(h, f) for f in HOLD_FIELDS}
@@ -183,7 +184,7 @@ def page_of(user, limit: int, before: Any = None) -> tuple[list[PracticeSession]
     if before is not None:
         cursor = qs.filter(pk=before).values_list("started_at", flat=True).first()
         if cursor is None:
-            raise FieldError("before", "no session of yours has this id")
+            raise FieldError("before", "no session of yours has this id", 404, "not_found")
         # (started_at, id) orders the sessions fully, even those that started at the same time.
         qs = qs.filter(Q(started_at__lt=cursor) | Q(started_at=cursor, id__lt=before))
     rows = list(qs.order_by("-started_at", "-id").prefetch_related("holds")[: limit + 1])
