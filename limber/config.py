@@ -33,6 +33,8 @@ class Config:
     allowed_hosts: list[str]
     exercises_dir: Path | None
     email_backend: str
+    # EMAIL_HOST, EMAIL_PORT, ... and DEFAULT_FROM_EMAIL for the smtp backend.
+    email_settings: dict[str, Any]
     # Behind a TLS proxy: HSTS, Secure cookies, redirect to https.
     https: bool
     # Only these addresses may say who the client is and that it came over https.
@@ -173,6 +175,24 @@ def _token_days(raw: str) -> int:
     return int(raw)
 
 
+def _email_settings(env: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "DEFAULT_FROM_EMAIL": env.get("LIMBER_FROM_EMAIL") or "Limber <limber@localhost>"
+    }
+    for name in ("EMAIL_HOST", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD"):
+        if env.get(name):
+            out[name] = env[name]
+    port = env.get("EMAIL_PORT", "").strip()
+    if port:
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ConfigError(f"EMAIL_PORT must be a port number, not {port!r}")
+        out["EMAIL_PORT"] = int(port)
+    for name in ("EMAIL_USE_TLS", "EMAIL_USE_SSL"):
+        if env.get(name):
+            out[name] = _flag(env, name)
+    return out
+
+
 def load(env: dict[str, str] | None = None) -> Config:
     env = dict(os.environ if env is None else env)
     data_dir = default_data_dir(env)
@@ -200,6 +220,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         allowed_hosts=hosts,
         exercises_dir=exercises_dir,
         email_backend=_email_backend(env),
+        email_settings=_email_settings(env),
         https=_flag(env, "LIMBER_HTTPS"),
         trusted_proxies=_proxies(env.get("LIMBER_TRUSTED_PROXIES", "")),
         redis_url=_redis_url(env.get("REDIS_URL", "").strip()),

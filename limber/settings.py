@@ -129,7 +129,7 @@ USE_TZ = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "practice"
 EMAIL_BACKEND = CONFIG.email_backend
-DEFAULT_FROM_EMAIL = "Limber <limber@localhost>"
+globals().update(CONFIG.email_settings)  # DEFAULT_FROM_EMAIL, EMAIL_HOST, EMAIL_PORT, ...
 # The API refuses larger bodies with 413; a week of sessions fits in far less.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
