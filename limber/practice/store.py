@@ -177,9 +177,14 @@ def session_dict(session: PracticeSession, holds: Iterable[Hold] | None = None) 
     }
 
 
-def page_of(user, limit: int, before: Any = None) -> tuple[list[PracticeSession], bool]:
-    """A page of the user's sessions, newest first, holds fetched in one more query; and
-    whether older ones follow. `before` is the id of the last session of the page before."""
+SESSION_FIELDS = ("id", "started_at", "finished_at", "pain_before", "pain_after", "pain_spread")
+
+
+def page_of(user, limit: int, before: Any = None) -> tuple[list[dict[str, Any]], bool]:
+    """A page of the user's sessions as `session_dict`s, newest first, and whether older ones
+    follow. `before` is the id of the last session of the page before.
+
+    Two queries of plain values (no model objects: building them was most of the time)."""
     qs = PracticeSession.objects.filter(user=user)
     if before is not None:
         cursor = qs.filter(pk=before).values_list("started_at", flat=True).first()
@@ -187,19 +192,36 @@ def page_of(user, limit: int, before: Any = None) -> tuple[list[PracticeSession]
             raise FieldError("before", "no session of yours has this id", 404, "not_found")
         # (started_at, id) orders the sessions fully, even those that started at the same time.
         qs = qs.filter(Q(started_at__lt=cursor) | Q(started_at=cursor, id__lt=before))
-    rows = list(qs.order_by("-started_at", "-id").prefetch_related("holds")[: limit + 1])
-    return rows[:limit], len(rows) > limit
+    rows = list(qs.order_by("-started_at", "-id").values_list(*SESSION_FIELDS)[: limit + 1])
+    more = len(rows) > limit
+    sessions = {}
+    for sid, started, finished, before_pain, after_pain, spread in rows[:limit]:
+        sessions[sid] = {
+            "id": str(sid), "started_at": _iso(started), "finished_at": _iso(finished),
+            "pain_before": before_pain, "pain_after": after_pain, "pain_spread": spread,
+            "holds": [],
+        }  # fmt: skip
+    holds = Hold.objects.filter(session_id__in=list(sessions)).order_by("session", "position")
+    floats = [HOLD_FIELDS.index(f) for f in FLOAT_FIELDS]
+    for sid, hid, *values in holds.values_list("session_id", "id", *HOLD_FIELDS):
+        for i in floats:  # as session_dict gives them: whole seconds are still floats
+            values[i] = None if values[i] is None else float(values[i])
+        sessions[sid]["holds"].append(
+            {"id": str(hid), **dict(zip(HOLD_FIELDS, values, strict=True))}
+        )
+    return list(sessions.values()), more
 
 
-def iter_sessions(user, chunk: int = 200) -> Iterator[PracticeSession]:
-    """All the user's sessions, newest first, read a page at a time (memory stays flat)."""
+def iter_sessions(user, chunk: int = 200) -> Iterator[dict[str, Any]]:
+    """All the user's sessions as `session_dict`s, newest first, read a page at a time (the
+    memory used stays flat however long the history)."""
     before = None
     while True:
         page, more = page_of(user, chunk, before)
         yield from page
         if not more:
             return
-        before = page[-1].id
+        before = page[-1]["id"]
 
 
 def sessions_of(user, limit: int | None = None) -> list[PracticeSession]:

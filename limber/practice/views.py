@@ -78,7 +78,7 @@ def export(request, fmt):
     if fmt not in ("json", "csv"):
         raise Http404("Export as json or csv")
     user = request.user
-    sessions = (store.session_dict(s) for s in store.iter_sessions(user))
+    sessions = store.iter_sessions(user)
     if fmt == "json":
         body = _json_export(user, sessions)
         content_type = "application/json"
