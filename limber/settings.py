@@ -109,9 +109,8 @@ CSRF_TRUSTED_ORIGINS = [
     "https://" + ("*" + h if h.startswith(".") else h) for h in ALLOWED_HOSTS if h != "*"
 ]
 if CONFIG.https:
+    # (/healthz and /readyz are answered before this redirect: probes come over plain http.)
     SECURE_SSL_REDIRECT = True
-    # The load balancer's probes come over plain http from inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     # A year, as browsers' preload lists ask; only sent on https answers.

@@ -76,11 +76,12 @@ def test_the_app_containers_settings_pass_the_deploy_check(tmp_path):
     run = run_limber("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert run.returncode == 0, run.stderr
     origins = run_limber(
-        "shell", "-c", "from django.conf import settings as s; print(s.CSRF_TRUSTED_ORIGINS, s.CACHES['default']['BACKEND'])",
+        "shell", "-c", "from django.conf import settings as s; print(s.CSRF_TRUSTED_ORIGINS, s.CACHES['default']['BACKEND'], s.CHANNEL_LAYERS['default']['BACKEND'])",
         env=env,
     )  # fmt: skip
     assert origins.stdout.strip().splitlines()[-1] == (
-        "['https://limber.clinic.example'] django_redis.cache.RedisCache"
+        "['https://limber.clinic.example'] django_redis.cache.RedisCache "
+        "channels_redis.core.RedisChannelLayer"
     )
 
 
