@@ -16,6 +16,7 @@ def run_limber(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     """`python -m limber ARGS` in a fresh process, as a person would type it (no test settings)."""
     full = {**os.environ, **(env or {})}
     full.pop("DJANGO_SETTINGS_MODULE", None)
+    full.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright in this process only
     return subprocess.run(
         [sys.executable, "-m", "limber", *args],
         env=full,

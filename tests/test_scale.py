@@ -84,6 +84,7 @@ def server(env: dict[str, str], workers: int):
     port = _free_port()
     full = {**os.environ, **env, "LIMBER_WORKERS": str(workers)}
     full.pop("DJANGO_SETTINGS_MODULE", None)
+    full.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright in the test process only
     proc = subprocess.Popen(
         [sys.executable, "-m", "limber", "serve", "--port", str(port)],
         env=full,
