@@ -196,6 +196,9 @@ def test_pages_of_one_user_need_login(client):
 def test_deleting_the_account_deletes_all_its_data(client, alice, bob, token_for):
     from tests.conftest import clear_answers
 
+    _, cached_key = ApiToken.objects.issue(alice)
+    assert _today(client, cached_key).status_code == 200  # its lookup is now in the cache
+
     for user in (alice, bob):
         Screening.objects.create(user=user, answers=clear_answers(), flagged=False)
         s = PracticeSession.objects.create(user=user, started_at="2026-11-24T08:00:00Z")
@@ -214,6 +217,7 @@ def test_deleting_the_account_deletes_all_its_data(client, alice, bob, token_for
         and ApiToken.objects.count() == 1
     )
     assert PracticeSession.objects.get().user == bob  # the other user's data is untouched
+    assert _today(client, cached_key).status_code == 401  # not served from the cache either
 
 
 @pytest.fixture

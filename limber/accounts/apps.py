@@ -7,9 +7,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_save, pre_delete
 
         post_save.connect(_revoke_tokens_on_new_password, sender=get_user_model())
+        pre_delete.connect(_revoke_tokens_of_deleted_user, sender=get_user_model())
 
 
 def _revoke_tokens_on_new_password(sender, instance, created, **kwargs) -> None:
@@ -20,3 +21,11 @@ def _revoke_tokens_on_new_password(sender, instance, created, **kwargs) -> None:
         from limber.accounts.models import ApiToken
 
         ApiToken.objects.revoke(instance)
+
+
+def _revoke_tokens_of_deleted_user(sender, instance, **kwargs) -> None:
+    # The cascade would delete the rows but not the cached lookups, which would go on naming a
+    # user who no longer exists for up to TOKEN_CACHE_S.
+    from limber.accounts.models import ApiToken
+
+    ApiToken.objects.revoke(instance)
