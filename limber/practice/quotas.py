@@ -29,21 +29,19 @@ def _day_key(user_id: int, now: datetime) -> str:
     return f"quota:sessions:{user_id}:{now.astimezone(UTC):%Y-%m-%d}"
 
 
-def sessions_refused(user_id: int) -> int:
-    """0 when the user may store another new session today, else the seconds until they may."""
+def take_session(user_id: int) -> int:
+    """Count a new session; 0 when it is within today's quota, else the seconds until tomorrow.
+
+    One cache operation in the usual case (the first session of a day makes it two)."""
     now = timezone.now()
-    if (cache.get(_day_key(user_id, now)) or 0) < SESSIONS_PER_DAY:
+    key = _day_key(user_id, now)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the day's first: the key outlives its day by a day, then goes
+        count = 1 if cache.add(key, 1, timeout=2 * 24 * 3600) else cache.incr(key)
+    if count <= SESSIONS_PER_DAY:
         return 0
     tomorrow = (now.astimezone(UTC) + timedelta(days=1)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
     return max(1, int((tomorrow - now).total_seconds()) + 1)
-
-
-def count_session(user_id: int) -> None:
-    key = _day_key(user_id, timezone.now())
-    cache.add(key, 0, timeout=2 * 24 * 3600)  # outlives its day, then goes by itself
-    try:
-        cache.incr(key)
-    except ValueError:  # evicted between the two calls: start again
-        cache.set(key, 1, timeout=2 * 24 * 3600)

@@ -85,7 +85,6 @@ def _insert(user, data: Any) -> dict[str, Any]:
     )
     # Only now is it known to be new (a replay fails the insert above): a refusal rolls it back.
     _within_quota(user)
-    quotas.count_session(user.pk)
     rows = Hold.objects.bulk_create(
         Hold(id=h.id, session=session, position=n, **{f: getattr(h, f) for f in HOLD_FIELDS})
         for n, h in enumerate(data.holds)
@@ -106,7 +105,6 @@ def _save(user, data: Any) -> dict[str, Any]:
             started_at=data.started_at,
             **{f: getattr(data, f) for f in LATE_FIELDS},
         )
-        quotas.count_session(user.pk)
     else:
         _fill_in(session, data, LATE_FIELDS)
 
@@ -140,7 +138,8 @@ def _save(user, data: Any) -> dict[str, Any]:
 
 
 def _within_quota(user) -> None:
-    retry_after = quotas.sessions_refused(user.pk)
+    """Count a new session against the user's daily quota, or refuse it (429)."""
+    retry_after = quotas.take_session(user.pk)
     if retry_after:
         raise QuotaError("id", quotas.SESSIONS_MESSAGE, retry_after)
 
