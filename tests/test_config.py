@@ -81,7 +81,11 @@ def test_without_limber_data_dir_data_goes_to_the_per_user_folder_not_the_curren
 
 
 def test_an_unmigrated_database_asks_for_limber_migrate_in_one_line(tmp_path):
-    env = {"LIMBER_DATA_DIR": str(tmp_path), "LIMBER_PASSWORD": "stretch-gently-42"}
+    env = {
+        "LIMBER_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "",  # the default: a new SQLite file in the data folder
+        "LIMBER_PASSWORD": "stretch-gently-42",
+    }
     for args in (("createuser", "pat@example.org"), ("token", "pat@example.org"), ("serve",)):
         run = run_limber(*args, env=env)
         assert run.returncode == 2, args
