@@ -84,6 +84,9 @@ def post_session(request, payload: SessionIn):
     Holds are matched by their ids and kept as first received; fields that were empty
     (finished_at, pain_after, ...) are filled in by later sends. The answer is the session as
     stored. An `Idempotency-Key` header, when sent, must equal the session id.
+
+    Limits per user: 120 writes a minute and 100 new sessions a day (over either: 429 with
+    `Retry-After`; the player keeps the session and sends it again), 200 holds a session (409).
     """
     refused = write_refused(request)
     if refused:
