@@ -1,6 +1,9 @@
+import http.client
 import os
+import socket
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +27,63 @@ def run_limber(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
         text=True,
         timeout=120,
     )
+
+
+def _free_port() -> int:
+    # Inside the range this project's servers use on a shared machine; any free one will do.
+    for port in range(8560, 8600):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port from 8560 to 8599")
+
+
+@contextmanager
+def server(env: dict[str, str], workers: int = 1):
+    """`limber serve` in its own process (as a person starts it), stopped at the end."""
+    port = _free_port()
+    full = {**os.environ, **env, "LIMBER_WORKERS": str(workers)}
+    full.pop("DJANGO_SETTINGS_MODULE", None)
+    full.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright in the test process only
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "limber", "serve", "--port", str(port)],
+        env=full,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if request(port, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the server did not start: {proc.stderr.read()}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def request(port: int, method: str, path: str, body: str = "", headers=None, source: str = ""):
+    """One request on a new connection (so the kernel may hand it to any worker), optionally
+    from another loopback address, as a proxy on another machine would connect."""
+    source_address = (source, 0) if source else None
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=source_address)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        answer = conn.getresponse()
+        cookies = "; ".join(answer.headers.get_all("Set-Cookie") or [])
+        return answer.status, answer.read().decode(), cookies, answer.headers
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,14 @@
 """Production settings and headers: behind a TLS proxy, security headers, probes, error pages."""
 
 import re
+import urllib.parse
 
 import pytest
 from django.test import Client, RequestFactory, override_settings
 from django.views.defaults import server_error
 
 from limber.config import _proxies
-from tests.conftest import run_limber, watched_page
+from tests.conftest import request, run_limber, server, watched_page
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "stretch-gently-42"
@@ -201,3 +202,47 @@ def test_api_docs_render_offline_and_pages_break_no_csp_rule(browser, live_serve
             page.wait_for_load_state("networkidle")
     assert foreign == []
     assert [m for m in console if "Content Security Policy" in m] == []
+
+
+def test_a_real_server_behind_a_proxy_on_another_address(tmp_path):
+    """`limber serve` as deployed, with the proxy at 127.0.0.2: the form POST works over
+    'https', and the same headers from any other address are not believed."""
+    env = {
+        "LIMBER_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "",
+        "LIMBER_HTTPS": "1",
+        "LIMBER_ALLOWED_HOSTS": "clinic.example",
+        "LIMBER_TRUSTED_PROXIES": "127.0.0.2",
+    }
+    assert run_limber("migrate", "--no-input", env=env).returncode == 0
+    assert run_limber("createuser", "alice@example.org", env={**env, "LIMBER_PASSWORD": PASSWORD}
+                      ).returncode == 0  # fmt: skip
+    proxied = {
+        "Host": "clinic.example",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-For": "203.0.113.9",
+    }
+    with server(env) as port:
+        status, body, cookies, headers = request(
+            port, "GET", "/accounts/login/", headers=proxied, source="127.0.0.2"
+        )
+        assert status == 200 and headers["Strict-Transport-Security"].startswith("max-age=")
+        assert "Secure" in cookies
+        csrf = re.search(r"csrftoken=([^;]+)", cookies).group(1)
+        form = urllib.parse.urlencode(
+            {"email": "alice@example.org", "password": PASSWORD, "csrfmiddlewaretoken": csrf}
+        )
+        post_headers = {
+            **proxied,
+            "Origin": "https://clinic.example",
+            "Cookie": f"csrftoken={csrf}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        status, _, cookies, headers = request(
+            port, "POST", "/accounts/login/", form, post_headers, source="127.0.0.2"
+        )
+        assert (status, headers["Location"]) == (302, "/practice/")
+        assert "sessionid=" in cookies and "Secure" in cookies
+        # The same headers straight from a client: not https, so sent to the https address.
+        status, _, _, headers = request(port, "GET", "/accounts/login/", headers=proxied)
+        assert (status, headers["Location"]) == (301, "https://clinic.example/accounts/login/")

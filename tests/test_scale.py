@@ -4,19 +4,13 @@ Skipped, saying why, when PostgreSQL or Redis cannot be reached; CI starts both 
 LIMBER_REQUIRE_SERVICES=1 so there it must run.
 """
 
-import http.client
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
-from contextlib import contextmanager
 
 import pytest
 
-from tests.conftest import run_limber
+from tests.conftest import request, run_limber, server
 
 PASSWORD = "stretch-gently-42"
 PG_URL = os.environ.get("LIMBER_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -67,59 +61,6 @@ def postgres_url():
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def _free_port() -> int:
-    # Inside the range this project's servers use on a shared machine; any free one will do.
-    for port in range(8560, 8600):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port from 8560 to 8599")
-
-
-@contextmanager
-def server(env: dict[str, str], workers: int):
-    port = _free_port()
-    full = {**os.environ, **env, "LIMBER_WORKERS": str(workers)}
-    full.pop("DJANGO_SETTINGS_MODULE", None)
-    full.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright in the test process only
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "limber", "serve", "--port", str(port)],
-        env=full,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if request(port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the server did not start: {proc.stderr.read()}")
-            time.sleep(0.2)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def request(port: int, method: str, path: str, body: str = "", headers=None):
-    """One request on a new connection, so the kernel may hand it to either worker."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        answer = conn.getresponse()
-        return answer.status, answer.read().decode(), answer.getheader("Set-Cookie") or ""
-    finally:
-        conn.close()
-
-
 def log_in(port: int, csrf: str, email: str, password: str) -> int:
     body = urllib.parse.urlencode(
         {"email": email, "password": password, "csrfmiddlewaretoken": csrf}
@@ -144,9 +85,9 @@ def test_two_servers_count_failed_logins_together_in_redis(tmp_path, postgres_ur
     # process, as another machine would be. Requests alternate between them.
     with server(env, workers=2) as a, server(env, workers=1) as b:
         for port in (a, b):
-            status, body, _ = request(port, "GET", "/readyz")
+            status, body, *_ = request(port, "GET", "/readyz")
             assert status == 200 and '"cache": "ok"' in body, body
-        _, _, cookie = request(a, "GET", "/accounts/login/")
+        _, _, cookie, _ = request(a, "GET", "/accounts/login/")
         csrf = re.search(r"csrftoken=([^;]+)", cookie).group(1)
         for i in range(10):
             port = (a, b)[i % 2]
