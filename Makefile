@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check format browser clean
+.PHONY: run test fuzz check format browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.run-installed
 
+# A checkout keeps its data in ./var; the installed `limber` command defaults to the per-user
+# data folder instead (see the README), so `make run` says where it wants it.
+run: export LIMBER_DATA_DIR ?= $(CURDIR)/var
 run: $(VENV)/.run-installed
 	@$(BIN)/limber models || echo "note: the camera check is unavailable until 'limber models' succeeds; everything else works"
 	$(BIN)/limber migrate --no-input
@@ -36,6 +39,10 @@ browser:
 
 test: $(VENV)/.test-installed browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The API against its own OpenAPI schema: schemathesis, every check, a fixed seed (tests/fuzz).
+fuzz: $(VENV)/.test-installed
+	$(BIN)/python tests/fuzz/run.py $(FUZZ_ARGS)
 
 check: $(VENV)/.test-installed
 	$(BIN)/ruff check limber tests bench

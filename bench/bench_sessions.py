@@ -1,12 +1,16 @@
 """POST /api/v1/sessions under load: latency percentiles, errors, lost or doubled sessions.
 
-Starts `limber serve` (uvicorn, one process) on a fresh database, then runs N concurrent clients
-for a while, each posting sessions of 6 holds; one post in ten is a replay of an earlier one,
-as a flaky phone would send. Afterwards it counts what the database holds.
+Starts `limber serve` (uvicorn) on a fresh database, then runs N concurrent clients for a while,
+each a user of its own posting sessions of 6 holds; one post in ten is a replay of an earlier
+one, as a flaky phone would send. Afterwards it counts what the database holds. The rate limits
+and quotas are on, as in production: an honest client never meets them.
 
     .venv/bin/python bench/bench_sessions.py                       # SQLite, 50 clients, 30 s
     .venv/bin/python bench/bench_sessions.py --database postgres://postgres@127.0.0.1:5432/bench
     .venv/bin/python bench/bench_sessions.py --interval 0          # closed loop: as fast as possible
+    # what issue 10 asks: a clinic's load on PostgreSQL, two workers sharing Redis
+    .venv/bin/python bench/bench_sessions.py --clients 200 --seconds 60 --workers 2 \
+        --database postgres://postgres@127.0.0.1:5432/bench --redis redis://127.0.0.1:6379/2
 
 --interval is the pause of each client between posts (default 1 s: 50 clients ≈ 50 posts/s, far
 above what a clinic's patients send); 0 measures the server's ceiling, where latency is queueing.
@@ -23,44 +27,11 @@ import random
 import socket
 import statistics
 import subprocess
-import sys
-import tempfile
 import threading
 import time
-import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def limber(env: dict, *args: str) -> str:
-    run = subprocess.run([PYTHON, "-m", "limber", *args], env=env, capture_output=True, text=True)
-    if run.returncode:
-        sys.exit(f"limber {' '.join(args)} failed: {run.stderr.strip()}")
-    return run.stdout.strip()
-
-
-def body() -> dict:
-    holds = [
-        {
-            "id": str(uuid.uuid4()), "exercise": "towel-hamstring-stretch", "variant": "towel",
-            "side": side, "rep": rep, "target_s": 15, "held_s": 15.2, "stretch_felt": True,
-            "pain": 2,
-        }
-        for side in ("left", "right") for rep in (1, 2, 3)
-    ]  # fmt: skip
-    return {
-        "id": str(uuid.uuid4()), "started_at": "2026-11-24T08:00:00Z",
-        "finished_at": "2026-11-24T08:09:30Z", "pain_before": 3, "pain_after": 2,
-        "pain_spread": False, "holds": holds,
-    }  # fmt: skip
+from benchlib import PYTHON, environment, free_port, limber, load_average, make_users
+from benchlib import session_body as body
 
 
 def client(port, token, deadline, interval, latencies, errors, sent, lock, seed):
@@ -99,7 +70,7 @@ def client(port, token, deadline, interval, latencies, errors, sent, lock, seed)
             time.sleep(rng.uniform(0.5, 1.5) * interval)
 
 
-def worker(port, token, deadline, interval, clients, first_seed):
+def worker(port, tokens, deadline, interval, first_seed):
     """A process of client threads: spreading clients over processes keeps the load generator's
     own GIL out of the measured latency."""
     latencies: list[float] = []
@@ -111,7 +82,7 @@ def worker(port, token, deadline, interval, clients, first_seed):
             target=client,
             args=(port, token, deadline, interval, latencies, errors, sent, lock, first_seed + i),
         )
-        for i in range(clients)
+        for i, token in enumerate(tokens)
     ]
     for t in threads:
         t.start()
@@ -131,20 +102,16 @@ def main() -> None:
     )
     ap.add_argument("--processes", type=int, default=5, help="load-generating processes")
     ap.add_argument("--database", default="", help="DATABASE_URL (default: a fresh SQLite file)")
+    ap.add_argument("--redis", default="", help="REDIS_URL: the cache the workers share")
     args = ap.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="limber-bench-")
-    env = {**os.environ, "LIMBER_DATA_DIR": data_dir, "LIMBER_PASSWORD": "bench-password-123"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    if args.database:
-        env["DATABASE_URL"] = args.database
-        if args.database.startswith("postgres"):
-            name = args.database.rsplit("/", 1)[1]
-            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name])
-            subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    env = environment(args.database)
+    if args.redis:
+        env["REDIS_URL"] = args.redis
+        subprocess.run(["redis-cli", "-u", args.redis, "flushdb"], check=True, capture_output=True)
     limber(env, "migrate", "--no-input")
-    limber(env, "createuser", "bench@example.org")
-    token = limber(env, "token", "bench@example.org")
+    tokens = make_users(env, args.clients)
+    load_before = load_average()
 
     port = free_port()
     pin = ["taskset", "-c", args.server_cpus] if args.server_cpus else []
@@ -172,12 +139,11 @@ def main() -> None:
         sent: set[str] = set()
         started = time.monotonic()
         deadline = started + args.seconds  # monotonic clocks agree across processes
-        per = [args.clients // args.processes + (i < args.clients % args.processes)
-               for i in range(args.processes)]  # fmt: skip
+        shares = [tokens[i :: args.processes] for i in range(args.processes)]
         with multiprocessing.Pool(args.processes) as pool:
             jobs = [
-                pool.apply_async(worker, (port, token, deadline, args.interval, n, 1000 * i))
-                for i, n in enumerate(per)
+                pool.apply_async(worker, (port, share, deadline, args.interval, 1000 * i))
+                for i, share in enumerate(shares)
             ]
             for job in jobs:
                 lat, err, ids = job.get()
@@ -203,7 +169,7 @@ def main() -> None:
         return 1000 * lat[min(len(lat) - 1, int(p / 100 * len(lat)))] if lat else float("nan")
 
     db = "PostgreSQL" if args.database.startswith("postgres") else "SQLite"
-    print(f"database            {db}")
+    print(f"database            {db}" + (" and Redis" if args.redis else ""))
     pinned = f", pinned to cores {args.server_cpus}" if args.server_cpus else ""
     print(f"server              limber serve --workers {args.workers} (uvicorn){pinned}")
     print(f"clients, duration   {args.clients} clients, {wall:.1f} s, interval {args.interval:g} s")
@@ -218,6 +184,8 @@ def main() -> None:
     print(f"holds kept          {stored_holds} (expected {6 * len(sent)})")
     if errors:
         print("first errors", errors[:5])
+    print(f"before: {load_before}")
+    print(f"after:  {load_average()}")
 
 
 if __name__ == "__main__":

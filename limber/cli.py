@@ -97,10 +97,27 @@ def cmd_draw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_migrated() -> None:
+    """Refuse to start on a database that is unreachable or behind the code, in one line."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise UserError("the database is not migrated: run `limber migrate`")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup()
     import uvicorn
+    from django.conf import settings
 
+    _require_migrated()
+    if args.workers > 1 and not settings.CONFIG.redis_url:
+        print(
+            "note: without REDIS_URL each worker keeps its own login throttles and token cache",
+            file=sys.stderr,
+        )
     print(f"Limber is running at http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
     uvicorn.run(
         "limber.asgi:application",
@@ -108,7 +125,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="warning",
+        # limber.security believes X-Forwarded-* only from LIMBER_TRUSTED_PROXIES; uvicorn's
+        # own handling (which trusts 127.0.0.1) would decide before it.
+        proxy_headers=False,
     )
+    return 0
+
+
+def cmd_help(args: argparse.Namespace) -> int:
+    parser = build_parser()
+    own = _own_commands(parser)
+    if args.topic and args.topic in own:
+        parser.parse_args([args.topic, "--help"])  # prints and exits through SystemExit
+    if args.topic:
+        _setup()
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["limber", "help", args.topic])
+        return 0
+    parser.print_help()
+    _setup()
+    from django.core.management import get_commands
+
+    django = sorted(set(get_commands()) - own)
+    print("\nDjango's commands underneath (limber help COMMAND for one):")
+    line = " "
+    for name in django:
+        if len(line) + len(name) > 88:
+            print(line)
+            line = " "
+        line += " " + name
+    print(line)
     return 0
 
 
@@ -155,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in _plugins():
         register(sub)
+
+    p = sub.add_parser("help", help="this list, or the help of one command")
+    p.add_argument("topic", nargs="?", metavar="COMMAND")
+    p.set_defaults(func=cmd_help)
     return parser
 
 
@@ -177,6 +228,25 @@ def _own_commands(parser: argparse.ArgumentParser) -> set[str]:
         if isinstance(action, argparse._SubParsersAction):
             return set(action.choices)
     return set()
+
+
+def _database_problem(e: Exception) -> str | None:
+    """One line for a database that is not there or not set up, None for anything else."""
+    from django.db import utils
+
+    if not isinstance(e, utils.OperationalError | utils.ProgrammingError):
+        return None
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if "no such table" in text or (
+        isinstance(e, utils.ProgrammingError) and "does not exist" in text
+    ):
+        return "the database is not set up yet: run `limber migrate`"
+    from django.db import connection
+
+    where = connection.settings_dict.get("HOST") or connection.settings_dict.get("NAME")
+    port = connection.settings_dict.get("PORT")
+    where = f"{where}:{port}" if port else str(where)
+    return f"cannot use the database at {where} (DATABASE_URL): {text}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -204,6 +274,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(e, SpecError):
             raise
         print(f"limber: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        message = _database_problem(e)
+        if message is None:
+            raise
+        print(f"limber: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -6,6 +6,7 @@ with one line naming the variable and what it should be.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -32,6 +33,15 @@ class Config:
     allowed_hosts: list[str]
     exercises_dir: Path | None
     email_backend: str
+    # EMAIL_HOST, EMAIL_PORT, ... and DEFAULT_FROM_EMAIL for the smtp backend.
+    email_settings: dict[str, Any]
+    # Behind a TLS proxy: HSTS, Secure cookies, redirect to https.
+    https: bool
+    # Only these addresses may say who the client is and that it came over https.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    # The shared cache and Channels layer when several processes serve Limber.
+    redis_url: str
+    token_days: int
 
 
 def _flag(env: dict[str, str], name: str) -> bool:
@@ -43,7 +53,7 @@ def _flag(env: dict[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be true or false (1/0, yes/no, on/off), not {value!r}")
 
 
-def _database(url: str, data_dir: Path) -> dict[str, Any]:
+def _database(url: str, data_dir: Path, synchronous: str = "NORMAL") -> dict[str, Any]:
     import dj_database_url
 
     if not url:
@@ -62,14 +72,26 @@ def _database(url: str, data_dir: Path) -> dict[str, Any]:
     if scheme == "sqlite":
         if not db.get("NAME") or db["NAME"] == ":memory:":
             raise ConfigError("DATABASE_URL for SQLite must name a file: sqlite:////path/to/db")
-        # WAL lets readers work while a hold is being written; IMMEDIATE takes the write lock
+        # WAL lets readers work while a hold is being written. synchronous=NORMAL skips the
+        # fsync per commit: a crash of Limber loses nothing, but a power cut may lose the last
+        # commits (never corrupts the file); LIMBER_SQLITE_SYNCHRONOUS=full trades speed for
+        # those. IMMEDIATE takes the write lock
         # at the start of a transaction, so concurrent writers wait instead of failing.
         db["OPTIONS"] = {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": f"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous};",
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
     return db
+
+
+def _synchronous(env: dict[str, str]) -> str:
+    value = env.get("LIMBER_SQLITE_SYNCHRONOUS", "").strip().upper() or "NORMAL"
+    if value not in ("NORMAL", "FULL"):
+        raise ConfigError(
+            f"LIMBER_SQLITE_SYNCHRONOUS must be normal or full, not {value.lower()!r}"
+        )
+    return value
 
 
 def _secret_key(env: dict[str, str], data_dir: Path) -> str:
@@ -103,9 +125,77 @@ def _email_backend(env: dict[str, str]) -> str:
     return backends[choice]
 
 
+def default_data_dir(env: dict[str, str]) -> Path:
+    """$LIMBER_DATA_DIR, else the per-user data folder (~/.local/share/limber on Linux).
+
+    Not ./var of wherever `limber` happens to run: the same person gets the same data from any
+    folder. `make run` sets LIMBER_DATA_DIR=./var for a checkout.
+    """
+    if env.get("LIMBER_DATA_DIR"):
+        return Path(env["LIMBER_DATA_DIR"]).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("limber", appauthor=False)).resolve()
+
+
+def _proxies(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    nets = []
+    for part in raw.replace(" ", ",").split(","):
+        if not part:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"LIMBER_TRUSTED_PROXIES must be addresses or networks (10.0.0.2, 10.0.0.0/24) "
+                f"separated by commas, not {part!r}"
+            ) from None
+    return tuple(nets)
+
+
+def _redis_url(raw: str) -> str:
+    if not raw:
+        return ""
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, not {raw!r}")
+    try:
+        import channels_redis  # noqa: F401
+        import django_redis  # noqa: F401
+    except ModuleNotFoundError:
+        raise ConfigError(
+            "REDIS_URL is set but the Redis client is not installed: pip install 'limber[redis]'"
+        ) from None
+    return raw
+
+
+def _token_days(raw: str) -> int:
+    raw = raw.strip() or "90"
+    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+        raise ConfigError(f"LIMBER_TOKEN_DAYS must be a number of days from 1 to 3650, not {raw!r}")
+    return int(raw)
+
+
+def _email_settings(env: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "DEFAULT_FROM_EMAIL": env.get("LIMBER_FROM_EMAIL") or "Limber <limber@localhost>"
+    }
+    for name in ("EMAIL_HOST", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD"):
+        if env.get(name):
+            out[name] = env[name]
+    port = env.get("EMAIL_PORT", "").strip()
+    if port:
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ConfigError(f"EMAIL_PORT must be a port number, not {port!r}")
+        out["EMAIL_PORT"] = int(port)
+    for name in ("EMAIL_USE_TLS", "EMAIL_USE_SSL"):
+        if env.get(name):
+            out[name] = _flag(env, name)
+    return out
+
+
 def load(env: dict[str, str] | None = None) -> Config:
     env = dict(os.environ if env is None else env)
-    data_dir = Path(env.get("LIMBER_DATA_DIR") or "var").expanduser().resolve()
+    data_dir = default_data_dir(env)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -124,10 +214,17 @@ def load(env: dict[str, str] | None = None) -> Config:
         raise ConfigError(f"LIMBER_EXERCISES_DIR {exercises!r} is not a folder")
     return Config(
         data_dir=data_dir,
-        database=_database(env.get("DATABASE_URL", "").strip(), data_dir),
+        database=_database(env.get("DATABASE_URL", "").strip(), data_dir, _synchronous(env)),
         secret_key=_secret_key(env, data_dir),
         debug=_flag(env, "LIMBER_DEBUG"),
         allowed_hosts=hosts,
         exercises_dir=exercises_dir,
         email_backend=_email_backend(env),
+        email_settings=_email_settings(env),
+        https=_flag(env, "LIMBER_HTTPS"),
+        trusted_proxies=_proxies(env.get("LIMBER_TRUSTED_PROXIES", "")),
+        redis_url=_redis_url(env.get("REDIS_URL", "").strip()),
+        # Limber's default: 90 days, long enough that a phone app is not re-paired every few
+        # weeks, short enough that a forgotten token stops working within a season.
+        token_days=_token_days(env.get("LIMBER_TOKEN_DAYS", "")),
     )

@@ -20,12 +20,18 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    # Only so django-ninja serves its API docs from the files shipped in its wheel, not a CDN.
+    "ninja",
     "limber.library",
     "limber.accounts",
     "limber.practice",
 ]
 
 MIDDLEWARE = [
+    "limber.health.probes",
+    # First: who the client is and whether it came over https, believed only from our proxies.
+    "limber.security.trusted_proxy",
+    "limber.security.headers",
     "limber.api.middleware.api_json_errors",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -55,8 +61,26 @@ TEMPLATES = [
 ]
 WSGI_APPLICATION = "limber.wsgi.application"
 ASGI_APPLICATION = "limber.asgi.application"
-# The camera socket talks to one page only (no groups, no broadcasts): no channel layer needed.
-CHANNEL_LAYERS: dict[str, dict[str, str]] = {}
+# The camera socket talks to one page only (no groups, no broadcasts), so one process needs no
+# channel layer; with Redis the layer is there for whatever needs to reach across processes.
+CHANNEL_LAYERS: dict[str, dict[str, object]] = {}
+
+# Login throttles, rate limits and the token cache count here. One process: its own memory.
+# Several processes or machines: they must share Redis, or each would count alone.
+CACHES: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "limber"}
+}
+if CONFIG.redis_url:
+    CACHES["default"] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": CONFIG.redis_url,
+        "KEY_PREFIX": "limber",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+    }
+    CHANNEL_LAYERS["default"] = {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [CONFIG.redis_url], "prefix": "limber-channels"},
+    }
 
 DATABASES = {"default": CONFIG.database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -78,6 +102,21 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+TRUSTED_PROXIES = CONFIG.trusted_proxies
+TOKEN_DAYS = CONFIG.token_days
+# The browser says where a form came from; behind a TLS proxy that is https://<host>.
+CSRF_TRUSTED_ORIGINS = [
+    "https://" + ("*" + h if h.startswith(".") else h) for h in ALLOWED_HOSTS if h != "*"
+]
+if CONFIG.https:
+    # (/healthz and /readyz are answered before this redirect: probes come over plain http.)
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # A year, as browsers' preload lists ask; only sent on https answers.
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]
@@ -89,7 +128,7 @@ USE_TZ = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "practice"
 EMAIL_BACKEND = CONFIG.email_backend
-DEFAULT_FROM_EMAIL = "Limber <limber@localhost>"
+globals().update(CONFIG.email_settings)  # DEFAULT_FROM_EMAIL, EMAIL_HOST, EMAIL_PORT, ...
 # The API refuses larger bodies with 413; a week of sessions fits in far less.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 

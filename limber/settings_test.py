@@ -12,3 +12,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Servers started inside tests (the live camera socket runs the real ASGI app in a thread) must
 # not keep connections open past their requests, or the test database cannot be dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Each test starts with empty throttle counters and token cache, even when REDIS_URL is set in
+# the environment (the two-process test uses Redis through real servers, not this setting).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,13 +1,17 @@
+import http.client
 import os
+import socket
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCE_ARTICLE = REPO.parent / "shared" / "source" / "hamstring-stretches-for-sciatica.txt"
+# The article the stretches come from, kept in the repository (see tests/data/README.md).
+SOURCE_ARTICLE = REPO / "tests" / "data" / "hamstring-stretches-for-sciatica.txt"
 EXERCISES = REPO / "limber" / "exercises"
 
 
@@ -15,6 +19,7 @@ def run_limber(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     """`python -m limber ARGS` in a fresh process, as a person would type it (no test settings)."""
     full = {**os.environ, **(env or {})}
     full.pop("DJANGO_SETTINGS_MODULE", None)
+    full.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright in this process only
     return subprocess.run(
         [sys.executable, "-m", "limber", *args],
         env=full,
@@ -22,6 +27,63 @@ def run_limber(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
         text=True,
         timeout=120,
     )
+
+
+def _free_port() -> int:
+    # Inside the range this project's servers use on a shared machine; any free one will do.
+    for port in range(8560, 8600):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port from 8560 to 8599")
+
+
+@contextmanager
+def server(env: dict[str, str], workers: int = 1):
+    """`limber serve` in its own process (as a person starts it), stopped at the end."""
+    port = _free_port()
+    full = {**os.environ, **env, "LIMBER_WORKERS": str(workers)}
+    full.pop("DJANGO_SETTINGS_MODULE", None)
+    full.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright in the test process only
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "limber", "serve", "--port", str(port)],
+        env=full,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if request(port, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the server did not start: {proc.stderr.read()}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def request(port: int, method: str, path: str, body: str = "", headers=None, source: str = ""):
+    """One request on a new connection (so the kernel may hand it to any worker), optionally
+    from another loopback address, as a proxy on another machine would connect."""
+    source_address = (source, 0) if source else None
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=source_address)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        answer = conn.getresponse()
+        cookies = "; ".join(answer.headers.get_all("Set-Cookie") or [])
+        return answer.status, answer.read().decode(), cookies, answer.headers
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +108,15 @@ def article() -> str:
     if not SOURCE_ARTICLE.exists():
         pytest.fail(f"the source article is missing: {SOURCE_ARTICLE}")
     return SOURCE_ARTICLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters and cached tokens never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 @pytest.fixture
@@ -111,6 +182,19 @@ def api(client):
     return Api()
 
 
+def confirmation_link(email: str) -> str:
+    """The path in the sign-up mail last sent to this address (the mail goes out in the background)."""
+    import re
+
+    from django.core import mail
+
+    from limber.accounts.mail import wait_for_mail
+
+    wait_for_mail()
+    body = next(m.body for m in reversed(mail.outbox) if m.to == [email])
+    return re.search(r"https?://[^/\s]+(/accounts/signup/\S+/)", body).group(1)
+
+
 def clear_answers(value: bool = False) -> dict:
     from limber.core.screening import QUESTIONS
 
@@ -166,9 +250,15 @@ def browser():
 
 
 @contextmanager
-def watched_page(browser, base_url: str, timeout_ms: int = 20_000):
-    """A fresh page that fails the test on any JavaScript error it saw."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 900, "height": 700})
+def watched_page(browser, base_url: str, timeout_ms: int = 20_000, bypass_csp: bool = True):
+    """A fresh page that fails the test on any JavaScript error it saw.
+
+    Playwright's wait_for_function() evaluates strings in the page, which the site's
+    Content-Security-Policy forbids; tests/test_deploy.py checks the policy with bypass_csp=False.
+    """
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": 900, "height": 700}, bypass_csp=bypass_csp
+    )
     pg = context.new_page()
     pg.set_default_timeout(timeout_ms)
     errors: list[str] = []

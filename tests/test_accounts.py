@@ -4,7 +4,9 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import Client
 
+from limber.accounts.mail import wait_for_mail
 from limber.accounts.models import ApiToken, Profile
 from limber.practice.models import Hold, PracticeSession, Screening
 from tests.conftest import run_limber
@@ -13,18 +15,47 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "stretch-gently-42"
 
 
-def test_sign_up_logs_in_and_goes_to_the_symptoms_check(client):
+def _confirm_link(message) -> str:
+    return re.search(r"http://testserver(/accounts/signup/\S+/)", message.body).group(1)
+
+
+def test_sign_up_confirms_the_address_then_goes_to_the_symptoms_check(client):
     page = client.post(
         "/accounts/signup/",
         {"email": "New@Example.org", "password": PASSWORD, "password2": PASSWORD},
     )
-    assert page.status_code == 302 and page.url == "/screening/"
-    profile = Profile.objects.get(user__username="new@example.org")
-    assert profile.role == "patient"
+    assert page.status_code == 302 and page.url == "/accounts/signup/sent/"
+    assert b"new@example.org" in client.get(page.url).content
+    wait_for_mail()
+    assert [m.to for m in mail.outbox] == [["new@example.org"]]
+    # Not usable before the link is opened: nobody can take an address they do not read.
+    assert client.post("/accounts/login/", {"email": "new@example.org", "password": PASSWORD}
+                       ).status_code == 400  # fmt: skip
+    opened = client.get(_confirm_link(mail.outbox[0]))
+    assert opened.status_code == 302 and opened.url == "/screening/"
+    assert Profile.objects.get(user__username="new@example.org").role == "patient"
     assert client.get("/screening/").status_code == 200
+    assert client.get(_confirm_link(mail.outbox[0])).status_code in (302, 400)  # used once
 
 
-def test_sign_up_refuses_a_weak_or_mismatched_password_and_a_taken_email(client, alice):
+def test_sign_up_with_a_taken_address_answers_exactly_the_same(client, alice):
+    def attempt(email):
+        answer = client.post(
+            "/accounts/signup/",
+            {"email": email, "password": "other-pass-77", "password2": "other-pass-77"},
+        )
+        page = client.get(answer.url).content.decode().replace(email, "EMAIL")
+        return answer.status_code, answer.url, page
+
+    assert attempt("alice@example.org") == attempt("carol@example.org")
+    wait_for_mail()
+    to_alice = next(m for m in mail.outbox if m.to == ["alice@example.org"])
+    assert "already has one" in to_alice.body and "/accounts/password-reset/" in to_alice.body
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)  # the stranger's password changed nothing
+
+
+def test_sign_up_refuses_a_weak_or_mismatched_password(client):
     weak = client.post(
         "/accounts/signup/", {"email": "c@example.org", "password": "123", "password2": "123"}
     )
@@ -32,9 +63,19 @@ def test_sign_up_refuses_a_weak_or_mismatched_password_and_a_taken_email(client,
     differ = client.post("/accounts/signup/", {"email": "c@example.org", "password": PASSWORD,
                                                "password2": PASSWORD + "x"})  # fmt: skip
     assert b"The two passwords differ" in differ.content
-    taken = client.post("/accounts/signup/", {"email": "alice@example.org", "password": PASSWORD,
-                                              "password2": PASSWORD})  # fmt: skip
-    assert b"already exists" in taken.content
+
+
+def test_sign_ups_from_one_address_are_rate_limited(client):
+    for i in range(5):
+        ok = client.post("/accounts/signup/", {"email": f"u{i}@example.org", "password": PASSWORD,
+                                               "password2": PASSWORD})  # fmt: skip
+        assert ok.status_code == 302
+    refused = client.post("/accounts/signup/", {"email": "u9@example.org", "password": PASSWORD,
+                                                "password2": PASSWORD})  # fmt: skip
+    assert refused.status_code == 429
+    other = Client(REMOTE_ADDR="192.0.2.50")
+    assert other.post("/accounts/signup/", {"email": "u9@example.org", "password": PASSWORD,
+                                            "password2": PASSWORD}).status_code == 302  # fmt: skip
 
 
 def test_passwords_are_hashed_with_argon2_in_production_settings():
@@ -52,30 +93,93 @@ def test_log_in_and_out(client, alice):
     assert client.get("/history/").status_code == 302  # back to the login page
 
 
-def test_login_is_rate_limited(client, alice):
-    for _ in range(10):
-        bad = client.post(
-            "/accounts/login/", {"email": "alice@example.org", "password": "wrong-one"}
-        )
-        assert bad.status_code == 400
-    # Even the right password is refused until the window passes.
-    blocked = client.post("/accounts/login/", {"email": "alice@example.org", "password": PASSWORD})
+def _log_in(client, email="alice@example.org", password=PASSWORD):
+    return client.post("/accounts/login/", {"email": email, "password": password})
+
+
+def test_failing_on_purpose_cannot_lock_the_owner_out(alice):
+    attacker = Client(REMOTE_ADDR="203.0.113.66")
+    for _ in range(5):
+        assert _log_in(attacker, password="wrong-one").status_code == 400
+    # From the attacker's address even the right password is refused now...
+    blocked = _log_in(attacker)
     assert blocked.status_code == 429 and b"Too many attempts" in blocked.content
+    assert b"/accounts/password-reset/" in blocked.content  # the owner's way out
+    # ...but Alice, at home, logs in as usual.
+    assert _log_in(Client(REMOTE_ADDR="198.51.100.7")).status_code == 302
 
 
-def test_password_reset_by_email(client, alice):
-    client.post("/accounts/password-reset/", {"email": "alice@example.org"})
-    assert len(mail.outbox) == 1
+def test_one_address_guessing_across_accounts_is_stopped_at_the_eleventh(make_user):
+    for i in range(11):
+        make_user(f"p{i}@example.org")
+    guesser = Client(REMOTE_ADDR="203.0.113.66")
+    for i in range(10):
+        assert _log_in(guesser, f"p{i}@example.org", "wrong-one").status_code == 400
+    assert _log_in(guesser, "p10@example.org", PASSWORD).status_code == 429
+    assert _log_in(Client(REMOTE_ADDR="198.51.100.7"), "p10@example.org").status_code == 302
+
+
+def test_a_password_reset_lets_the_owner_back_in_from_the_throttled_address(client, alice):
+    for _ in range(5):
+        _log_in(client, password="wrong-one")
+    assert _log_in(client).status_code == 429
+    new = _reset_password(client, "alice@example.org")
+    assert _log_in(client, password=new).status_code == 302
+
+
+def _reset_password(client, email, new="a-new-long-password-9") -> str:
+    client.post("/accounts/password-reset/", {"email": email})
+    wait_for_mail()
     link = re.search(
-        r"http://testserver(/accounts/password-reset/\S+/)", mail.outbox[0].body
+        r"http://testserver(/accounts/password-reset/\S+/)", mail.outbox[-1].body
     ).group(1)
     form = client.get(link, follow=True)
     assert form.status_code == 200
-    new = "a-new-long-password-9"
     done = client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
     assert done.status_code == 302
+    return new
+
+
+def test_password_reset_by_email_revokes_api_tokens(client, alice, api):
+    _, key = ApiToken.objects.issue(alice)
+    auth = {"Authorization": "Bearer " + key}
+    assert client.get("/api/v1/screening", headers=auth).status_code == 200  # now cached too
+    new = _reset_password(client, "alice@example.org")
     alice.refresh_from_db()
     assert alice.check_password(new)
+    assert client.get("/api/v1/screening", headers=auth).status_code == 401
+
+
+def test_password_reset_answers_before_any_mail_is_sent(client, alice, monkeypatch):
+    """Known and unknown addresses get the same answer at once; the mail follows."""
+    import threading
+
+    from django.core.mail.backends.locmem import EmailBackend
+
+    release = threading.Event()
+    real_send = EmailBackend.send_messages
+    monkeypatch.setattr(
+        EmailBackend, "send_messages", lambda self, msgs: release.wait(10) and real_send(self, msgs)
+    )
+    known = client.post("/accounts/password-reset/", {"email": "alice@example.org"})
+    unknown = client.post("/accounts/password-reset/", {"email": "nobody@example.org"})
+    assert (known.status_code, known.url) == (unknown.status_code, unknown.url) == (
+        302, "/accounts/password-reset/sent/"
+    )  # fmt: skip
+    assert mail.outbox == []  # the answer did not wait for the mail server
+    release.set()
+    wait_for_mail()
+    assert [m.to for m in mail.outbox] == [["alice@example.org"]]
+
+
+def test_password_reset_mail_is_rate_limited(client, alice):
+    for _ in range(4):
+        answer = client.post("/accounts/password-reset/", {"email": "alice@example.org"})
+        assert answer.status_code == 302  # the same answer, so the limit reveals nothing
+    wait_for_mail()
+    assert len(mail.outbox) == 3  # at most three reach one inbox in an hour
+    client.post("/accounts/password-reset/", {"email": "x@example.org"})
+    assert client.post("/accounts/password-reset/", {"email": "y@example.org"}).status_code == 429
 
 
 def test_pages_of_one_user_need_login(client):
@@ -91,6 +195,9 @@ def test_pages_of_one_user_need_login(client):
 
 def test_deleting_the_account_deletes_all_its_data(client, alice, bob, token_for):
     from tests.conftest import clear_answers
+
+    _, cached_key = ApiToken.objects.issue(alice)
+    assert _today(client, cached_key).status_code == 200  # its lookup is now in the cache
 
     for user in (alice, bob):
         Screening.objects.create(user=user, answers=clear_answers(), flagged=False)
@@ -110,6 +217,7 @@ def test_deleting_the_account_deletes_all_its_data(client, alice, bob, token_for
         and ApiToken.objects.count() == 1
     )
     assert PracticeSession.objects.get().user == bob  # the other user's data is untouched
+    assert _today(client, cached_key).status_code == 401  # not served from the cache either
 
 
 @pytest.fixture
@@ -135,3 +243,64 @@ def test_createuser_and_token_from_the_command_line(cli_db):
     assert missing.returncode == 2 and "no account for nobody@example.org" in missing.stderr
     weak = run_limber("createuser", "weak@example.org", env={**cli_db, "LIMBER_PASSWORD": "123"})
     assert weak.returncode == 2 and "too short" in weak.stderr
+    listed = run_limber("token", "pat@example.org", "--list", env=env)
+    assert (
+        listed.returncode == 0 and token.stdout[:10] in listed.stdout and "expires" in listed.stdout
+    )
+    revoked = run_limber("token", "pat@example.org", "--revoke", env=env)
+    assert (
+        revoked.returncode == 0 and revoked.stdout.strip() == "revoked 1 token of pat@example.org"
+    )
+    assert run_limber("token", "pat@example.org", "--list", env=env).stdout == ""
+
+
+def _today(client, key):
+    client = Client()  # a bare app with its token, never a logged-in browser's cookie
+    return client.get("/api/v1/screening", headers={"Authorization": "Bearer " + key})
+
+
+def test_tokens_expire_after_the_configured_days(client, alice, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    token, key = ApiToken.objects.issue(alice)
+    assert abs(token.expires - timezone.now() - timedelta(days=90)) < timedelta(minutes=1)
+    settings.TOKEN_DAYS = 7
+    short, _ = ApiToken.objects.issue(alice)
+    assert abs(short.expires - timezone.now() - timedelta(days=7)) < timedelta(minutes=1)
+    ApiToken.objects.filter(pk=token.pk).update(expires=timezone.now() - timedelta(seconds=1))
+    answer = _today(client, key)
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "unauthenticated"
+
+
+def test_the_account_page_lists_makes_and_revokes_tokens(client, alice, bob):
+    _, old_key = ApiToken.objects.issue(alice, name="old phone")
+    _, bobs_key = ApiToken.objects.issue(bob, name="bob's")
+    assert _today(client, old_key).status_code == 200  # cached from here on
+    client.force_login(alice)
+    page = client.get("/accounts/").content.decode()
+    assert "old phone" in page and old_key[:10] in page and old_key not in page
+    assert "bob's" not in page
+    made = client.post("/accounts/tokens/", {"name": "tablet"}, follow=True).content.decode()
+    new_key = re.search(r"(lmb_[\w-]+)", made).group(1)
+    assert _today(client, new_key).status_code == 200
+    assert new_key not in client.get("/accounts/").content.decode()  # shown once only
+    old = ApiToken.objects.get(name="old phone")
+    client.post(f"/accounts/tokens/{old.pk}/revoke/")
+    assert _today(client, old_key).status_code == 401  # at once, though it was cached
+    bobs = ApiToken.objects.get(user=bob)
+    client.post(f"/accounts/tokens/{bobs.pk}/revoke/")  # not Alice's to revoke
+    assert _today(client, bobs_key).status_code == 200
+
+
+def test_changing_the_password_revokes_every_token(client, alice):
+    _, key = ApiToken.objects.issue(alice)
+    assert _today(client, key).status_code == 200
+    client.force_login(alice)
+    new = "another-long-password-3"
+    changed = client.post("/accounts/password/", {"old_password": PASSWORD,
+                          "new_password1": new, "new_password2": new})  # fmt: skip
+    assert changed.status_code == 302
+    assert _today(client, key).status_code == 401
+    assert ApiToken.objects.filter(user=alice).count() == 0

@@ -229,7 +229,7 @@ def test_another_users_session_id_cannot_be_written_or_read(api, alice, bob):
     api.post("/sessions", body, user=alice)
     takeover = dict(body, pain_after=9)
     assert_error(api.post("/sessions", takeover, user=bob), 409, "id")
-    assert api.get("/history", user=bob).json() == {"sessions": []}
+    assert api.get("/history", user=bob).json() == {"sessions": [], "next": None}
     assert PracticeSession.objects.get().pain_after == 3
 
 
@@ -247,3 +247,179 @@ def test_screening_and_today_are_per_user(api, alice, bob):
     assert api.get("/today", user=alice).status_code == 200
     assert_error(api.get("/today", user=bob), 409)
     assert api.get("/screening", user=bob).json()["latest"] is None
+
+
+# --- dates, durations and holds that cannot be real -----------------------------------------------
+
+OUT_OF_BOUNDS = [
+    ("overflows UTC at year 1", {"started_at": "0001-01-01T00:00:00+01:00"}, "started_at"),
+    ("overflows UTC at year 9999", {"started_at": "9999-12-31T23:59:00-01:00"}, "started_at"),
+    ("finish overflows UTC", {"finished_at": "9999-12-31T23:59:00-01:00"}, "finished_at"),
+    ("before 2000", {"started_at": "1999-12-31T23:59:00Z", "finished_at": None}, "started_at"),
+    ("two days ahead", {"started_at": "2099-01-01T08:00:00Z", "finished_at": None}, "started_at"),
+    ("longer than 12 hours", {"finished_at": "2026-11-24T20:00:01Z"}, "finished_at"),
+    ("hold over 10 minutes", {"holds": [hold(held_s=600.5)]}, "holds[0].held_s"),
+    ("target over 10 minutes", {"holds": [hold(target_s=601)]}, "holds[0].target_s"),
+]
+
+
+@pytest.mark.parametrize("name, change, field", OUT_OF_BOUNDS, ids=[b[0] for b in OUT_OF_BOUNDS])
+def test_impossible_times_get_a_422_naming_the_field(api, alice, name, change, field):
+    assert_error(api.post("/sessions", session(**change), user=alice), 422, field)
+    assert PracticeSession.objects.count() == 0
+
+
+def test_the_edges_of_what_is_possible_are_accepted(api, alice):
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) + timedelta(hours=23)).isoformat()
+    body = session(started_at=soon, finished_at=None, holds=[hold(held_s=600, target_s=600)])
+    assert api.post("/sessions", body, user=alice).status_code == 201
+    long = session(started_at="2000-01-01T00:00:00Z", finished_at="2000-01-01T12:00:00Z")
+    assert api.post("/sessions", long, user=alice).status_code == 201
+
+
+def test_the_schema_states_the_bounds_it_enforces(api):
+    from limber.core.screening import QUESTIONS
+
+    spec = api.get("/openapi.json").json()
+    parts = spec["components"]["schemas"]
+    hold_fields = parts["HoldIn"]["properties"]
+    assert hold_fields["exercise"]["enum"] == sorted(
+        ["seated-hamstring-stretch", "towel-hamstring-stretch", "wall-hamstring-stretch"]
+    )
+    assert "towel" in hold_fields["variant"]["enum"]
+    assert hold_fields["pain"]["anyOf"][0] == {"maximum": 10, "minimum": 0, "type": "integer"}
+    assert (hold_fields["held_s"]["minimum"], hold_fields["held_s"]["maximum"]) == (0, 600)
+    assert parts["SessionIn"]["properties"]["holds"]["maxItems"] == 200
+    answers = parts["ScreeningIn"]["properties"]["answers"]
+    assert answers["propertyNames"]["enum"] == [q.id for q in QUESTIONS]
+    history = spec["paths"]["/api/v1/history"]["get"]["parameters"]
+    limit = next(p for p in history if p["name"] == "limit")["schema"]
+    assert (limit["minimum"], limit["maximum"]) == (1, 100)
+    assert "429" in spec["paths"]["/api/v1/sessions"]["post"]["responses"]
+
+
+# --- history a page at a time, exports streamed -------------------------------------------------
+
+
+def test_history_comes_a_page_at_a_time_and_every_session_once(api, alice):
+    same_time = "2026-11-20T08:00:00Z"  # two sessions at the same moment still page apart
+    bodies = [
+        session(started_at=f"2026-11-{d:02d}T08:00:00Z", finished_at=None) for d in range(10, 15)
+    ]
+    bodies += [session(started_at=same_time, finished_at=None) for _ in range(2)]
+    for b in bodies:
+        assert api.post("/sessions", b, user=alice).status_code == 201
+    seen, before, pages = [], None, 0
+    while True:
+        query = "/history?limit=2" + (f"&before={before}" if before else "")
+        page = api.get(query, user=alice).json()
+        pages += 1
+        assert len(page["sessions"]) <= 2
+        seen += page["sessions"]
+        before = page["next"]
+        if before is None:
+            break
+    assert pages == 4
+    assert sorted(s["id"] for s in seen) == sorted(b["id"] for b in bodies)
+    starts = [s["started_at"] for s in seen]
+    assert starts == sorted(starts, reverse=True)
+
+
+def test_history_refuses_pages_too_large_and_cursors_of_others(api, alice, bob):
+    body = session()
+    api.post("/sessions", body, user=alice)
+    assert_error(api.get("/history?limit=101", user=alice), 422, "limit")
+    assert_error(api.get(f"/history?before={body['id']}", user=bob), 404, "before")
+    assert_error(api.get("/history?before=not-an-id", user=alice), 422, "before")
+
+
+def test_exports_hold_every_session_and_hold(client, api, alice):
+    import csv
+    import io
+
+    bodies = [session(n_holds=3, started_at=f"2026-11-{d:02d}T08:00:00Z",
+                      finished_at=None) for d in range(1, 6)]  # fmt: skip
+    for b in bodies:
+        api.post("/sessions", b, user=alice)
+    client.force_login(alice)
+    exported = client.get("/history/export.json")
+    assert exported.streaming and exported["Content-Disposition"].endswith('.json"')
+    data = json.loads(b"".join(exported.streaming_content))
+    assert data["account"] == {"email": "alice@example.org"}
+    assert data["sessions"] == api.get("/history", user=alice).json()["sessions"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(client.get("/history/export.csv")
+                                                    .streaming_content).decode())))  # fmt: skip
+    assert len(rows) == 15
+    assert {r["hold_id"] for r in rows} == {h["id"] for b in bodies for h in b["holds"]}
+    assert client.get("/history/export.xml").status_code == 404
+
+
+# --- one account cannot crowd out the others ----------------------------------------------------
+
+
+def test_a_new_session_is_two_inserts(alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from limber.api.schemas import SessionIn
+    from limber.practice import store
+
+    data = SessionIn(**session(n_holds=6))
+    with CaptureQueriesContext(connection) as queries:
+        store.save_session(alice, data)
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert statements.count("INSERT") == 2
+    assert "SELECT" not in statements and "UPDATE" not in statements
+    assert Hold.objects.filter(session_id=data.id).count() == 6
+
+
+def test_writes_over_the_rate_limit_get_429_with_retry_after(api, alice, bob, monkeypatch):
+    from limber import api as limber_api
+
+    monkeypatch.setattr(limber_api, "WRITES_PER_MINUTE", 3)
+    for _ in range(3):
+        assert api.post("/sessions", session(), user=alice).status_code == 201
+    refused = api.post("/sessions", session(), user=alice)
+    assert assert_error(refused, 429)["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 61
+    screening = api.post("/screening", {"answers": clear_answers()}, user=alice)
+    assert_error(screening, 429)
+    assert PracticeSession.objects.filter(user=alice).count() == 3
+    # Reads go on, and another user is not slowed by Alice.
+    assert api.get("/history", user=alice).status_code == 200
+    assert api.post("/sessions", session(), user=bob).status_code == 201
+    # Benchmarks and bulk imports turn the rate limits off.
+    monkeypatch.setenv("LIMBER_RATE_LIMITS", "off")
+    assert api.post("/sessions", session(), user=alice).status_code == 201
+
+
+def test_sessions_over_the_daily_quota_wait_for_tomorrow_but_replays_still_land(
+    api, alice, monkeypatch
+):
+    from limber.practice import quotas
+
+    monkeypatch.setattr(quotas, "SESSIONS_PER_DAY", 2)
+    monkeypatch.setenv("LIMBER_RATE_LIMITS", "off")  # quotas stay on regardless
+    first = session(n_holds=1)
+    assert api.post("/sessions", first, user=alice).status_code == 201
+    assert api.post("/sessions", session(), user=alice).status_code == 201
+    refused = api.post("/sessions", session(), user=alice)
+    assert assert_error(refused, 429)["code"] == "quota"
+    assert 1 <= int(refused["Retry-After"]) <= 24 * 3600 + 1
+    # A session already stored still takes its late holds and answers: nothing is lost.
+    first["holds"].append(hold(rep=2))
+    assert len(api.post("/sessions", first, user=alice).json()["holds"]) == 2
+    assert PracticeSession.objects.count() == 2
+
+
+def test_a_session_keeps_at_most_its_quota_of_holds(api, alice, monkeypatch):
+    from limber.practice import quotas
+
+    monkeypatch.setattr(quotas, "MAX_HOLDS", 3)
+    body = session(n_holds=3)
+    api.post("/sessions", body, user=alice)
+    body["holds"].append(hold(rep=4))
+    assert assert_error(api.post("/sessions", body, user=alice), 409, "holds")["code"] == "quota"
+    assert Hold.objects.count() == 3

@@ -113,3 +113,31 @@ def test_history_limit_is_checked(api, alice, limit):
     assert response.status_code == 422
     check(response)
     assert json.loads(response.content)["error"]["field"] == "limit"
+
+
+offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(
+    lambda m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(moment=st.datetimes(), offset=offsets, field=st.sampled_from(["started_at", "finished_at"]))
+def test_any_date_with_any_offset_is_stored_or_refused_by_name(
+    api, alice, monkeypatch, moment, offset, field
+):
+    """Years 1 to 9999 with offsets up to a day: the edges overflow UTC, and must not 500."""
+    from limber.practice import quotas
+
+    # One user writing hundreds of sessions a minute: no person does, so lift the limits.
+    monkeypatch.setenv("LIMBER_RATE_LIMITS", "off")
+    monkeypatch.setattr(quotas, "SESSIONS_PER_DAY", 10_000)
+    body = valid_session()
+    body[field] = moment.isoformat() + offset
+    response = api.post("/sessions", body, user=alice)
+    check(response)
+    if response.status_code == 422:
+        assert json.loads(response.content)["error"]["field"] in ("started_at", "finished_at")
+    else:
+        assert response.status_code == 201

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from limber.practice.models import Hold, PracticeSession
-from tests.conftest import watched_page
+from tests.conftest import confirmation_link, watched_page
 
 PASSWORD = "stretch-gently-42"
 
@@ -29,6 +29,8 @@ def sign_up_and_screen(page, email="newcomer@example.org"):
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    page.wait_for_url("**/signup/sent/")
+    page.goto(confirmation_link(email))  # as if opened from the mail
     page.wait_for_url("**/screening/")
     for fieldset in page.locator("form.screening fieldset").all():
         fieldset.get_by_label("No").check()

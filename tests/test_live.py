@@ -245,6 +245,97 @@ def test_bad_messages_get_an_error_never_a_crash(alice, monkeypatch):
     run(go())
 
 
+HOSTILE = [
+    ("nested 50,000 deep", "[" * 50_000 + "]" * 50_000),
+    ("nested objects", '{"a":' * 20_000 + "1" + "}" * 20_000),
+    ("over 64 KB", json.dumps({"type": "landmarks", "pad": "x" * 70_000})),
+    ("an integer of 5,000 digits", '{"type": "start", "target_s": ' + "9" * 5000 + "}"),
+    ("1e999", json.dumps({"type": "start", "exercise": TOWEL.slug}).replace("}", ', "target_s": 1e999}')),
+    ("NaN", '{"type": "start", "exercise": "towel-hamstring-stretch", "target_s": NaN}'),
+    ("-Infinity", '{"type": "landmarks", "width": -Infinity, "height": 1, "points": []}'),
+    ("a width past any camera", json.dumps({"type": "landmarks", "points": points(GOOD),
+                                            "width": 10**400, "height": 480})),
+    ("a point past float", json.dumps({"type": "landmarks", "points": [[10**400, 1, 0, 1]] * 33,
+                                       "width": 640, "height": 480})),
+    ("an id that is a document", json.dumps({"type": "start", "exercise": TOWEL.slug,
+                                             "target_s": 30, "id": {"a": [1] * 1000}})),
+]  # fmt: skip
+
+
+def strict_json(text: str):
+    def refuse(name):
+        raise AssertionError(f"the answer contains {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_hostile_messages_get_an_error_and_the_socket_stays_usable(alice, fake_clock):
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        for name, text in HOSTILE:
+            await ws.send_to(text_data=text)
+            reply = strict_json(await ws.receive_from(timeout=10))
+            assert reply["type"] == "error" and reply["message"] and not reply["fatal"], name
+        await answer(ws, START)
+        reply = await answer(ws, landmarks_msg(GOOD))
+        assert reply["type"] == "verdict"
+        await ws.disconnect()
+
+    run(go())
+
+
+def test_answers_never_carry_nan_even_from_a_broken_pose(alice, monkeypatch, fake_clock):
+    from limber.core.form import Landmark, Landmarks
+
+    nan = float("nan")
+    broken = Landmarks(tuple(Landmark(nan, nan, nan, 1.0) for _ in GOOD.points), 640, 480)
+    monkeypatch.setattr(consumers, "engine_factory", lambda: FakeEngine(broken))
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        for _ in range(3):
+            await ws.send_to(bytes_data=jpeg())
+            reply = strict_json(await ws.receive_from(timeout=10))
+            assert reply["type"] in ("verdict", "error")
+            fake_clock[0] += 0.1
+        await ws.disconnect()
+
+    run(go())
+
+
+@pytest.mark.parametrize(
+    "origin, host, accepted",
+    [
+        (b"http://localhost", b"localhost", True),
+        (b"http://localhost:8600", b"localhost:8600", True),
+        (b"http://localhost:8601", b"localhost:8600", False),  # another port
+        (b"https://localhost", b"localhost", False),  # another scheme
+        (b"http://localhost:80", b"localhost", True),  # the default port, written out
+        (b"http://localhost.evil.example", b"localhost", False),
+        (b"null", b"localhost", False),
+    ],
+)
+def test_the_origin_must_be_this_site_scheme_host_and_port(alice, origin, host, accepted):
+    from limber.asgi import application
+
+    cookie = cookie_for(alice)
+    headers = [(b"origin", origin), (b"host", host), (b"cookie", cookie)]
+
+    async def go():
+        ws = Socket(application, "/ws/form/", headers=headers)
+        connected, _ = await ws.connect()
+        return connected
+
+    assert run(go()) is accepted
+
+
 def _files(*folders: Path) -> set[tuple[str, int]]:
     found = set()
     for folder in folders:

@@ -60,9 +60,25 @@ def cmd_token(args: argparse.Namespace) -> int:
     user = get_user_model().objects.filter(username=args.email.strip().lower()).first()
     if user is None:
         raise UserError(f"no account for {args.email}")
-    _, key = ApiToken.objects.issue(user, name=args.name)
+    if args.revoke:
+        n = ApiToken.objects.revoke(user)
+        print(f"revoked {n} token{'' if n == 1 else 's'} of {user.email}")
+        return 0
+    if args.list:
+        for t in ApiToken.objects.filter(user=user):
+            state = "expired" if t.expired else f"expires {t.expires:%Y-%m-%d}"
+            used = f"last used {t.last_used:%Y-%m-%d}" if t.last_used else "never used"
+            print(f"{t.prefix}…  {t.name or '-'}  {state}  {used}")
+        return 0
+    _, key = ApiToken.objects.issue(user, name=args.name, days=args.days)
     print(key)
     return 0
+
+
+def _days(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 3650:
+        raise argparse.ArgumentTypeError(f"a number of days from 1 to 3650, not {value!r}")
+    return int(value)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -71,7 +87,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--role", choices=["patient", "clinician"], default="patient")
     p.set_defaults(func=cmd_createuser)
 
-    p = sub.add_parser("token", help="print a new personal API token for an account")
+    p = sub.add_parser("token", help="print a new personal API token, or list or revoke them")
     p.add_argument("email")
     p.add_argument("--name", default="cli", help="a label to recognise the token by")
+    p.add_argument("--days", type=_days, help="lifetime (default LIMBER_TOKEN_DAYS, 90)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--list", action="store_true", help="list the account's tokens")
+    what.add_argument("--revoke", action="store_true", help="revoke all the account's tokens")
     p.set_defaults(func=cmd_token)

@@ -1,6 +1,9 @@
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import PasswordResetForm
 from django.utils.translation import gettext_lazy as _
+
+from limber.accounts.mail import send_later
 
 
 class SignupForm(forms.Form):
@@ -8,11 +11,10 @@ class SignupForm(forms.Form):
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
     password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput, strip=False)
 
+    # No "this address already has an account" here: that would tell anyone who has an account.
+    # The view answers the same either way and says the rest by mail, to the address's owner.
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(username=email).exists():
-            raise forms.ValidationError(_("An account with this e-mail already exists."))
-        return email
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         data = super().clean()
@@ -37,3 +39,17 @@ class DeleteAccountForm(forms.Form):
     password = forms.CharField(
         label=_("Your password, to confirm"), widget=forms.PasswordInput, strip=False
     )
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name (to recognise it by, e.g. “phone”)"), max_length=100, required=False
+    )
+
+
+class BackgroundPasswordResetForm(PasswordResetForm):
+    """Django's reset form, with the mail sent after the answer (see limber.accounts.mail)."""
+
+    def send_mail(self, *args, **kwargs) -> None:
+        send = super().send_mail
+        send_later(lambda: send(*args, **kwargs))

@@ -1,15 +1,26 @@
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 
 TOKEN_PREFIX = "lmb_"
+# A looked-up token is remembered this long, so a busy client costs one query per half minute
+# instead of one per request (measured 0.6-0.9 ms of server CPU each). Revoking drops it at
+# once from the shared cache; with several processes and no Redis, another process may go on
+# accepting a revoked token for up to this long.
+TOKEN_CACHE_S = 30
 
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _cache_key(digest: str) -> str:
+    return "token:" + digest
 
 
 class Profile(models.Model):
@@ -25,23 +36,41 @@ class Profile(models.Model):
 
 
 class ApiTokenManager(models.Manager["ApiToken"]):
-    def issue(self, user, name: str = "") -> tuple["ApiToken", str]:
+    def issue(self, user, name: str = "", days: int | None = None) -> tuple["ApiToken", str]:
         """Make a new token; the key itself is returned once and only its digest is stored."""
         key = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        token = self.create(user=user, name=name, digest=_digest(key), prefix=key[:10])
+        expires = timezone.now() + timedelta(days=days or settings.TOKEN_DAYS)
+        token = self.create(
+            user=user, name=name, digest=_digest(key), prefix=key[:10], expires=expires
+        )
         return token, key
 
     def user_for(self, key: str):
+        """The active user a live token belongs to, or None (unknown, revoked or expired)."""
         if not key.startswith(TOKEN_PREFIX) or len(key) > 100:
             return None
-        token = self.select_related("user").filter(digest=_digest(key)).first()
-        if token is None or not token.user.is_active:
+        digest = _digest(key)
+        now = timezone.now()
+        hit = cache.get(_cache_key(digest))
+        if hit is not None:
+            user, expires = hit
+            return user if expires > now else None
+        token = self.select_related("user").filter(digest=digest).first()
+        if token is None or not token.user.is_active or token.expires <= now:
             return None
         # One write per request at most once a minute keeps "last used" useful and cheap.
-        now = timezone.now()
         if token.last_used is None or (now - token.last_used).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used=now)
+        cache.set(_cache_key(digest), (token.user, token.expires), TOKEN_CACHE_S)
         return token.user
+
+    def revoke(self, user, pk: int | None = None) -> int:
+        """Revoke one of the user's tokens (by id) or all of them; answers how many."""
+        tokens = self.filter(user=user) if pk is None else self.filter(user=user, pk=pk)
+        digests = list(tokens.values_list("digest", flat=True))
+        cache.delete_many([_cache_key(d) for d in digests])
+        tokens.delete()
+        return len(digests)
 
 
 class ApiToken(models.Model):
@@ -51,11 +80,19 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=10)
     created = models.DateTimeField(default=timezone.now)
     last_used = models.DateTimeField(null=True, blank=True)
+    expires = models.DateTimeField()
 
     objects = ApiTokenManager()
 
+    class Meta:
+        ordering = ["-created"]
+
     def __str__(self) -> str:
         return f"{self.prefix}… for {self.user.email}"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires <= timezone.now()
 
 
 def role_of(user) -> str:

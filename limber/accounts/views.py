@@ -1,38 +1,31 @@
-from django.contrib import auth
+from django.conf import settings
+from django.contrib import auth, messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.encoding import force_bytes
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from limber.accounts.forms import DeleteAccountForm, LoginForm, SignupForm
-from limber.accounts.models import Profile
-
-# Login rate limiting: this many failures per address and per e-mail within the window.
-LOGIN_FAILURES_ALLOWED = 10
-LOGIN_WINDOW_S = 15 * 60
-
-
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
-def _throttled(keys: list[str]) -> bool:
-    return any(cache.get(k, 0) >= LOGIN_FAILURES_ALLOWED for k in keys)
-
-
-def _count_failure(keys: list[str]) -> None:
-    for k in keys:
-        cache.add(k, 0, LOGIN_WINDOW_S)
-        try:
-            cache.incr(k)
-        except ValueError:  # expired between add and incr
-            cache.set(k, 1, LOGIN_WINDOW_S)
+from limber.accounts import throttle
+from limber.accounts.forms import (
+    BackgroundPasswordResetForm,
+    DeleteAccountForm,
+    LoginForm,
+    SignupForm,
+    TokenForm,
+)
+from limber.accounts.mail import send_later
+from limber.accounts.models import ApiToken, Profile
+from limber.security import client_ip
 
 
 def _next_url(request, default: str) -> str:
@@ -42,45 +35,105 @@ def _next_url(request, default: str) -> str:
     return default
 
 
+def _too_many(request, message: str):
+    return render(request, "accounts/too_many.html", {"message": message}, status=429)
+
+
+# --- sign-up -------------------------------------------------------------------------------------
+
+
+def _mail_signup(request, user, new: bool) -> None:
+    """A confirmation link for a new address; for a taken one, a note to its owner."""
+    context = {
+        "user": user,
+        "site": request.build_absolute_uri("/").rstrip("/"),
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+    template = "accounts/signup_email.txt" if new else "accounts/signup_taken_email.txt"
+    body = render_to_string(template, context, request=request)
+    subject = _("Confirm your Limber account") if new else _("Someone tried to sign up as you")
+    send_later(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]))
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        ip = client_ip(request)
+        if throttle.SIGNUP_PER_ADDRESS.reached(ip):
+            return _too_many(request, _("Too many sign-ups from here. Please try again later."))
+        throttle.SIGNUP_PER_ADDRESS.count(ip)
         email = form.cleaned_data["email"]
+        User = get_user_model()
         with transaction.atomic():
-            user = get_user_model().objects.create_user(
-                username=email, email=email, password=form.cleaned_data["password"]
-            )
-            Profile.objects.create(user=user, role=Profile.PATIENT)
-        auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return HttpResponseRedirect(reverse("screening"))
+            user = User.objects.select_for_update().filter(username=email).first()
+            new = user is None or not user.is_active
+            if user is None:
+                user = User(username=email, email=email, is_active=False)
+            if new:  # an unconfirmed sign-up may be repeated, with a new password
+                user.set_password(form.cleaned_data["password"])
+                user.save()
+                Profile.objects.get_or_create(user=user, defaults={"role": Profile.PATIENT})
+        _mail_signup(request, user, new)
+        # The same answer whether or not the address had an account: the mail says the rest.
+        request.session["signup_email"] = email
+        return HttpResponseRedirect(reverse("signup-sent"))
     return render(
         request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+def signup_sent(request):
+    email = request.session.get("signup_email", "")
+    return render(request, "accounts/signup_sent.html", {"email": email})
+
+
+def signup_confirm(request, uidb64: str, token: str):
+    view = auth_views.PasswordResetConfirmView()  # only for its user lookup from the link
+    user = view.get_user(uidb64)
+    if user is None or not default_token_generator.check_token(user, token):
+        return render(request, "accounts/signup_invalid.html", status=400)
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return HttpResponseRedirect(reverse("screening"))
+
+
+# --- logging in and out --------------------------------------------------------------------------
 
 
 @require_http_methods(["GET", "POST"])
 def login(request):
     form = LoginForm(request.POST or None)
     error = ""
+    throttled = False
     status = 200
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
-        keys = [f"login-fail:ip:{_client_ip(request)}", f"login-fail:email:{email}"]
-        if _throttled(keys):
-            error = _("Too many attempts. Please wait 15 minutes and try again.")
+        ip = client_ip(request)
+        # Counted per account *and* address, and per address: failing on purpose from one
+        # address cannot lock the owner out from theirs.
+        if throttle.LOGIN_PER_ACCOUNT_AND_ADDRESS.reached(email, ip) or (
+            throttle.LOGIN_PER_ADDRESS.reached(ip)
+        ):
+            error = _("Too many attempts from here. Please wait 15 minutes and try again.")
+            throttled = True
             status = 429
         else:
             user = auth.authenticate(
                 request, username=email, password=form.cleaned_data["password"]
             )
             if user is not None:
+                throttle.LOGIN_PER_ACCOUNT_AND_ADDRESS.clear(email, ip)
                 auth.login(request, user)
                 return HttpResponseRedirect(_next_url(request, reverse("practice")))
-            _count_failure(keys)
+            throttle.LOGIN_PER_ACCOUNT_AND_ADDRESS.count(email, ip)
+            throttle.LOGIN_PER_ADDRESS.count(ip)
             error = _("That e-mail and password do not match an account.")
             status = 400
-    ctx = {"form": form, "error": error, "next": _next_url(request, "")}
+    ctx = {"form": form, "error": error, "throttled": throttled, "next": _next_url(request, "")}
     return render(request, "accounts/login.html", ctx, status=status)
 
 
@@ -88,6 +141,80 @@ def login(request):
 def logout(request):
     auth.logout(request)
     return HttpResponseRedirect(reverse("login"))
+
+
+# --- password reset ------------------------------------------------------------------------------
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    form_class = BackgroundPasswordResetForm
+
+    def form_valid(self, form):
+        ip = client_ip(self.request)
+        email = form.cleaned_data["email"].strip().lower()
+        if throttle.RESET_PER_ADDRESS.reached(ip):
+            return _too_many(self.request, _("Too many reset requests. Please try again later."))
+        throttle.RESET_PER_ADDRESS.count(ip)
+        if throttle.RESET_PER_ACCOUNT.reached(email):
+            # Same answer as a sent mail: saying "limit reached" would say the address is known.
+            return HttpResponseRedirect(self.get_success_url())
+        throttle.RESET_PER_ACCOUNT.count(email)
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+
+    def form_valid(self, form):
+        # The owner proved they read the mailbox: let them log in from here at once.
+        throttle.LOGIN_PER_ACCOUNT_AND_ADDRESS.clear(self.user.username, client_ip(self.request))
+        return super().form_valid(form)
+
+
+# --- the account page: tokens, password, deleting ------------------------------------------------
+
+
+@login_required
+def account(request):
+    tokens = ApiToken.objects.filter(user=request.user)
+    ctx = {
+        "tokens": tokens,
+        "form": TokenForm(),
+        "new_key": request.session.pop("new_token", None),
+        "token_days": settings.TOKEN_DAYS,
+    }
+    return render(request, "accounts/account.html", ctx)
+
+
+@require_POST
+@login_required
+def token_create(request):
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseRedirect(reverse("account"))
+    _, key = ApiToken.objects.issue(request.user, name=form.cleaned_data["name"])
+    # Shown once, on the next page; only its digest is stored.
+    request.session["new_token"] = key
+    return HttpResponseRedirect(reverse("account"))
+
+
+@require_POST
+@login_required
+def token_revoke(request, pk: int):
+    if ApiToken.objects.revoke(request.user, pk=pk):
+        messages.success(request, _("The token is revoked: it no longer works."))
+    return HttpResponseRedirect(reverse("account"))
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+
+    def get_success_url(self) -> str:
+        messages.success(self.request, _("Your password is changed and your API tokens revoked."))
+        return reverse("account")
 
 
 @login_required

@@ -6,6 +6,10 @@ Every error, whatever raised it, answers
 
 from __future__ import annotations
 
+import os
+import time
+
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI
@@ -47,9 +51,56 @@ api = NinjaAPI(
 )
 
 
-def error(request, status: int, code: str, message: str, field: str | None = None):
+def error(
+    request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    retry_after: int | None = None,
+):
     body = {"error": {"status": status, "code": code, "message": message, "field": field}}
-    return JsonResponse(body, status=status)
+    response = JsonResponse(body, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+# Limber's default: the player writes once per hold (a hold lasts 10 s or more) and flushes its
+# offline outbox in one go, a session a write; a month kept offline is 30. 120 writes a minute
+# is beyond that, and keeps one account from hogging the workers that everyone shares.
+WRITES_PER_MINUTE = 120
+WINDOW_S = 60
+
+
+def rate_limits_on() -> bool:
+    """LIMBER_RATE_LIMITS=off turns the request rate limits off (benchmarks, bulk imports);
+    the quotas on what is stored stay."""
+    return os.environ.get("LIMBER_RATE_LIMITS", "on").strip().lower() not in {"off", "0", "no"}
+
+
+def write_refused(request) -> JsonResponse | None:
+    """The 429 for a user over the write rate, or None. Counted per user in Django's cache
+    (Redis when REDIS_URL is set, so every process counts together), in minute windows."""
+    if not rate_limits_on():
+        return None
+    now = time.time()
+    window = int(now // WINDOW_S)
+    key = f"rate:writes:{request.auth.pk}:{window}"
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window's first write
+        count = 1 if cache.add(key, 1, timeout=WINDOW_S + 1) else cache.incr(key)
+    if count <= WRITES_PER_MINUTE:
+        return None
+    wait = max(1, int((window + 1) * WINDOW_S - now) + 1)
+    return error(
+        request,
+        429,
+        "rate_limited",
+        f"at most {WRITES_PER_MINUTE} writes a minute: try again in {wait} s",
+        retry_after=wait,
+    )
 
 
 def _field_path(loc: tuple | list) -> str | None:
@@ -84,6 +135,7 @@ def _http_error(request, exc: HttpError):
         404: "not_found",
         409: "conflict",
         413: "too_large",
+        429: "rate_limited",
     }
     return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
 

@@ -1,28 +1,119 @@
-"""What the API accepts. Strict types: "4" is not a pain score, and 11 is not either."""
+"""What the API accepts. Strict types: "4" is not a pain score, and 11 is not either.
 
-from datetime import datetime
-from typing import Annotated, Literal
+Every bound enforced here is also stated in the OpenAPI schema (minimum, maximum, maxItems,
+enum), so a generated client knows it; the rules that no JSON Schema keyword can say (a date
+near today, a variant of that stretch) are stated in the field's description.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from django.utils import timezone
 from ninja import Schema
-from pydantic import AwareDatetime, Field, StrictBool, StrictFloat, StrictInt, model_validator
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-MAX_HOLD_S = 3600  # a hold longer than an hour is a stuck timer, not a stretch
+# Limber's defaults, each with its reason:
+# A hold is at most 30 s in the source article; ten minutes is a stuck timer, not a stretch
+# (the camera socket refuses longer targets for the same reason).
+MAX_HOLD_S = 600
+# The spec files allow at most 20 reps a side: three stretches x two sides x 20 is 120 holds.
+# 200 holds in one session is past any prescription, and bounds what one session can cost.
 MAX_HOLDS = 200
+# The whole routine takes minutes; a session "lasting" longer than 12 hours is a clock or a
+# client gone wrong, and would skew the history's durations.
+MAX_SESSION = timedelta(hours=12)
+# Limber did not exist before 2000: earlier dates are typos or a clock reset to its epoch. A day
+# ahead allows for any time zone and a phone's clock a little fast; more is a wrong clock.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
 
-Pain = Annotated[StrictInt, Field(ge=0, le=10)]
-Seconds = Annotated[StrictFloat | StrictInt, Field(ge=0, le=MAX_HOLD_S)]
+
+def _a_number(value: Any) -> Any:
+    if isinstance(value, str | bytes | bool):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+# A whole number as JSON Schema means it: 4 or 4.0, never "4", true or 4.5.
+def whole(lo: int, hi: int) -> Any:
+    # The bounds before the validator, or the schema shows them as pydantic's "ge"/"le".
+    return Annotated[int, Field(ge=lo, le=hi), BeforeValidator(_a_number)]
+
+
+Pain = whole(0, 10)
+Rep = whole(1, 50)
+# StrictFloat takes whole numbers too, but not "4" or true; the bounds show in the schema.
+Seconds = Annotated[StrictFloat, Field(ge=0, le=MAX_HOLD_S)]
+
+
+def _library_enum(values) -> dict[str, Any]:
+    # Read when the schema is generated (the first /openapi.json), not at import: the library
+    # is the one the server was started with, so a new exercise file flows in by itself.
+    def extra(schema: dict[str, Any]) -> None:
+        from limber.library import get_library
+
+        schema["enum"] = sorted(values(get_library()))
+
+    return {"json_schema_extra": extra}
+
+
+ExerciseSlug = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        description="The slug of a stretch in the library (GET /api/v1/exercises).",
+        **_library_enum(lambda lib: {s.slug for s in lib.values()}),
+    ),
+]
+VariantSlug = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        description="The slug of one of that stretch's variants.",
+        **_library_enum(lambda lib: {v.slug for s in lib.values() for v in s.variants}),
+    ),
+]
+
+
+def _moment(value: datetime) -> datetime:
+    """A time Limber can store: in UTC without overflowing, from 2000 to a day from now."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the date is out of range") from None
+    if utc < EARLIEST:
+        raise ValueError("the date is before 2000")
+    if utc > timezone.now() + FUTURE_SLACK:
+        raise ValueError("the date is more than a day in the future")
+    return value
+
+
+MOMENT_RULE = "From 2000-01-01 to one day after the server's current time."
 
 
 class HoldIn(Schema):
     id: UUID
-    exercise: Annotated[str, Field(min_length=1, max_length=100)]
-    variant: Annotated[str, Field(min_length=1, max_length=100)]
+    exercise: ExerciseSlug
+    variant: VariantSlug
     side: Literal["left", "right"]
-    rep: Annotated[StrictInt, Field(ge=1, le=50)]
-    target_s: Annotated[StrictFloat | StrictInt, Field(gt=0, le=MAX_HOLD_S)]
+    rep: Rep
+    target_s: Annotated[StrictFloat, Field(gt=0, le=MAX_HOLD_S)]
     held_s: Seconds
-    good_form_s: Seconds | None = None
+    good_form_s: Annotated[
+        Seconds | None, Field(description="At most held_s (half a second of slack).")
+    ] = None
     stretch_felt: StrictBool | None = None
     pain: Pain | None = None
 
@@ -35,25 +126,60 @@ class HoldIn(Schema):
 
 class SessionIn(Schema):
     id: UUID
-    started_at: AwareDatetime
-    finished_at: AwareDatetime | None = None
+    started_at: Annotated[AwareDatetime, Field(description=MOMENT_RULE)]
+    finished_at: Annotated[
+        AwareDatetime | None,
+        Field(description=MOMENT_RULE + " Not before started_at, at most 12 hours after it."),
+    ] = None
     pain_before: Pain | None = None
     pain_after: Pain | None = None
     pain_spread: StrictBool | None = None
-    holds: Annotated[list[HoldIn], Field(max_length=MAX_HOLDS)] = []
+    holds: Annotated[
+        list[HoldIn],
+        Field(max_length=MAX_HOLDS, description="Each hold's id once; at most 200 per session."),
+    ] = []
+
+    @field_validator("started_at")
+    @classmethod
+    def _start(cls, value: datetime) -> datetime:
+        return _moment(value)
+
+    @field_validator("finished_at")
+    @classmethod
+    def _finish(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return None
+        _moment(value)
+        started = info.data.get("started_at")  # absent when it was itself invalid
+        if started is not None:
+            if value < started:
+                raise ValueError("finished_at is before started_at")
+            if value - started > MAX_SESSION:
+                raise ValueError("finished_at is more than 12 hours after started_at")
+        return value
 
     @model_validator(mode="after")
-    def _finish_after_start(self) -> "SessionIn":
-        if self.finished_at is not None and self.finished_at < self.started_at:
-            raise ValueError("finished_at is before started_at")
+    def _holds_once(self) -> "SessionIn":
         ids = [h.id for h in self.holds]
         if len(set(ids)) != len(ids):
             raise ValueError("two holds share an id")
         return self
 
 
+def _question_ids() -> dict[str, Any]:
+    # The red-flag questions come from the core, so a question added there is in the schema too.
+    def extra(schema: dict[str, Any]) -> None:
+        from limber.core.screening import QUESTIONS
+
+        ids = [q.id for q in QUESTIONS]
+        schema["propertyNames"] = {"enum": ids}
+        schema["required"] = ids
+
+    return {"json_schema_extra": extra}
+
+
 class ScreeningIn(Schema):
-    answers: dict[str, StrictBool]
+    answers: Annotated[dict[str, StrictBool], Field(**_question_ids())]
 
 
 class ErrorDetail(Schema):
@@ -80,14 +206,25 @@ class HoldOut(Schema):
     pain: int | None
 
 
+# Sent as stored, in UTC with "+00:00": the same text in every answer and in the export.
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
 class SessionOut(Schema):
     id: UUID
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: Timestamp
+    finished_at: Timestamp | None
     pain_before: int | None
     pain_after: int | None
     pain_spread: bool | None
     holds: list[HoldOut]
+
+
+class HistoryOut(Schema):
+    sessions: list[SessionOut]
+    next: str | None = Field(
+        description="Pass as ?before= for the next, older page; null on the last page."
+    )
 
 
 class QuestionOut(Schema):

@@ -1,15 +1,21 @@
-from django.http import Http404
-from django.utils import timezone
-from ninja import Status
+from typing import Annotated
+from uuid import UUID
 
-from limber.api import api, error
-from limber.api.schemas import ErrorOut, ScreeningIn, SessionIn
+from django.http import Http404, JsonResponse
+from django.utils import timezone
+from ninja import Query, Status
+
+from limber.api import api, error, write_refused
+from limber.api.schemas import ErrorOut, HistoryOut, ScreeningIn, SessionIn, SessionOut
 from limber.core import screening
 from limber.library import get_library
 from limber.practice import plan, store
 from limber.practice.models import Screening
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+# Writes may also meet the rate limit or a quota (429 with Retry-After) or a body too large.
+WRITE_ERRORS = {**ERRORS, 413: ErrorOut, 429: ErrorOut}
+HISTORY_PAGE = 100  # 100 sessions of at most 200 holds: what one request may cost is bounded
 
 
 @api.get("/exercises", auth=None, response={200: list[dict]}, tags=["library"])
@@ -36,9 +42,12 @@ def screening_questions(request):
     }
 
 
-@api.post("/screening", response={201: dict, **ERRORS}, tags=["safety"])
+@api.post("/screening", response={201: dict, **WRITE_ERRORS}, tags=["safety"])
 def screening_answer(request, payload: ScreeningIn):
     """Answer every question: true means that red flag is present."""
+    refused = write_refused(request)
+    if refused:
+        return refused
     try:
         result = screening.evaluate(payload.answers)
     except screening.ScreeningError as e:
@@ -68,28 +77,42 @@ def today(request):
     return plan.today(request.auth, timezone.now())
 
 
-@api.post("/sessions", response={201: dict, **ERRORS}, tags=["practice"])
+@api.post("/sessions", response={201: SessionOut, **WRITE_ERRORS}, tags=["practice"])
 def post_session(request, payload: SessionIn):
     """Log a session with its holds. Send it as often as you like: it is stored once.
 
     Holds are matched by their ids and kept as first received; fields that were empty
     (finished_at, pain_after, ...) are filled in by later sends. The answer is the session as
     stored. An `Idempotency-Key` header, when sent, must equal the session id.
+
+    Limits per user: 120 writes a minute and 100 new sessions a day (over either: 429 with
+    `Retry-After`; the player keeps the session and sends it again), 200 holds a session (409).
     """
+    refused = write_refused(request)
+    if refused:
+        return refused
     key = request.headers.get("Idempotency-Key")
     if key is not None and key != str(payload.id):
         return error(request, 422, "invalid", "Idempotency-Key must equal the session id", "id")
     try:
         stored = store.save_session(request.auth, payload)
+    except store.QuotaError as e:
+        return error(request, 429, e.code, str(e), e.field, retry_after=e.retry_after)
     except store.FieldError as e:
         return error(request, e.status, e.code, str(e), e.field)
     return Status(201, stored)
 
 
-@api.get("/history", response={200: dict, **ERRORS}, tags=["practice"])
-def history(request, limit: int = 100):
-    """Your sessions, newest first, each with its holds."""
-    if not 1 <= limit <= 1000:
-        return error(request, 422, "invalid", "limit must be from 1 to 1000", "limit")
-    sessions = store.sessions_of(request.auth, limit)
-    return {"sessions": [store.session_dict(s) for s in sessions]}
+@api.get("/history", response={200: HistoryOut, **ERRORS}, tags=["practice"])
+def history(
+    request,
+    limit: Annotated[int, Query(ge=1, le=HISTORY_PAGE)] = 20,  # a screenful
+    before: Annotated[UUID | None, Query(description="`next` of the page before")] = None,
+):
+    """Your sessions, newest first, each with its holds, a page at a time: follow `next`."""
+    try:
+        sessions, more = store.page_of(request.auth, limit, before)
+    except store.FieldError as e:
+        return error(request, e.status, e.code, str(e), e.field)
+    # Already plain JSON values: sent as they are, not validated again against HistoryOut.
+    return JsonResponse({"sessions": sessions, "next": sessions[-1]["id"] if more else None})

@@ -470,6 +470,8 @@ def load_stretch(path: Path) -> Stretch:
         raise SpecError(name, "", "UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(name, "", f"valid TOML ({e})") from None
+    except RecursionError:  # tomllib parses nested arrays and tables by recursion
+        raise SpecError(name, "", "TOML nested a few levels deep, not thousands") from None
     return replace(_parse(name, data), file=name)
 
 

@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from limber.core.form import LANDMARK_NAMES, Landmark, Landmarks, PoseEngine, check_form
 from limber.core.holdcounter import HoldCounter
 from limber.core.smoothing import LandmarkSmoother
 from limber.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["FormConsumer", "MAX_FRAME_BYTES", "clock", "engine_factory"]
 
@@ -31,6 +37,7 @@ MAX_FRAME_BYTES = 500 * 1024
 MAX_TEXT_CHARS = 64 * 1024
 MAX_SIDE_PX = 1920  # a frame wider or taller than this is refused before it is decoded
 MAX_TARGET_S = 600.0
+MAX_LANDMARK_PX = 16384  # injected landmarks: a frame size no camera has is a bad message
 CLOSE_UNAUTHENTICATED = 4401
 # No frame for this long (the player paused, the network stalled): the time between is not
 # counted, whatever the frames on either side show.
@@ -57,6 +64,69 @@ def _now() -> float:
 
 class BadMessage(Exception):
     """A message the socket cannot use; the text is sent back to the page."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise BadMessage(f"{name} is not a number the camera check can use")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise BadMessage(f"{text[:20]} is too large a number")
+    return value
+
+
+def parse_message(text: str) -> dict[str, Any]:
+    """A text message as a JSON object, or BadMessage: never a crash, whatever the text."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise BadMessage("the message is too long")
+    try:
+        msg = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise BadMessage("the message is nested too deeply") from None
+    except ValueError:  # not JSON, or an integer with more digits than Python converts
+        raise BadMessage("messages are JSON objects with a type") from None
+    if not isinstance(msg, dict):
+        raise BadMessage("messages are JSON objects with a type")
+    return msg
+
+
+def finite(value: Any) -> Any:
+    """The answer with any NaN or infinity (a degenerate pose's angle) as null: JSON has none."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def _origin(scheme: str, netloc: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(f"{scheme}://{netloc}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # a port that is not a number matches nothing
+    return scheme, (parts.hostname or ""), port or {"http": 80, "https": 443}.get(scheme)
+
+
+def same_origin(scope: dict[str, Any]) -> bool:
+    """The page that opened the socket was served by this site: same scheme, host and port.
+
+    The site's scheme is https when the socket came over TLS, or when LIMBER_HTTPS says that
+    a TLS proxy stands in front (it passes the socket on as plain ws)."""
+    headers = dict(scope.get("headers") or [])
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    host = headers.get(b"host", b"").decode("latin-1")
+    if not origin or not host:
+        return False
+    tls = scope.get("scheme") == "wss" or getattr(settings, "SECURE_SSL_REDIRECT", False)
+    page = urlsplit(origin)
+    if page.scheme not in ("http", "https") or page.path not in ("", "/"):
+        return False
+    return _origin(page.scheme, page.netloc) == _origin("https" if tls else "http", host)
 
 
 def jpeg_size(data: bytes) -> tuple[int, int]:
@@ -101,10 +171,14 @@ def parse_landmarks(msg: dict[str, Any]) -> Landmarks:
     try:
         width, height = int(msg["width"]), int(msg["height"])
         points = msg["points"]
-        if len(points) != len(LANDMARK_NAMES) or width <= 0 or height <= 0:
+        if len(points) != len(LANDMARK_NAMES) or not (
+            0 < width <= MAX_LANDMARK_PX and 0 < height <= MAX_LANDMARK_PX
+        ):
             raise ValueError
         lm = tuple(Landmark(float(p[0]), float(p[1]), float(p[2]), float(p[3])) for p in points)
-    except (KeyError, TypeError, ValueError, IndexError):
+        if not all(math.isfinite(v) for p in lm for v in (p.x, p.y, p.z, p.visibility)):
+            raise ValueError
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError):
         raise BadMessage(
             "landmarks need width, height and 33 points of [x, y, z, visibility] in pixels"
         ) from None
@@ -116,6 +190,9 @@ class FormConsumer(AsyncWebsocketConsumer):
     while another is being judged replaces any frame still waiting (stale frames are dropped)."""
 
     async def connect(self) -> None:
+        if not same_origin(self.scope):
+            await self.close()  # before accepting: the handshake is refused (403)
+            return
         user = self.scope.get("user")
         await self.accept()
         if user is None or not user.is_authenticated:
@@ -140,7 +217,7 @@ class FormConsumer(AsyncWebsocketConsumer):
             self.worker.cancel()
 
     async def send_json(self, body: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(body))
+        await self.send(text_data=json.dumps(finite(body), allow_nan=False))
 
     async def send_error(self, message: str, fatal: bool = False) -> None:
         await self.send_json({"type": "error", "message": message, "fatal": fatal})
@@ -159,14 +236,7 @@ class FormConsumer(AsyncWebsocketConsumer):
             await self.send_error(str(e))
 
     async def receive_text(self, text: str) -> None:
-        if len(text) > MAX_TEXT_CHARS:
-            raise BadMessage("the message is too long")
-        try:
-            msg = json.loads(text)
-        except json.JSONDecodeError:
-            raise BadMessage("messages are JSON objects with a type") from None
-        if not isinstance(msg, dict):
-            raise BadMessage("messages are JSON objects with a type")
+        msg = parse_message(text)
         kind = msg.get("type")
         if kind == "start":
             self.start(msg)
@@ -195,11 +265,18 @@ class FormConsumer(AsyncWebsocketConsumer):
         side = msg.get("side") or None
         if side not in (None, "left", "right"):
             raise BadMessage("side is left, right or null")
+        hold_id = msg.get("id")
+        if not (
+            hold_id is None
+            or (isinstance(hold_id, str) and len(hold_id) <= 100)
+            or (type(hold_id) is int and abs(hold_id) < 2**53)  # what a page's number holds
+        ):
+            raise BadMessage("id is the hold's id: a number, a short string, or null")
         try:
             target = float(msg.get("target_s"))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise BadMessage("target_s is a number of seconds") from None
-        if not 0 < target <= MAX_TARGET_S:
+        if not 0 < target <= MAX_TARGET_S:  # also refuses nan, which compares false
             raise BadMessage(f"target_s is between 0 and {MAX_TARGET_S:g} seconds")
         self.stretch, self.variant, self.side = stretch, variant, side
         self.counter = HoldCounter(target, _now)
@@ -209,7 +286,7 @@ class FormConsumer(AsyncWebsocketConsumer):
         self.generation += 1
         self.waiting = None
         self.hold = {"exercise": stretch.slug, "variant": variant.slug, "side": side,
-                     "target_s": target, "id": msg.get("id")}  # fmt: skip
+                     "target_s": target, "id": hold_id}  # fmt: skip
 
     def enqueue(self, kind: str, payload: Any) -> None:
         if self.counter is None:
@@ -230,6 +307,10 @@ class FormConsumer(AsyncWebsocketConsumer):
                 await self.send_error(str(e))
             except UserError as e:
                 await self.send_error(str(e), fatal=True)
+            except Exception:
+                # Whatever a frame did to the engine or the maths, the socket goes on.
+                logger.exception("the camera check failed on a frame")
+                await self.send_error("the camera check could not judge that frame")
             else:
                 if answer is not None and generation == self.generation:
                     await self.send_json(answer)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from limber.library import get_library
+from limber.practice import quotas
 from limber.practice.models import Hold, PracticeSession, Screening
 
 HOLD_FIELDS = (
@@ -29,6 +31,14 @@ class FieldError(ValueError):
         self.code = code
 
 
+class QuotaError(FieldError):
+    """Over a quota: 429, and when it is worth trying again."""
+
+    def __init__(self, field: str, message: str, retry_after: int) -> None:
+        super().__init__(field, message, status=429, code="quota")
+        self.retry_after = retry_after
+
+
 def check_holds(holds: Iterable[Any]) -> None:
     """Every hold names a stretch, variant and side that the library has."""
     library = get_library()
@@ -45,9 +55,16 @@ def check_holds(holds: Iterable[Any]) -> None:
 def save_session(user, data: Any) -> dict[str, Any]:
     """Store a session and any holds not stored yet, all or nothing; replays change nothing.
 
-    Returns the session as stored, in the shape of `session_dict`.
+    A new session is one transaction of two inserts; only when its id (or a hold's) is already
+    stored does it take the slower path that merges into what is there. Returns the session as
+    stored, in the shape of `session_dict`.
     """
     check_holds(data.holds)
+    try:
+        with transaction.atomic():
+            return _insert(user, data)
+    except IntegrityError:
+        pass  # a replay, two sends at once, or a hold id already used: merge, or say which
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -59,12 +76,29 @@ def save_session(user, data: Any) -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
+def _insert(user, data: Any) -> dict[str, Any]:
+    session = PracticeSession.objects.create(
+        id=data.id,
+        user=user,
+        started_at=data.started_at,
+        **{f: getattr(data, f) for f in LATE_FIELDS},
+    )
+    # Only now is it known to be new (a replay fails the insert above): a refusal rolls it back.
+    _within_quota(user)
+    rows = Hold.objects.bulk_create(
+        Hold(id=h.id, session=session, position=n, **{f: getattr(h, f) for f in HOLD_FIELDS})
+        for n, h in enumerate(data.holds)
+    )
+    return session_dict(session, rows)
+
+
 def _save(user, data: Any) -> dict[str, Any]:
     session = PracticeSession.objects.select_for_update().filter(pk=data.id).first()
     created = session is None
     if session is not None and session.user_id != user.pk:
         raise FieldError("id", "this session id is already used", status=409, code="conflict")
     if session is None:
+        _within_quota(user)
         session = PracticeSession.objects.create(
             id=data.id,
             user=user,
@@ -90,6 +124,10 @@ def _save(user, data: Any) -> dict[str, Any]:
     # A new session's holds are exactly those sent: no need to count or read them back.
     start = 0 if created else Hold.objects.filter(session=session).count()
     new = [h for h in data.holds if h.id not in stored]
+    if start + len(new) > quotas.MAX_HOLDS:
+        # Valid on its own, but not with what is stored; sending it again cannot help (no 429),
+        # so the player sets the record aside and says so.
+        raise FieldError("holds", quotas.HOLDS_MESSAGE, status=409, code="quota")
     rows = Hold.objects.bulk_create(
         Hold(
             id=h.id, session=session, position=start + n, **{f: getattr(h, f) for f in HOLD_FIELDS}
@@ -97,6 +135,13 @@ def _save(user, data: Any) -> dict[str, Any]:
         for n, h in enumerate(new)
     )
     return session_dict(session, rows if created else None)
+
+
+def _within_quota(user) -> None:
+    """Count a new session against the user's daily quota, or refuse it (429)."""
+    retry_after = quotas.take_session(user.pk)
+    if retry_after:
+        raise QuotaError("id", quotas.SESSIONS_MESSAGE, retry_after)
 
 
 def _fill_in(row, incoming: Any, fields: tuple[str, ...]) -> None:
@@ -129,6 +174,53 @@ def session_dict(session: PracticeSession, holds: Iterable[Hold] | None = None) 
         "pain_spread": session.pain_spread,
         "holds": [{"id": str(h.id), **{f: _hold_value(h, f) for f in HOLD_FIELDS}} for h in rows],
     }
+
+
+SESSION_FIELDS = ("id", "started_at", "finished_at", "pain_before", "pain_after", "pain_spread")
+
+
+def page_of(user, limit: int, before: Any = None) -> tuple[list[dict[str, Any]], bool]:
+    """A page of the user's sessions as `session_dict`s, newest first, and whether older ones
+    follow. `before` is the id of the last session of the page before.
+
+    Two queries of plain values (no model objects: building them was most of the time)."""
+    qs = PracticeSession.objects.filter(user=user)
+    if before is not None:
+        cursor = qs.filter(pk=before).values_list("started_at", flat=True).first()
+        if cursor is None:
+            raise FieldError("before", "no session of yours has this id", 404, "not_found")
+        # (started_at, id) orders the sessions fully, even those that started at the same time.
+        qs = qs.filter(Q(started_at__lt=cursor) | Q(started_at=cursor, id__lt=before))
+    rows = list(qs.order_by("-started_at", "-id").values_list(*SESSION_FIELDS)[: limit + 1])
+    more = len(rows) > limit
+    sessions = {}
+    for sid, started, finished, before_pain, after_pain, spread in rows[:limit]:
+        sessions[sid] = {
+            "id": str(sid), "started_at": _iso(started), "finished_at": _iso(finished),
+            "pain_before": before_pain, "pain_after": after_pain, "pain_spread": spread,
+            "holds": [],
+        }  # fmt: skip
+    holds = Hold.objects.filter(session_id__in=list(sessions)).order_by("session", "position")
+    floats = [HOLD_FIELDS.index(f) for f in FLOAT_FIELDS]
+    for sid, hid, *values in holds.values_list("session_id", "id", *HOLD_FIELDS):
+        for i in floats:  # as session_dict gives them: whole seconds are still floats
+            values[i] = None if values[i] is None else float(values[i])
+        sessions[sid]["holds"].append(
+            {"id": str(hid), **dict(zip(HOLD_FIELDS, values, strict=True))}
+        )
+    return list(sessions.values()), more
+
+
+def iter_sessions(user, chunk: int = 200) -> Iterator[dict[str, Any]]:
+    """All the user's sessions as `session_dict`s, newest first, read a page at a time (the
+    memory used stays flat however long the history)."""
+    before = None
+    while True:
+        page, more = page_of(user, chunk, before)
+        yield from page
+        if not more:
+            return
+        before = page[-1]["id"]
 
 
 def sessions_of(user, limit: int | None = None) -> list[PracticeSession]:

@@ -3,7 +3,7 @@ import io
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -73,32 +73,53 @@ def history(request):
 @login_required
 @require_GET
 def export(request, fmt):
-    sessions = [store.session_dict(s) for s in store.sessions_of(request.user)]
-    stamp = timezone.now().strftime("%Y-%m-%d")
-    if fmt == "json":
-        screenings = [
-            {"created": s.created.isoformat(), "answers": s.answers, "flagged": s.flagged}
-            for s in Screening.objects.filter(user=request.user)
-        ]
-        body = {
-            "account": {"email": request.user.email},
-            "screenings": screenings,
-            "sessions": sessions,
-        }
-        response = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
-    elif fmt == "csv":
-        out = io.StringIO()
-        columns = ["session_id", "started_at", "finished_at", "pain_before", "pain_after",
-                   "pain_spread", "hold_id", *store.HOLD_FIELDS]  # fmt: skip
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        for s in sessions:
-            head = [s["id"], s["started_at"], s["finished_at"], s["pain_before"], s["pain_after"],
-                    s["pain_spread"]]  # fmt: skip
-            for h in s["holds"] or [{}]:
-                writer.writerow([*head, h.get("id"), *(h.get(f) for f in store.HOLD_FIELDS)])
-        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    else:
+    """Everything Limber keeps about the user, streamed: a page of sessions at a time, so a long
+    history costs neither the server's memory nor a wait before the first byte."""
+    if fmt not in ("json", "csv"):
         raise Http404("Export as json or csv")
+    user = request.user
+    sessions = store.iter_sessions(user)
+    if fmt == "json":
+        body = _json_export(user, sessions)
+        content_type = "application/json"
+    else:
+        body = _csv_export(sessions)
+        content_type = "text/csv; charset=utf-8"
+    response = StreamingHttpResponse(body, content_type=content_type)
+    stamp = timezone.now().strftime("%Y-%m-%d")
     response["Content-Disposition"] = f'attachment; filename="limber-{stamp}.{fmt}"'
     return response
+
+
+def _json_export(user, sessions):
+    screenings = [
+        {"created": s.created.isoformat(), "answers": s.answers, "flagged": s.flagged}
+        for s in Screening.objects.filter(user=user)
+    ]
+    head = {"account": {"email": user.email}, "screenings": screenings}
+    # The same document as json.dumps of the whole, written a session at a time.
+    yield json.dumps(head, indent=2)[:-2] + ',\n  "sessions": ['
+    for n, s in enumerate(sessions):
+        yield ("," if n else "") + "\n    " + json.dumps(s)
+    yield "\n  ]\n}\n"
+
+
+def _csv_export(sessions):
+    out = io.StringIO()
+    writer = csv.writer(out)
+
+    def flush() -> str:
+        text = out.getvalue()
+        out.seek(0)
+        out.truncate()
+        return text
+
+    writer.writerow(["session_id", "started_at", "finished_at", "pain_before", "pain_after",
+                     "pain_spread", "hold_id", *store.HOLD_FIELDS])  # fmt: skip
+    for s in sessions:
+        head = [s["id"], s["started_at"], s["finished_at"], s["pain_before"], s["pain_after"],
+                s["pain_spread"]]  # fmt: skip
+        for h in s["holds"] or [{}]:
+            writer.writerow([*head, h.get("id"), *(h.get(f) for f in store.HOLD_FIELDS)])
+        yield flush()
+    yield flush()
