@@ -29,16 +29,16 @@ SETS = [ROOT.parent / "shared" / "data" / "poses-wide", ROOT.parent / "shared" /
 BOOL = {"true": True, "false": False, "-": None, "": None}
 
 GRID: dict[str, list[Any]] = {
-    "LYING_TRUNK": [25, 30, 35, 40, 45, 50],
+    "LYING_TRUNK": [15, 20, 25, 30, 35, 40, 45, 50],
     "SIT_THIGH": [20, 25, 30, 35, 40, 45, 50],
     "STAND_THIGH": [35, 40, 45, 50, 55, 60, 65],
     "LEG_RAISED": [15, 20, 25, 30, 35, 40],
     "OTHER_DOWN": [10, 15, 20, 25, 30, 35, 40],
     "BRIDGE": [5, 10, 15, 20, 25, 30],
-    "HIP_TUCKED": [30, 40, 50, 60, 70, 80],
-    "KNEE_TUCKED": [0, 40, 50, 60, 70, 80],
+    "TUCK_KNEE": [0, 90, 110, 125, 140, 150],
+    "TUCK_THIGH": [95, 100, 110, 120, 130, 140],
     "SUPINE_FOLD": [0.3, 0.5, 0.7, 0.9, 2.0],
-    "SUPINE": [-0.5, -0.3, -0.1, 0.0, 0.1, 0.3],
+    "SUPINE": [-0.3, 0.0, 0.3, 0.5, 0.6, 0.7, 0.8],
     "LEG_EXTENDED": [110, 115, 120, 125, 130, 135, 140, 145],
     "SEATED_LEG_UP": [15, 20, 25, 30, 35, 40, 50],
     "MARGIN_DEG": [0, 2.5, 5, 7.5, 10],

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-POSES = ROOT.parent / "shared" / "data" / "poses"
+POSES = ROOT / "tests" / "data" / "photos"  # licensed photos shipped with the tests
 PHOTOS = ("lying-band-knee-bent.jpg", "lying-band-leg-straight.jpg")
 
 
@@ -71,7 +71,7 @@ def bench_engine(n: int) -> None:
     print(f"  detector alone:             {ms:6.2f} ms")
     roi = engine.detect(bent)[1]
     ms = median_ms(lambda: engine.landmarks_in(bent, roi), n)
-    print(f"  landmark model alone:       {ms:6.2f} ms")
+    print(f"  landmarks in one crop:      {ms:6.2f} ms")
     ms = median_ms(lambda: engine.process_image(bent), max(10, n // 10))
     print(f"still photo (every look):     {ms:6.2f} ms")
 
@@ -99,6 +99,95 @@ def bench_own_work(n: int) -> None:
 
     ms = median_ms(step, n * 10)
     print(f"smoothing + rules + counter:  {ms:6.3f} ms/frame")
+
+
+def bench_stages(n: int) -> None:
+    """Where one tracked frame's time goes: the model, and each piece of our own work."""
+    import math
+
+    import cv2
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from make_clip import make_clip
+
+    from limber.core.form import check_form
+    from limber.core.holdcounter import HoldCounter
+    from limber.core.smoothing import LandmarkSmoother
+    from limber.core.spec import load_library
+    from limber.vision.engine import LANDMARK_SIZE, BlazePose
+
+    stretch = load_library()["towel-hamstring-stretch"]
+    engine = BlazePose()
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = make_clip(Path(tmp) / "clip.mp4", seconds=max(2, n / 30 + 1))
+        cap = cv2.VideoCapture(str(clip))
+        frames, decode = [], []
+        while len(frames) < n:
+            t0 = time.perf_counter()
+            ok, frame = cap.read()
+            decode.append(time.perf_counter() - t0)
+            if not ok:
+                break
+            frames.append(frame)
+        cap.release()
+    lm = engine.process(frames[0])
+    assert lm is not None, "nobody found in the clip"
+    roi = engine._track
+    stages: dict[str, list[float]] = {k: [] for k in (
+        "decode (video frame)", "crop (warpAffine)", "input buffer (RGB, /255)",
+        "landmark model", "read outputs + refine", "landmark objects",
+        "smoothing", "form rules", "hold counter")}  # fmt: skip
+    stages["decode (video frame)"] = decode
+    smoother = LandmarkSmoother()
+    now = [0.0]
+    counter = HoldCounter(30, clock=lambda: now[0])
+    n_ = LANDMARK_SIZE
+    t: list[float] = []
+
+    def lap(name: str) -> None:
+        t.append(time.perf_counter())
+        stages[name].append(t[-1] - t[-2])
+
+    for i, frame in enumerate(frames):
+        t[:] = [time.perf_counter()]
+
+        c, s = math.cos(roi.rotation), math.sin(roi.rotation)
+        k = roi.size / n_
+        a = np.array([[k * c, -k * s, roi.cx - roi.size / 2 * (c - s)],
+                      [k * s, k * c, roi.cy - roi.size / 2 * (s + c)]])  # fmt: skip
+        crop = cv2.warpAffine(frame, a, (n_, n_), dst=engine._crop,
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        lap("crop (warpAffine)")
+        np.multiply(crop[:, :, ::-1], np.float32(1 / 255.0), out=engine._lm_input()[0])
+        lap("input buffer (RGB, /255)")
+        engine._landmarker.invoke()
+        lap("landmark model")
+        # The rest of landmarks_in (outputs, refinement, back to image pixels), timed whole.
+        presence, pts = engine.landmarks_in(frame, roi)
+        t.append(time.perf_counter())
+        stages["read outputs + refine"].append(t[-1] - t[-2] - stages["landmark model"][-1]
+                                               - stages["crop (warpAffine)"][-1]
+                                               - stages["input buffer (RGB, /255)"][-1])  # fmt: skip
+        roi = engine._next_roi(pts)
+        lm = engine._result(frame, presence, pts)
+        lap("landmark objects")
+        now[0] = i / 30
+        sm = smoother(lm, now[0])
+        lap("smoothing")
+        v = check_form(sm, stretch, side="left")
+        lap("form rules")
+        counter.update(v)
+        lap("hold counter")
+    print(f"\nper tracked frame, 640x360 clip, median of {len(frames)} frames:")
+    own = 0.0
+    for name, times in stages.items():
+        ms = statistics.median(times) * 1000
+        if name != "landmark model":
+            own += ms
+        print(f"  {name:<28} {ms:6.3f} ms")
+    print(f"  {'our own work (all but the model)':<28} {own:6.3f} ms")
 
 
 def make_video(path: Path, seconds: int = 60, fps: int = 30) -> None:
@@ -156,6 +245,7 @@ def main() -> None:
     )
     bench_engine(args.frames)
     bench_own_work(args.frames)
+    bench_stages(args.frames)
     if not args.skip_video:
         bench_video()
 

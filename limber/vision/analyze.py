@@ -246,6 +246,8 @@ def annotate(frame: Any, lm: Landmarks | None, verdict: Verdict, hold: Any = Non
         pos = "in position" if verdict.in_position else "not in position"
         lines.append((f"{pos} ({verdict.posture or '?'}, {verdict.view} view)",
                       GREEN if verdict.in_position else RED))  # fmt: skip
+        if not verdict.in_position and verdict.cues:
+            lines.append((verdict.cues[0], AMBER))  # what keeps the body out of the stretch
         if verdict.side:
             ok = verdict.side_ok
             lines.append((f"working leg: {verdict.side}", AMBER if ok is False else WHITE))
