@@ -135,7 +135,7 @@ def bench_stages(n: int) -> None:
     assert lm is not None, "nobody found in the clip"
     roi = engine._track
     stages: dict[str, list[float]] = {k: [] for k in (
-        "decode (video frame)", "crop (warpAffine)", "input buffer (RGB, /255)",
+        "decode (video frame)", "crop (RGBA, warpAffine)", "input buffer (RGB, /255)",
         "landmark model", "read outputs + refine", "landmark objects",
         "smoothing", "form rules", "hold counter")}  # fmt: skip
     stages["decode (video frame)"] = decode
@@ -156,11 +156,15 @@ def bench_stages(n: int) -> None:
         k = roi.size / n_
         a = np.array([[k * c, -k * s, roi.cx - roi.size / 2 * (c - s)],
                       [k * s, k * c, roi.cy - roi.size / 2 * (s + c)]])  # fmt: skip
-        crop = cv2.warpAffine(frame, a, (n_, n_), dst=engine._crop,
-                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        lap("crop (warpAffine)")
-        np.multiply(crop[:, :, ::-1], np.float32(1 / 255.0), out=engine._lm_input()[0])
+        if engine._rgba is None or engine._rgba.shape[:2] != frame.shape[:2]:
+            engine._rgba = np.empty((*frame.shape[:2], 4), np.uint8)
+        cv2.cvtColor(frame, cv2.COLOR_BGR2RGBA, dst=engine._rgba)
+        cv2.warpAffine(engine._rgba, a, (n_, n_), dst=engine._crop4,
+                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                       borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        lap("crop (RGBA, warpAffine)")
+        cv2.cvtColor(engine._crop4, cv2.COLOR_RGBA2RGB, dst=engine._crop)
+        np.multiply(engine._crop, np.float32(1 / 255.0), out=engine._lm_input()[0])
         lap("input buffer (RGB, /255)")
         engine._landmarker.invoke()
         lap("landmark model")
@@ -168,7 +172,7 @@ def bench_stages(n: int) -> None:
         presence, pts = engine.landmarks_in(frame, roi)
         t.append(time.perf_counter())
         stages["read outputs + refine"].append(t[-1] - t[-2] - stages["landmark model"][-1]
-                                               - stages["crop (warpAffine)"][-1]
+                                               - stages["crop (RGBA, warpAffine)"][-1]
                                                - stages["input buffer (RGB, /255)"][-1])  # fmt: skip
         roi = engine._next_roi(pts)
         lm = engine._result(frame, presence, pts)

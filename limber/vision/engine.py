@@ -181,7 +181,9 @@ class BlazePose:
         )  # fmt: skip
         self._lm_world = outs["Identity_4"]
         self._anchors = _anchors(np)
-        self._crop = np.empty((LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)
+        self._crop = np.empty((LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)  # RGB
+        self._crop4 = np.empty((LANDMARK_SIZE, LANDMARK_SIZE, 4), np.uint8)
+        self._rgba: Any = None  # the frame as RGBA, reused while frames keep their size
         self._off = np.arange(7) - 3
         self._idx33 = np.arange(33)[:, None, None]
         self._track: Roi | None = None
@@ -301,13 +303,19 @@ class BlazePose:
                 [k * s, k * c, roi.cy - roi.size / 2 * (s + c)],
             ]
         )
-        crop = cv2.warpAffine(
-            frame, a, (n, n), dst=self._crop,
+        # OpenCV's bilinear warp is about 2.5 times faster on 4 channels than on 3 (SIMD), and
+        # turning the whole frame BGR -> RGBA first costs less than the difference.
+        if self._rgba is None or self._rgba.shape[:2] != frame.shape[:2]:
+            self._rgba = np.empty((*frame.shape[:2], 4), np.uint8)
+        cv2.cvtColor(frame, cv2.COLOR_BGR2RGBA, dst=self._rgba)
+        cv2.warpAffine(
+            self._rgba, a, (n, n), dst=self._crop4,
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
         )  # fmt: skip
-        # Straight into the model's own input buffer: BGR -> RGB by a reversed view, scaled to
-        # [0, 1] in the same pass (no float copy of the crop, no set_tensor copy).
-        np.multiply(crop[:, :, ::-1], np.float32(1 / 255.0), out=self._lm_input()[0])
+        cv2.cvtColor(self._crop4, cv2.COLOR_RGBA2RGB, dst=self._crop)
+        # Straight into the model's own input buffer, scaled to [0, 1] in one pass (no float
+        # copy of the crop, no set_tensor copy).
+        np.multiply(self._crop, np.float32(1 / 255.0), out=self._lm_input()[0])
         self._landmarker.invoke()
         presence = float(self._lm_out(self._lm_flag).reshape(-1)[0])
         raw = self._lm_out(self._lm_points).reshape(39, 5).astype(np.float64)
