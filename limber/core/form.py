@@ -78,6 +78,11 @@ POSTURE_3D = True
 # The knee check takes the straighter of the 3-D and the pixel reading: a straight leg reads
 # bent in one of them far more often than a bent one reads straight in both (CV: +2 rows).
 KNEE_FROM = "max"
+# Whether the seated stretch's leg is extended is read the same way. On the photos 3-D alone
+# agreed on 2 more rows of 105; but with one look per video frame (the live camera) the 3-D knee
+# of a leg pointing toward the camera read 50-114 degrees where the picture showed 150-158:
+# the straighter reading keeps the live check from refusing a stretch that is plainly there.
+EXTENDED_FROM = "max"
 # Lying: the trunk within this many degrees of the floor, not folded over the legs; CV 15-20
 # (25 and up let "propped on the forearms, legs raised" pass as lying).
 LYING_TRUNK = 20.0
@@ -304,12 +309,8 @@ def _working_side(lm: Landmarks, variant: Variant, position: str, prefer: str | 
     for side, other in (("left", "right"), ("right", "left")):
         seen = _leg_shape(lm, side, other)
         costs[side] = min(sum(abs(seen[k] - want[k]) for k in seen) for want in shapes)
-    if abs(costs["left"] - costs["right"]) < SAME_FIT:
-        if prefer in costs:
-            return prefer
-        # Legs alike and no leg asked for: watch the one the camera sees better (side-on, the
-        # far leg is often hidden behind the near one).
-        return max(costs, key=lambda s: sum(lm[f"{s}_{j}"].visibility for j in _LEG_JOINTS))
+    if prefer in costs and abs(costs["left"] - costs["right"]) < SAME_FIT:
+        return prefer
     return min(costs, key=lambda s: costs[s])
 
 
@@ -537,7 +538,7 @@ def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measu
             placed, problem = False, CUE_ON_BACK
     elif values["working_knee"] is not None and posture == "sitting":
         rise = _elev3(p3[f"{side}_hip"], p3[f"{side}_ankle"]) if seen("W_ankle") else 0.0
-        extended = knee(side, "3d") >= LEG_EXTENDED  # depth: a folded leg can look long
+        extended = knee(side, EXTENDED_FROM) >= LEG_EXTENDED
         placed = extended and rise <= SEATED_LEG_UP
     elif values["working_knee"] is not None:
         placed = False

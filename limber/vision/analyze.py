@@ -340,15 +340,16 @@ def judge_people(
     size: tuple[int, int],
 ) -> tuple[Box | None, Landmarks | None, Verdict]:
     """Judge the person whose pose best fits the stretch: in position first, then in the
-    stretch's posture, then the largest, then the most central (a helper, a therapist or a
-    class in the background is not the person doing the stretch)."""
+    stretch's posture, then with the most checks passing, then the largest, then the most
+    central (a helper, a therapist or a class in the background is not the one stretching)."""
     best: tuple[tuple[Any, ...], Box | None, Landmarks | None, Verdict] | None = None
     for box, lm in people:
         v = check_form(lm, stretch, variant, side)
         span = max(box[2] - box[0], box[3] - box[1])
         dx = (box[0] + box[2]) / 2 / size[0] - 0.5
         dy = (box[1] + box[3]) / 2 / size[1] - 0.5
-        key = (v.in_position, v.posture == stretch.position, span, -(dx * dx + dy * dy))
+        fits = sum(c.ok is True for c in v.checks)  # its checks that pass: how well it fits
+        key = (v.in_position, v.posture == stretch.position, fits, span, -(dx * dx + dy * dy))
         if best is None or key > best[0]:
             best = (key, box, lm, v)
     if best is None:
