@@ -123,11 +123,12 @@ def bench_stages(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp) / "clip.mp4", seconds=max(2, n / 30 + 1))
         cap = cv2.VideoCapture(str(clip))
-        frames, decode = [], []
+        frames, decode, decode_cpu = [], [], []
         while len(frames) < n:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             ok, frame = cap.read()
             decode.append(time.perf_counter() - t0)
+            decode_cpu.append(time.thread_time() - c0)
             if not ok:
                 break
             frames.append(frame)
@@ -136,7 +137,7 @@ def bench_stages(n: int) -> None:
     assert lm is not None, "nobody found in the clip"
     roi = engine._track
     stages: dict[str, list[float]] = {k: [] for k in (
-        "decode (video frame)", "crop (RGBA, warpAffine)", "input buffer (RGB, /255)",
+        "decode (video frame)", "crop (RGBA, warpAffine)", "input buffer (RGB, /255)", "  (before: crop + input)",
         "landmark model", "read outputs + refine", "landmark objects",
         "smoothing", "form rules", "hold counter")}  # fmt: skip
     stages["decode (video frame)"] = decode
@@ -145,13 +146,20 @@ def bench_stages(n: int) -> None:
     counter = HoldCounter(30, clock=lambda: now[0])
     n_ = LANDMARK_SIZE
     t: list[float] = []
+    cpu: list[float] = []
+    cpu_stages: dict[str, list[float]] = {k: [] for k in stages}
 
     def lap(name: str) -> None:
+        # Wall time, and this thread's own CPU time: on a busy machine the wall time of a
+        # short step also counts the moments another process held the core.
         t.append(time.perf_counter())
+        cpu.append(time.thread_time())
         stages[name].append(t[-1] - t[-2])
+        cpu_stages[name].append(cpu[-1] - cpu[-2])
 
     for i, frame in enumerate(frames):
         t[:] = [time.perf_counter()]
+        cpu[:] = [time.thread_time()]
 
         c, s = math.cos(roi.rotation), math.sin(roi.rotation)
         k = roi.size / n_
@@ -167,11 +175,22 @@ def bench_stages(n: int) -> None:
         cv2.cvtColor(engine._crop4, cv2.COLOR_RGBA2RGB, dst=engine._crop)
         np.multiply(engine._crop, np.float32(1 / 255.0), out=engine._lm_input()[0])
         lap("input buffer (RGB, /255)")
+        # The same crop and input the way it was done before (3-channel warp, a float copy,
+        # set_tensor), on the same frame: the baseline for the two lines above.
+        old = cv2.warpAffine(frame, a, (n_, n_), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                             borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        x = cv2.cvtColor(old, cv2.COLOR_BGR2RGB).astype(np.float32) * (1 / 255.0)
+        engine._landmarker.set_tensor(engine._lm_in, x[None])
+        lap("  (before: crop + input)")
         engine._landmarker.invoke()
         lap("landmark model")
         # The rest of landmarks_in (outputs, refinement, back to image pixels), timed whole.
+        c0 = time.thread_time()
         presence, pts = engine.landmarks_in(frame, roi)
         t.append(time.perf_counter())
+        cpu.append(time.thread_time())
+        cpu_stages["read outputs + refine"].append(-1.0)  # not separable in CPU time
+        del c0
         stages["read outputs + refine"].append(t[-1] - t[-2] - stages["landmark model"][-1]
                                                - stages["crop (RGBA, warpAffine)"][-1]
                                                - stages["input buffer (RGB, /255)"][-1])  # fmt: skip
@@ -185,14 +204,24 @@ def bench_stages(n: int) -> None:
         lap("form rules")
         counter.update(v)
         lap("hold counter")
-    print(f"\nper tracked frame, 640x360 clip, median of {len(frames)} frames:")
-    own = 0.0
+    # Decoding is timed apart (before the loop), in CPU time as in wall time.
+    cpu_stages["decode (video frame)"] = decode_cpu
+    print(f"\nper tracked frame, 640x360 clip, median of {len(frames)} frames "
+          f"(load average {os.getloadavg()[0]:.2f}):")  # fmt: skip
+    print(f"  {'':<30} {'wall':>8} {'thread CPU':>11}")
+    own = own_cpu = 0.0
     for name, times in stages.items():
         ms = statistics.median(times) * 1000
-        if name != "landmark model":
+        cs = [c for c in cpu_stages[name] if c >= 0]
+        cms = statistics.median(cs) * 1000 if cs else ms
+        if name not in ("landmark model", "  (before: crop + input)"):
             own += ms
-        print(f"  {name:<28} {ms:6.3f} ms")
-    print(f"  {'our own work (all but the model)':<28} {own:6.3f} ms")
+            own_cpu += cms
+        shown = "" if name == "landmark model" else f"{cms:8.3f} ms"
+        if name.startswith("  ("):
+            shown += "  (not counted)"
+        print(f"  {name:<30} {ms:6.3f} ms {shown}")
+    print(f"  {'our own work (all but the model)':<30} {own:6.3f} ms {own_cpu:8.3f} ms")
 
 
 def make_video(path: Path, seconds: int = 60, fps: int = 30) -> None:
