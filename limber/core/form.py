@@ -96,6 +96,9 @@ LEG_RAISED = 30.0
 # ... with the other leg down: its hip-to-ankle line at most this far up (flat, or knee bent
 # with the foot on the floor; not both legs raised); CV 10-40.
 OTHER_DOWN = 20.0
+# A trunk sloping down to the shoulders by up to HIPS_UP is lying with the hips lifted (Limber's
+# default: a bridge rises about 20-40 degrees; steeper is a forward bend or a shoulder stand).
+HIPS_UP = 45.0
 # ... the hips on the floor: the shoulders at most this far below the hips (not a bridge);
 # CV 10-30.
 BRIDGE = 15.0
@@ -451,7 +454,10 @@ def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measu
             for s in legs
             if lm.visible(f"{s}_ankle")
         ]
-        if elev <= LYING_TRUNK and not (folded and abs(thighs[level]) <= SIT_THIGH):
+        # Hips lifted off the floor with the shoulders down (a bridge) is still lying on the
+        # back, so the cue can be "hips down" rather than "lie down".
+        bridged = -HIPS_UP <= trunk_elev < 0
+        if (elev <= LYING_TRUNK or bridged) and not (folded and abs(thighs[level]) <= SIT_THIGH):
             posture = "lying"
         elif min(thighs.values()) < -STAND_THIGH:
             # A thigh pointing down to the floor: standing, kneeling or lunging, not sitting.
