@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test fuzz check format browser clean
+.PHONY: run test fuzz check format browser clean peer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ check: $(VENV)/.test-installed
 format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix limber tests bench
 	$(BIN)/ruff format limber tests bench
+
+# A separate venv with mediapipe's own pipeline, for bench/bench_peer.py only (never imported).
+peer: var/peer/bin/python
+var/peer/bin/python:
+	$(PYTHON) -m venv var/peer
+	var/peer/bin/pip install -q mediapipe==0.10.21
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -343,3 +343,61 @@ def test_smoother_keeps_the_legs_names_when_the_engine_swaps_them():
             lm = Landmarks(tuple(lm[n] for n in names), lm.width, lm.height)
         sides.append(check_form(smoother(lm, i / 30), TOWEL).side)
     assert sides == ["left"] * 20
+
+
+# --- lying poses that are not the stretch, and a forward lean that is -------------------------
+
+
+def with_world(lm: Landmarks, chest_down: bool = False) -> Landmarks:
+    """The same body with world landmarks (metres, y down), as the real engine gives them;
+    chest_down mirrors the depth so the chest faces the floor instead of the ceiling."""
+    k = 1 / max(lm.width, lm.height)
+    sign = -1 if chest_down else 1
+    world = tuple(Landmark(p.x * k, p.y * k, sign * p.z * k, p.visibility) for p in lm.points)
+    return replace(lm, world=world)
+
+
+def test_both_legs_raised_is_not_the_lying_stretch():
+    end = TOWEL.default_variant.end
+    both = replace(end, other_hip=end.hip, other_knee=end.knee)
+    v = check_form(synth(both, "lying"), TOWEL)
+    assert v.posture == "lying" and not v.in_position
+    assert v.cues[0] == form.CUE_OTHER_DOWN
+    assert check_form(synth(end, "lying"), TOWEL).in_position  # the other leg down: in
+
+
+def test_hips_lifted_in_a_bridge_is_not_the_lying_stretch():
+    lm = synth(TOWEL.default_variant.end, "lying", size=(1000, 1000))
+    sh = lm["right_shoulder"]
+    lift = 0.6 * math.hypot(lm["right_hip"].x - sh.x, lm["right_hip"].y - sh.y)
+    up = {form.INDEX[n] for n in ("left_hip", "right_hip")}
+    points = tuple(replace(p, y=p.y - lift) if i in up else p for i, p in enumerate(lm.points))
+    v = check_form(replace(lm, points=points), TOWEL)
+    assert v.posture == "lying" and not v.in_position
+    assert v.cues[0] == form.CUE_HIPS_DOWN
+
+
+def test_face_down_with_a_leg_lifted_is_not_the_lying_stretch():
+    lm = synth(TOWEL.default_variant.end, "lying")
+    assert check_form(with_world(lm), TOWEL).in_position
+    v = check_form(with_world(lm, chest_down=True), TOWEL)
+    assert not v.in_position
+
+
+def test_hugging_a_knee_is_not_raising_the_leg():
+    end = TOWEL.default_variant.end
+    hug = replace(end, hip=45, knee=40)
+    v = check_form(synth(hug, "lying"), TOWEL)
+    assert not v.in_position and v.cues[0] == form.CUE_NOT_TUCKED
+    # A straight leg pulled past upright (or the head lifted toward it) is still raised.
+    assert check_form(synth(replace(end, hip=75), "lying"), TOWEL).in_position
+
+
+def test_sitting_folded_forward_is_sitting_and_the_lean_is_a_cue():
+    end = SEATED.default_variant.end
+    # The trunk leant 60 degrees forward from upright, both thighs level on the seat.
+    fold = replace(end, trunk_incline=150, hip=30, other_hip=30)
+    v = check_form(synth(fold, "sitting"), SEATED)
+    assert v.posture == "sitting" and v.in_position
+    trunk = v.check("trunk_upright")
+    assert trunk.ok is False and trunk.rule.cue_high in v.cues

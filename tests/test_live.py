@@ -32,7 +32,7 @@ from tests.test_form import synth
 TOWEL = load_library()["towel-hamstring-stretch"]
 GOOD = synth(TOWEL.default_variant.end, "lying", "right", size=(640, 480))
 BENT = synth(TOWEL.default_variant.start, "lying", "right", size=(640, 480))
-POSES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "poses"
+POSES = Path(__file__).resolve().parent / "data" / "photos"  # licensed photos, see LICENSE-*
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -19,7 +19,7 @@ cv2 = pytest.importorskip("cv2")
 pytest.importorskip("ai_edge_litert")
 
 REPO = Path(__file__).resolve().parent.parent
-POSES = REPO.parent / "shared" / "data" / "poses"
+POSES = REPO / "tests" / "data" / "photos"  # licensed photos, see their LICENSE files
 
 
 @pytest.fixture(scope="session")

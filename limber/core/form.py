@@ -66,13 +66,57 @@ ANGLED = 0.8
 MARGIN = {"heel_lift": 1.5}
 MARGIN_DEG = 5.0
 
-# Lying: the trunk within this many degrees of the floor. Sitting: at least SITTING_TRUNK.
-LYING_TRUNK = 35.0
-SITTING_TRUNK = 50.0
-# Lying stretches need the working leg raised: the hip-to-ankle line this far up from the floor.
+# The thresholds below were fitted by 5-fold cross-validation split by photo on the wider set
+# of 80 photos of other people (shared/data/poses-wide, 100 rows; `bench/bench_form.py --cv`):
+# held-out agreement 95 % in position and 85 % knee straight (from 69 % and 44 % before).
+# Agreement is flat over a range of each threshold; the value kept is inside that range, and
+# reads plainly as a rule. "CV" below names that range (on all 100 rows, the others fixed).
+# Angles and the posture come from the world landmarks (3-D, metres) when the engine gives
+# them: posture from depth agreed on 13 more rows than from pixels, knee angles on 3 more.
+ANGLES_3D = True
+POSTURE_3D = True
+# The knee check takes the straighter of the 3-D and the pixel reading: a straight leg reads
+# bent in one of them far more often than a bent one reads straight in both (CV: +2 rows).
+KNEE_FROM = "max"
+# Whether the seated stretch's leg is extended is read the same way. On the photos 3-D alone
+# agreed on 2 more rows of 105; but with one look per video frame (the live camera) the 3-D knee
+# of a leg pointing toward the camera read 50-114 degrees where the picture showed 150-158:
+# the straighter reading keeps the live check from refusing a stretch that is plainly there.
+EXTENDED_FROM = "max"
+# Lying: the trunk within this many degrees of the floor, not folded over the legs; CV 15-20
+# (25 and up let "propped on the forearms, legs raised" pass as lying).
+LYING_TRUNK = 20.0
+# Sitting: a thigh within this many degrees of level (hips at about knee height); CV 20-50.
+SIT_THIGH = 35.0
+# Standing, kneeling or lunging: a thigh pointing more than this far down; CV 35-65.
+STAND_THIGH = 50.0
+# Lying stretches need the working leg raised: the hip-to-ankle line this far up from the
+# floor (Limber's default, a third of the way to upright; CV 15-35).
 LEG_RAISED = 30.0
-# The seated stretch needs the working leg extended forward: a knee at least this open.
+# ... with the other leg down: its hip-to-ankle line at most this far up (flat, or knee bent
+# with the foot on the floor; not both legs raised); CV 10-40.
+OTHER_DOWN = 20.0
+# A trunk sloping down to the shoulders by up to HIPS_UP is lying with the hips lifted (Limber's
+# default: a bridge rises about 20-40 degrees; steeper is a forward bend or a shoulder stand).
+HIPS_UP = 45.0
+# ... the hips on the floor: the shoulders at most this far below the hips (not a bridge);
+# CV 10-30.
+BRIDGE = 15.0
+# ... the leg raised, not the knee hugged in: a knee bent under TUCK_KNEE with the thigh past
+# TUCK_THIGH from the floor on the feet's side (90 = upright) is a hug; CV 90-150 and 95-130.
+TUCK_KNEE = 125.0
+TUCK_THIGH = 110.0
+# ... on the back: the chest facing at least this much toward the ceiling (cosine; 0.5 is 60
+# degrees from straight up, so lying on the side fails); CV 0.5-0.8.
+SUPINE = 0.5
+# A trunk along the floor is folded over the legs, not lying, when the chest faces down this
+# much (cosine); CV 0.3-0.9.
+SUPINE_FOLD = 0.5
+# The seated stretch needs the working leg extended forward: a knee at least this open
+# (Limber's default, between the start pose's bent knee and the stretch's 145-160; CV 125-130)...
 LEG_EXTENDED = 125.0
+# ... and resting low, not lifted toward the ceiling: hip-to-ankle at most this far up; CV 15-50.
+SEATED_LEG_UP = 30.0
 # Summed joint-angle differences (degrees) below which the two legs fit the stretch alike.
 SAME_FIT = 30.0
 # Standing: both hips and both knees nearly straight, with an upright trunk.
@@ -95,10 +139,15 @@ class Landmarks:
     width: int
     height: int
     score: float = 1.0  # how sure the engine is there is a person at all
+    # The same 33 points in metres (origin between the hips, y down as in the picture), when the
+    # engine knows depth: angles between them do not depend on where the camera stands.
+    world: tuple[Landmark, ...] | None = None
 
     def __post_init__(self) -> None:
         if len(self.points) != len(LANDMARK_NAMES):
             raise ValueError(f"expected {len(LANDMARK_NAMES)} landmarks, got {len(self.points)}")
+        if self.world is not None and len(self.world) != len(self.points):
+            raise ValueError(f"expected {len(self.points)} world landmarks, got {len(self.world)}")
 
     def __getitem__(self, name: str) -> Landmark:
         return self.points[INDEX[name]]
@@ -133,6 +182,9 @@ class Measurement:
     leg_placed: bool | None  # the working leg is raised (lying) / extended forward (sitting)
     facing: int = 1  # +1 when the legs point to the image's right, -1 to its left
     body_px: float = 0.0  # estimated body height in pixels
+    problem: str | None = None  # the cue for what keeps the body out of the position, if known
+    folded: bool = False  # the trunk is folded forward over the legs
+    depth: bool = False  # angles measured in 3-D (world landmarks): good from any viewpoint
 
 
 def _up(p: Landmark) -> Vec:
@@ -203,17 +255,6 @@ def _view(lm: Landmarks) -> str:
     return "side" if width < SIDE_ON else "angled" if width < ANGLED else "front"
 
 
-def _posture(trunk_elev: float, hips: list[float], knees: list[float]) -> str:
-    """trunk_elev: the trunk's angle from the floor ignoring which way it leans (0..90)."""
-    if trunk_elev <= LYING_TRUNK:
-        return "lying"
-    if trunk_elev >= SITTING_TRUNK:
-        if min(hips) >= STRAIGHT and min(knees) >= STRAIGHT:
-            return "standing"
-        return "sitting"
-    return "reclining"
-
-
 def _elevation(frm: Vec, to: Vec) -> float:
     """How far frm->to points up from the horizontal (-90..90), whichever way the body faces."""
     return math.degrees(math.atan2(to[1] - frm[1], abs(to[0] - frm[0])))
@@ -255,6 +296,9 @@ def _movement(variant: Variant, position: str, steps: int = 4) -> tuple[dict[str
     return tuple(shapes)
 
 
+_LEG_JOINTS = ("hip", "knee", "ankle")
+
+
 def _working_side(lm: Landmarks, variant: Variant, position: str, prefer: str | None) -> str:
     """The leg whose shape (with the other leg's) fits the stretch's movement better.
 
@@ -288,11 +332,90 @@ def _facing(lm: Landmarks, lying: bool) -> int:
     return 1 if toward >= 0 else -1
 
 
+Vec3 = tuple[float, float, float]
+
+
+def _points3(lm: Landmarks, world: bool) -> dict[str, Vec3]:
+    """Landmarks as y-up 3-D points: metres from the world landmarks, or pixels with depth 0."""
+    src = lm.world if world and lm.world is not None else lm.points
+    if src is lm.points:
+        return {n: (src[i].x, -src[i].y, 0.0) for n, i in _BODY}
+    return {n: (src[i].x, -src[i].y, src[i].z) for n, i in _BODY}
+
+
+# The points the posture and the angles use (no face or hands): fewer to convert each frame.
+_BODY = tuple(
+    (f"{s}_{j}", INDEX[f"{s}_{j}"])
+    for s in ("left", "right")
+    for j in ("shoulder", "hip", "knee", "ankle")
+)
+
+
+def _sub(a: Vec3, b: Vec3) -> Vec3:
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+
+
+def _mid3(a: Vec3, b: Vec3) -> Vec3:
+    return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2)
+
+
+def _angle3(a: Vec3, vertex: Vec3, b: Vec3) -> float:
+    """The interior angle a-vertex-b in degrees (0 to 180), in 3-D."""
+    u, v = _sub(a, vertex), _sub(b, vertex)
+    n = math.sqrt(sum(x * x for x in u) * sum(x * x for x in v))
+    if n == 0:
+        return float("nan")
+    cos = sum(x * y for x, y in zip(u, v, strict=True)) / n
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+
+def _elev3(frm: Vec3, to: Vec3) -> float:
+    """How far frm->to points up from the floor's plane (-90..90), whichever way it faces."""
+    d = _sub(to, frm)
+    return math.degrees(math.atan2(d[1], math.hypot(d[0], d[2])))
+
+
+def _same_way(a: Vec3, b: Vec3) -> bool:
+    """a and b point the same way along the floor (their horizontal parts agree)."""
+    return a[0] * b[0] + a[2] * b[2] > 0
+
+
+def _from_feet(hip: Vec3, knee: Vec3, shoulders: Vec3, hips: Vec3) -> float:
+    """The thigh's angle up from the floor on the feet's side (0 flat, 90 upright, more: drawn
+    toward the chest), lying down."""
+    t = _sub(shoulders, hips)
+    n = math.hypot(t[0], t[2]) or 1.0
+    d = _sub(knee, hip)
+    return math.degrees(math.atan2(d[1], -(d[0] * t[0] + d[2] * t[2]) / n))
+
+
+def _chest_up(pts: dict[str, Vec3]) -> float:
+    """How much the chest faces the ceiling: +1 lying on the back, -1 face down, 0 on the side.
+
+    The front of the body is the person's right-to-left shoulder line crossed with the
+    hips-to-shoulders line (y up, z away from the camera).
+    """
+    a = _sub(pts["left_shoulder"], pts["right_shoulder"])
+    b = _sub(
+        _mid3(pts["left_shoulder"], pts["right_shoulder"]),
+        _mid3(pts["left_hip"], pts["right_hip"]),
+    )
+    n = (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+    size = math.sqrt(sum(x * x for x in n))
+    # The y axis points up and z away from the camera: a left-handed frame, hence the minus.
+    return -n[1] / size if size > 0 else 0.0
+
+
 def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measurement:
     """Measure everything a check can ask for (spec.MEASURES), for the given variant's movement.
 
     prefer: the leg to watch when the two legs cannot be told apart (the one the session asked
     for, or the one watched in the last frame).
+
+    The posture is read from the legs and hips, not the trunk: sitting is the hips at about
+    knee height with a thigh roughly level, whatever the trunk does (a forward fold is still
+    sitting); lying is the trunk along the floor and not folded over the legs. Angles come
+    from the world landmarks when the engine gives them (ANGLES_3D), else from the pixels.
     """
     sh_l, sh_r = _up(lm["left_shoulder"]), _up(lm["right_shoulder"])
     hp_l, hp_r = _up(lm["left_hip"]), _up(lm["right_hip"])
@@ -303,24 +426,59 @@ def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measu
     legs = [s for s in ("left", "right") if lm.visible(f"{s}_hip", f"{s}_knee")]
     view = _view(lm)
     body_px = _body_px(lm)
+    p3 = _points3(lm, POSTURE_3D)
+    a3 = _points3(lm, ANGLES_3D)
+    px3 = _points3(lm, False)
+    use3d = ANGLES_3D and lm.world is not None
+    sh3 = _mid3(p3["left_shoulder"], p3["right_shoulder"])
+    hp3 = _mid3(p3["left_hip"], p3["right_hip"])
+    trunk_elev = _elev3(hp3, sh3)  # + shoulders above the hips, - below
+    chest = _chest_up(p3) if lm.world is not None and POSTURE_3D else None
+    elev = abs(trunk_elev)
+
+    def thigh(s: str) -> float:
+        return _elev3(p3[f"{s}_hip"], p3[f"{s}_knee"])
 
     posture: str | None = None
-    elev = math.degrees(math.atan2(abs(sh[1] - hp[1]), abs(sh[0] - hp[0])))
+    folded = False
     if trunk_seen and legs:
         # Judged on the legs that are seen: side-on, the far leg is often hidden.
-        hips = [angle_at(sh, _up(lm[f"{s}_hip"]), _up(lm[f"{s}_knee"])) for s in legs]
+        thighs = {s: thigh(s) for s in legs}
+        level = min(legs, key=lambda s: abs(thighs[s]))
+        # Folded over the legs: the shoulders lie the same way along the floor as the knees.
+        folded = _same_way(_sub(sh3, hp3), _sub(p3[f"{level}_knee"], p3[f"{level}_hip"]))
+        # ... or the chest faces the floor over level thighs (depth alone can miss a deep fold).
+        folded = folded or (chest is not None and chest < -SUPINE_FOLD)
         knees = [
-            angle_at(_up(lm[f"{s}_hip"]), _up(lm[f"{s}_knee"]), _up(lm[f"{s}_ankle"]))
+            _angle3(p3[f"{s}_hip"], p3[f"{s}_knee"], p3[f"{s}_ankle"])
             for s in legs
             if lm.visible(f"{s}_ankle")
         ]
-        posture = _posture(elev, hips, knees or [0.0])
+        # Hips lifted off the floor with the shoulders down (a bridge) is still lying on the
+        # back, so the cue can be "hips down" rather than "lie down".
+        bridged = -HIPS_UP <= trunk_elev < 0
+        if (elev <= LYING_TRUNK or bridged) and not (folded and abs(thighs[level]) <= SIT_THIGH):
+            posture = "lying"
+        elif min(thighs.values()) < -STAND_THIGH:
+            # A thigh pointing down to the floor: standing, kneeling or lunging, not sitting.
+            hips = [_angle3(sh3, p3[f"{s}_hip"], p3[f"{s}_knee"]) for s in legs]
+            straight = min(hips) >= STRAIGHT and min(knees or [0.0]) >= STRAIGHT
+            posture = "standing" if straight or trunk_elev < 0 else "kneeling"
+        elif abs(thighs[level]) <= SIT_THIGH:
+            posture = "sitting"
+        else:
+            posture = "reclining"
     elif trunk_seen and elev <= LYING_TRUNK:
         posture = "lying"
 
     position = "lying" if variant.end.trunk_incline < 45 else "sitting"
     side = _working_side(lm, variant, position, prefer)
     other = "right" if side == "left" else "left"
+    if prefer is None and not lm.visible(*(f"{side}_{j}" for j in _LEG_JOINTS)):
+        if lm.visible(*(f"{other}_{j}" for j in _LEG_JOINTS)):
+            # The leg that fits best is hidden and the other is seen: judge the one seen
+            # rather than nothing (nobody asked for a leg).
+            side, other = other, side
     facing = _facing(lm, lying=posture == "lying" or (posture is None and elev <= LYING_TRUNK))
     w, o = _leg(lm, side), _leg(lm, other)
 
@@ -328,11 +486,22 @@ def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measu
         names = [j.replace("W_", side + "_").replace("O_", other + "_") for j in joints]
         return lm.visible(*names)
 
+    def knee(leg: str, how: str = KNEE_FROM) -> float:
+        hip, kn, ankle = (f"{leg}_{j}" for j in _LEG_JOINTS)
+        flat = _angle3(px3[hip], px3[kn], px3[ankle])
+        if not use3d:
+            return flat
+        deep = _angle3(a3[hip], a3[kn], a3[ankle])
+        if how == "view":
+            # Side-on the picture shows the knee's own angle; turned, only depth does.
+            return flat if view == "side" else deep
+        return max(flat, deep) if how == "max" else deep
+
     values: dict[str, float | None] = dict.fromkeys(MEASURES)
     if seen("W_hip", "W_knee", "W_ankle"):
-        values["working_knee"] = angle_at(w.hip, w.knee, w.ankle)
+        values["working_knee"] = knee(side)
     if seen("O_hip", "O_knee", "O_ankle"):
-        values["other_knee"] = angle_at(o.hip, o.knee, o.ankle)
+        values["other_knee"] = knee(other)
     if seen("W_hip", "W_ankle", "O_hip", "O_ankle"):
         a = (w.ankle[0] - w.hip[0], w.ankle[1] - w.hip[1])
         b = (o.ankle[0] - o.hip[0], o.ankle[1] - o.hip[1])
@@ -351,15 +520,36 @@ def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measu
         values["heel_lift"] = max(0.0, 100.0 * (w.heel[1] - support) / body_px)
 
     placed: bool | None = None
+    problem: str | None = None
     if posture == "lying" or (posture is None and elev <= LYING_TRUNK):
-        raise_ = values["leg_raise"]
-        if raise_ is None and seen("W_hip", "W_knee"):
-            raise_ = _direction(w.hip, w.knee, facing)
-        placed = None if raise_ is None else raise_ >= LEG_RAISED
+        rise = None
+        if seen("W_hip", "W_ankle"):
+            rise = _elev3(p3[f"{side}_hip"], p3[f"{side}_ankle"])
+        elif seen("W_hip", "W_knee"):
+            rise = thigh(side)
+        placed = None if rise is None else rise >= LEG_RAISED
+        if placed and seen("O_hip", "O_ankle"):
+            if _elev3(p3[f"{other}_hip"], p3[f"{other}_ankle"]) > OTHER_DOWN:
+                placed, problem = False, CUE_OTHER_DOWN
+        if placed and trunk_seen and -trunk_elev > BRIDGE:
+            placed, problem = False, CUE_HIPS_DOWN  # the hips well above the shoulders
+        knee_w = values["working_knee"]
+        if placed and knee_w is not None and trunk_seen and knee_w < TUCK_KNEE:
+            # A bent knee drawn past upright toward the chest is hugged in, not raised. The
+            # thigh is measured from the floor on the feet's side, so lifting the head and
+            # shoulders toward a straight raised leg does not count as hugging it.
+            if _from_feet(p3[f"{side}_hip"], p3[f"{side}_knee"], sh3, hp3) > TUCK_THIGH:
+                placed, problem = False, CUE_NOT_TUCKED
+        if placed and chest is not None and chest < SUPINE:
+            placed, problem = False, CUE_ON_BACK
+    elif values["working_knee"] is not None and posture == "sitting":
+        rise = _elev3(p3[f"{side}_hip"], p3[f"{side}_ankle"]) if seen("W_ankle") else 0.0
+        extended = knee(side, EXTENDED_FROM) >= LEG_EXTENDED
+        placed = extended and rise <= SEATED_LEG_UP
     elif values["working_knee"] is not None:
-        ahead = (w.ankle[0] - w.hip[0]) * facing > 0
-        placed = values["working_knee"] >= LEG_EXTENDED and ahead
-    return Measurement(posture, side, view, values, placed, facing, body_px)
+        placed = False
+    depth = ANGLES_3D and lm.world is not None
+    return Measurement(posture, side, view, values, placed, facing, body_px, problem, folded, depth)
 
 
 # --- judging ----------------------------------------------------------------------------------
@@ -447,6 +637,10 @@ POSTURE_CUES = {
     "lying": "Lie down on your back for this stretch.",
     "sitting": "Sit on the edge of a chair for this stretch.",
 }
+CUE_OTHER_DOWN = "Keep your other leg down: foot flat on the floor, or the leg resting straight."
+CUE_HIPS_DOWN = "Rest your hips on the floor."
+CUE_NOT_TUCKED = "Raise the leg toward the ceiling rather than hugging the knee in."
+CUE_ON_BACK = "Turn onto your back for this stretch."
 CUE_NOT_SEEN = "Move so the camera can see your whole body."
 CUE_TURN = "Turn side-on to the camera so it can see your legs from the side."
 
@@ -477,7 +671,8 @@ def judge(
             (CUE_NOT_SEEN,),
         )  # fmt: skip
     cues: list[str] = []
-    trust = m.view != "front"
+    # Pixel angles of a body facing the camera are not its joints' angles; 3-D ones are.
+    trust = m.view != "front" or m.depth
     checks = []
     for rule in v.checks:
         value = m.values.get(rule.measure)
@@ -491,12 +686,12 @@ def judge(
     first: list[str] = []
     if m.posture is None:
         first.append(CUE_NOT_SEEN)
-    elif m.view == "front":
+    elif not trust:
         first.append(CUE_TURN)
     if m.posture is not None and m.posture != stretch.position:
         first.append(POSTURE_CUES.get(stretch.position, PLACE_CUES.get(stretch.position, "")))
     elif m.posture == stretch.position and m.leg_placed is False:
-        first.append(PLACE_CUES.get(stretch.position, ""))
+        first.append(m.problem or PLACE_CUES.get(stretch.position, ""))
     if side_ok is False and side is not None:
         first.append(f"Switch legs: stretch your {side} leg.")
     if not in_position:

@@ -75,10 +75,14 @@ def _legs_swapped(prev: Landmarks, cur: Landmarks) -> bool:
 
 
 def _swap_legs(lm: Landmarks) -> Landmarks:
-    points = list(lm.points)
-    for i, j in _SWAP.items():
-        points[i] = lm.points[j]
-    return Landmarks(tuple(points), lm.width, lm.height, lm.score)
+    def swapped(pts: tuple[Landmark, ...]) -> tuple[Landmark, ...]:
+        out = list(pts)
+        for i, j in _SWAP.items():
+            out[i] = pts[j]
+        return tuple(out)
+
+    world = None if lm.world is None else swapped(lm.world)
+    return Landmarks(swapped(lm.points), lm.width, lm.height, lm.score, world)
 
 
 class LandmarkSmoother:
@@ -125,5 +129,6 @@ class LandmarkSmoother:
             Landmark(fx(p.x, t), fy(p.y, t), p.z, fv(p.visibility, t))
             for p, (fx, fy, fv) in zip(lm.points, self._filters, strict=True)
         )
-        self._prev = Landmarks(points, lm.width, lm.height, lm.score)
+        # World landmarks (metres) feed only angles, which One Euro on pixels already steadies.
+        self._prev = Landmarks(points, lm.width, lm.height, lm.score, lm.world)
         return self._prev

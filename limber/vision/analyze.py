@@ -29,15 +29,23 @@ from limber.errors import UserError
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
+    "VIDEO_SUFFIXES",
     "analyze",
     "analyze_image",
     "analyze_video",
     "annotate",
     "choose",
+    "judge_people",
+    "read_image",
 ]
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi"}  # what an annotated video can be written as
 Progress = Callable[[int, int], None]
+# Videos are looked at 15 times a second by default: the landmark model alone caps analysis
+# near 4.5x real time at 30 fps, and a hold's good-form seconds at 15 fps are exact to 0.07 s.
+DEFAULT_FPS = 15.0
 
 # Skeleton drawn on annotated output: pairs of landmark names.
 BONES = [
@@ -91,11 +99,98 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+MAX_PIXELS = 40_000_000  # ~40 megapixels: any camera photo fits; a decompression bomb does not
+
+
 def _check_file(path: Path) -> None:
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give one photo or video (eval-form takes a folder)")
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise UserError(f"{path}: the file is empty")
+
+
+def _header_size(head: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG, JPEG, GIF, BMP or WebP header, without decoding pixels."""
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+    if head[:2] == b"BM" and len(head) >= 26:
+        return abs(int.from_bytes(head[18:22], "little", signed=True)), abs(
+            int.from_bytes(head[22:26], "little", signed=True)
+        )
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        kind = head[12:16]
+        if kind == b"VP8X":
+            return 1 + int.from_bytes(head[24:27], "little"), 1 + int.from_bytes(
+                head[27:30], "little"
+            )
+        if kind == b"VP8 ":
+            return int.from_bytes(head[26:28], "little") & 0x3FFF, int.from_bytes(
+                head[28:30], "little"
+            ) & 0x3FFF
+        if kind == b"VP8L":
+            bits = int.from_bytes(head[21:25], "little")
+            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if head[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(head):
+            if head[i] != 0xFF:
+                i += 1
+                continue
+            marker = head[i + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+                i += 1 if marker == 0xFF else 2
+                continue
+            length = int.from_bytes(head[i + 2 : i + 4], "big")
+            # Start-of-frame markers (not DHT C4, JPG C8, DAC CC) carry the size.
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                return int.from_bytes(head[i + 7 : i + 9], "big"), int.from_bytes(
+                    head[i + 5 : i + 7], "big"
+                )
+            i += 2 + length
+    return None
+
+
+def _complete(data: bytes) -> bool:
+    """False for a JPEG or PNG cut short (OpenCV would decode its missing part as grey)."""
+    if data[:2] == b"\xff\xd8":
+        # The end-of-image marker must come after the last start of scan.
+        return data.rfind(b"\xff\xd9") > data.rfind(b"\xff\xda") >= 0
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return b"IEND" in data[-64:]
+    return True
+
+
+def read_image(path: Path) -> Any:
+    """A photo as a BGR array, or a UserError: too large (checked before decoding), cut short,
+    or not an image at all."""
+    from .engine import require_vision
+
+    np, cv2, _ = require_vision()
+    _check_file(path)
+    try:
+        data = path.read_bytes() if path.stat().st_size < 512 * 2**20 else b""
+    except OSError as e:
+        raise UserError(f"{path}: cannot read it ({e.strerror})") from None
+    if not data:
+        raise UserError(f"{path}: over 512 MB; too large a file for a photo")
+    size = _header_size(data[:65536])
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise UserError(
+            f"{path}: {size[0]} x {size[1]} pixels is over the {MAX_PIXELS // 1_000_000} "
+            "megapixel limit; make it smaller first"
+        )
+    if not _complete(data):
+        raise UserError(f"{path}: the image is cut short (truncated); copy it again")
+    frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise UserError(f"{path}: not an image OpenCV can read")
+    if frame.shape[0] * frame.shape[1] > MAX_PIXELS:
+        raise UserError(f"{path}: over the {MAX_PIXELS // 1_000_000} megapixel limit")
+    return frame
 
 
 def _report(verdict: Verdict) -> dict[str, Any]:
@@ -151,6 +246,8 @@ def annotate(frame: Any, lm: Landmarks | None, verdict: Verdict, hold: Any = Non
         pos = "in position" if verdict.in_position else "not in position"
         lines.append((f"{pos} ({verdict.posture or '?'}, {verdict.view} view)",
                       GREEN if verdict.in_position else RED))  # fmt: skip
+        if not verdict.in_position and verdict.cues:
+            lines.append((verdict.cues[0], AMBER))  # what keeps the body out of the stretch
         if verdict.side:
             ok = verdict.side_ok
             lines.append((f"working leg: {verdict.side}", AMBER if ok is False else WHITE))
@@ -180,10 +277,15 @@ def _write_image(path: Path, img: Any) -> None:
     from .engine import require_vision
 
     _, cv2, _ = require_vision()
-    suffix = path.suffix.lower() if path.suffix.lower() in IMAGE_SUFFIXES else ".png"
-    ok, data = cv2.imencode(suffix, img)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise UserError(f"{path}: an annotated image needs an image name (.png, .jpg)")
+    try:
+        ok, data = cv2.imencode(suffix, img)
+    except cv2.error:
+        ok = False
     if not ok:
-        raise UserError(f"cannot encode an image as {suffix}")
+        raise UserError(f"{path}: cannot write a {suffix} image here; use .png or .jpg")
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_bytes(data.tobytes())
@@ -204,20 +306,55 @@ def analyze_image(
     engine: Any = None,
     out: Path | None = None,
 ) -> dict[str, Any]:
-    from .engine import require_vision
-
-    _, cv2, _ = require_vision()
-    _check_file(path)
-    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if frame is None:
-        raise UserError(f"{path}: not an image OpenCV can read")
+    frame = read_image(path)
     eng = _engine(engine)
-    process = getattr(eng, "process_image", eng.process)
-    lm = process(frame)
-    verdict = check_form(lm, stretch, variant, side)
+    h, w = frame.shape[:2]
+    if hasattr(eng, "people"):
+        people = [(p.box, p.landmarks) for p in eng.people(frame)]
+    else:
+        lm = getattr(eng, "process_image", eng.process)(frame)
+        people = [] if lm is None else [(_box_of(lm), lm)]
+    box, lm, verdict = judge_people(people, stretch, variant, side, (w, h))
     if out is not None:
         _write_image(out, annotate(frame, lm, verdict))
-    return {"file": str(path), "kind": "image", **_report(verdict)}
+    report = {"file": str(path), "kind": "image", **_report(verdict)}
+    report["people"] = len(people)
+    report["judged_box"] = None if box is None else [round(v) for v in box]
+    return report
+
+
+Box = tuple[float, float, float, float]
+
+
+def _box_of(lm: Landmarks) -> Box:
+    xs = [p.x for p in lm.points]
+    ys = [p.y for p in lm.points]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def judge_people(
+    people: list[tuple[Box, Landmarks]],
+    stretch: Stretch,
+    variant: Variant,
+    side: str | None,
+    size: tuple[int, int],
+) -> tuple[Box | None, Landmarks | None, Verdict]:
+    """Judge the person whose pose best fits the stretch: in position first, then in the
+    stretch's posture, then with the most checks passing, then the largest, then the most
+    central (a helper, a therapist or a class in the background is not the one stretching)."""
+    best: tuple[tuple[Any, ...], Box | None, Landmarks | None, Verdict] | None = None
+    for box, lm in people:
+        v = check_form(lm, stretch, variant, side)
+        span = max(box[2] - box[0], box[3] - box[1])
+        dx = (box[0] + box[2]) / 2 / size[0] - 0.5
+        dy = (box[1] + box[3]) / 2 / size[1] - 0.5
+        fits = sum(c.ok is True for c in v.checks)  # its checks that pass: how well it fits
+        key = (v.in_position, v.posture == stretch.position, fits, span, -(dx * dx + dy * dy))
+        if best is None or key > best[0]:
+            best = (key, box, lm, v)
+    if best is None:
+        return None, None, check_form(None, stretch, variant, side)
+    return best[1], best[2], best[3]
 
 
 def _median_measurement(ms: list[Measurement]) -> Measurement:
@@ -250,7 +387,10 @@ def analyze_video(
     engine: PoseEngine | None = None,
     out: Path | None = None,
     progress: Progress | None = None,
+    sample_fps: float | None = DEFAULT_FPS,
 ) -> dict[str, Any]:
+    """sample_fps: look at this many frames a second (the nearest whole step through the
+    video's own frames); None looks at every frame."""
     from .engine import require_vision
 
     _, cv2, _ = require_vision()
@@ -261,6 +401,8 @@ def analyze_video(
     fps = cap.get(cv2.CAP_PROP_FPS)
     fps = fps if 1 <= fps <= 240 else 30.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    step = 1 if sample_fps is None else max(1, round(fps / sample_fps))
+    rate = fps / step  # the rate frames are really looked at
     eng = _engine(engine)
     if hasattr(eng, "reset"):
         eng.reset()
@@ -275,15 +417,22 @@ def analyze_video(
     in_position_frames = 0
     jerks: list[float] = []
     last_side: str | None = None
-    frames = 0
+    frames = looked = 0
     try:
         while True:
+            if frames % step:
+                # A skipped frame is only stepped over, never decoded.
+                if not cap.grab():
+                    break
+                frames += 1
+                continue
             ok, frame = cap.read()
             if not ok or frame is None:
                 break
             t = frames / fps
             now[0] = t
             frames += 1
+            looked += 1
             lm = smoother(eng.process(frame), t)
             if lm is None:
                 smoother.reset()
@@ -312,7 +461,7 @@ def analyze_video(
                     h, w = frame.shape[:2]
                     fourcc = cv2.VideoWriter_fourcc(*("MJPG" if out.suffix.lower() == ".avi"
                                                       else "mp4v"))  # fmt: skip
-                    writer = cv2.VideoWriter(str(tmp_out), fourcc, fps, (w, h))
+                    writer = cv2.VideoWriter(str(tmp_out), fourcc, rate, (w, h))
                     if not writer.isOpened():
                         raise UserError(f"cannot write a video to {out}")
                 writer.write(annotate(frame, lm, verdict, hold))
@@ -322,7 +471,7 @@ def analyze_video(
         cap.release()
         if writer is not None:
             writer.release()
-    if frames == 0:
+    if looked == 0:
         if tmp_out is not None:
             tmp_out.unlink(missing_ok=True)
         raise UserError(f"{path}: no frames could be read from this video")
@@ -333,7 +482,7 @@ def analyze_video(
     basis = placed or seen
     summary = judge(_median_measurement(basis) if basis else None, stretch, variant, side)
     report = _report(summary)
-    in_position_s = in_position_frames / fps
+    in_position_s = in_position_frames / rate
     report["person_found"] = bool(seen)
     report["in_position"] = in_position_s >= min(1.0, duration / 2)
     timeline = []
@@ -355,6 +504,8 @@ def analyze_video(
         **report,
         "frames": frames,
         "fps": round(fps, 3),
+        "analysed_fps": round(rate, 3),
+        "frames_analysed": looked,
         "seconds": round(duration, 2),
         "in_position_s": round(in_position_s, 2),
         "good_form_s": round(counter.held_s, 2),
@@ -372,6 +523,7 @@ def analyze(
     out: Path | str | None = None,
     progress: Progress | None = None,
     library: Library | None = None,
+    sample_fps: float | None = DEFAULT_FPS,
 ) -> dict[str, Any]:
     """Analyze an image or a video file against a stretch; see the module docstring."""
     stretch, v = choose(exercise, variant, side, library)
@@ -379,4 +531,6 @@ def analyze(
     out_path = None if out is None else Path(out)
     if _is_image(path):
         return analyze_image(path, stretch, v, side, engine, out_path)
-    return analyze_video(path, stretch, v, side, engine, out_path, progress)
+    if out_path is not None and out_path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise UserError(f"{out_path}: an annotated video needs a video name (.mp4, .avi)")
+    return analyze_video(path, stretch, v, side, engine, out_path, progress, sample_fps)

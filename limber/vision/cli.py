@@ -27,13 +27,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--variant", help="the variant of the stretch (default: its first)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.add_argument("-o", "--output", metavar="OUT", help="write an annotated image or video")
+    p.add_argument(
+        "--fps", default="15", metavar="N",
+        help="video frames looked at per second (default 15; 'all' for every frame)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_analyze)
 
     p = subparsers.add_parser(
         "eval-form", help="compare the form check with labelled photos (a folder with labels.tsv)"
     )
     p.add_argument("folder", metavar="DIR")
-    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.add_argument("--json", action="store_true", help="print the rows and tables as JSON")
     p.set_defaults(func=cmd_eval_form)
 
     p = subparsers.add_parser("models", help="fetch and check the pose model files")
@@ -83,9 +87,12 @@ def _summary(r: dict[str, Any]) -> str:
     lines = [f"{r['file']}: {r['exercise']} ({r['variant']})"]
     if r["kind"] == "video":
         lines.append(
-            f"  {r['frames']} frames, {r['seconds']:.1f} s; "
-            f"in position {r['in_position_s']:.1f} s, good form held {r['good_form_s']:.1f} s"
+            f"  {r['frames']} frames, {r['seconds']:.1f} s, looked at {r['analysed_fps']:g} "
+            f"frames a second; in position {r['in_position_s']:.1f} s, "
+            f"good form held {r['good_form_s']:.1f} s"
         )
+    elif r.get("people", 1) > 1:
+        lines.append(f"  {r['people']} people seen; judged the one at {r['judged_box']}")
     if not r["person_found"]:
         lines.append("  nobody found in the picture")
     else:
@@ -113,6 +120,18 @@ def _summary(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _fps(text: str) -> float | None:
+    if text.strip().lower() == "all":
+        return None
+    try:
+        fps = float(text)
+    except ValueError:
+        fps = float("nan")
+    if not 0.5 <= fps <= 240:
+        raise UserError(f"--fps {text}: give a number of frames a second (0.5 to 240) or 'all'")
+    return fps
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .analyze import IMAGE_SUFFIXES, analyze, choose
 
@@ -124,9 +143,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if out is not None and path.suffix.lower() in IMAGE_SUFFIXES:
         if out.suffix.lower() not in IMAGE_SUFFIXES:
             raise UserError(f"{out}: an annotated image needs an image name (.png, .jpg)")
+    fps = _fps(args.fps)
     bar = _Bar()
     try:
-        report = analyze(path, args.exercise, args.side, args.variant, out=out, progress=bar)
+        report = analyze(
+            path, args.exercise, args.side, args.variant, out=out, progress=bar, sample_fps=fps
+        )
     finally:
         if bar.last:
             bar.close()
@@ -186,6 +208,9 @@ def cmd_eval_form(args: argparse.Namespace) -> int:
             {
                 "file": row["file"],
                 "exercise": row["exercise"],
+                "note": row.get("note") or "",
+                "people": r.get("people", 1),
+                "posture": r["posture"],
                 "in_position": {"label": want_pos, "got": r["in_position"]},
                 "knee_straight": {
                     "label": want_knee,
@@ -195,11 +220,93 @@ def cmd_eval_form(args: argparse.Namespace) -> int:
                 "agree": agree_pos and agree_knee,
             }
         )
+    tables = summarize(results)
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"rows": results, **tables}, indent=2))
     else:
         _table(results)
+        _print_tables(tables)
     return 0 if all(r["agree"] for r in results) else 1
+
+
+# Words of the `note` column that name the kinds of photo the check is known to find hard.
+KEYWORDS = {
+    "people": ("people", "therapist"),
+    "blurry": ("blurry", "grayscale"),
+    "small": ("small image",),
+    "front/three-quarter": ("front", "three-quarter", "facing"),
+    "fold/lean": ("fold", "lean", "reach"),
+    "both legs": ("both legs", "both knees", "both straight"),
+    "bridge": ("bridge",),
+    "face down/side": ("face down", "side-lying", "on the side"),
+    "kneeling": ("kneel", "half split", "child"),
+    "standing/squat": ("standing", "squat", "chair pose"),
+    "45 degrees": ("45 degrees",),
+}
+
+
+def _confusion(items: list[tuple[bool | None, bool | None]]) -> dict[str, Any]:
+    """Counts of label/answer pairs: tp, fn, fp, tn, and unknown answers (None)."""
+    c = {"n": 0, "tp": 0, "fn": 0, "fp": 0, "tn": 0, "unknown": 0, "agree": 0}
+    for label, got in items:
+        if label is None:
+            continue
+        c["n"] += 1
+        if got is None:
+            c["unknown"] += 1
+            continue
+        c[("t" if label == got else "f") + ("p" if got else "n")] += 1
+        c["agree"] += label == got
+    c["agreement"] = round(c["agree"] / c["n"], 3) if c["n"] else None
+    return c
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Agreement and confusion tables: overall, per stretch and per note keyword."""
+
+    def block(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "rows": len(rs),
+            "agree": sum(r["agree"] for r in rs),
+            "in_position": _confusion(
+                [(r["in_position"]["label"], r["in_position"]["got"]) for r in rs]
+            ),
+            "knee_straight": _confusion(
+                [(r["knee_straight"]["label"], r["knee_straight"]["got"]) for r in rs]
+            ),
+        }
+
+    by_stretch = {ex: block([r for r in results if r["exercise"] == ex])
+                  for ex in sorted({r["exercise"] for r in results})}  # fmt: skip
+    by_kind = {}
+    for kind, words in KEYWORDS.items():
+        rs = [r for r in results if any(w in r["note"].lower() for w in words)]
+        if rs:
+            by_kind[kind] = block(rs)
+    return {"overall": block(results), "by_stretch": by_stretch, "by_keyword": by_kind}
+
+
+def _print_tables(tables: dict[str, Any]) -> None:
+    head = ("", "ROWS", "IN POS tp/fn/fp/tn/?", "AGREE", "KNEE tp/fn/fp/tn/?", "AGREE")
+    lines = [head]
+
+    def row(name: str, b: dict[str, Any]) -> None:
+        cells: list[str] = [name, str(b["rows"])]
+        for col in ("in_position", "knee_straight"):
+            c = b[col]
+            cells.append(f"{c['tp']}/{c['fn']}/{c['fp']}/{c['tn']}/{c['unknown']}")
+            cells.append("-" if c["agreement"] is None else f"{100 * c['agreement']:.0f}%")
+        lines.append(tuple(cells))
+
+    row("all", tables["overall"])
+    for name, b in tables["by_stretch"].items():
+        row(name, b)
+    for name, b in tables["by_keyword"].items():
+        row(f"note: {name}", b)
+    widths = [max(len(x[i]) for x in lines) for i in range(len(head))]
+    print()
+    for x in lines:
+        print("  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)).rstrip())
 
 
 def _word(v: bool | None) -> str:
