@@ -23,6 +23,7 @@ from limber.practice.models import Screening
 def screening(request):
     questions = red_flags.QUESTIONS
     errors: list[str] = []
+    known_side = store.affected_side_of(request.user)
     if request.method == "POST":
         answers = {}
         for q in questions:
@@ -30,13 +31,36 @@ def screening(request):
             if value not in ("yes", "no"):
                 errors.append(q.id)
             answers[q.id] = value == "yes"
+        # Which leg hurts: asked every time, optional (not sure, or back pain only); a check
+        # that leaves it out keeps the earlier answer.
+        side = request.POST.get("affected_side") or None
+        if side is not None and side not in red_flags.SIDES:
+            errors.append("affected_side")
         if not errors:
-            result = red_flags.evaluate(answers)
-            Screening.objects.create(user=request.user, answers=answers, flagged=result.flagged)
-            if not result.flagged:
+            result = red_flags.evaluate(answers, side)
+            Screening.objects.create(
+                user=request.user,
+                answers=answers,
+                flagged=result.flagged,
+                affected_side=side,
+                seen_clinician=request.POST.get("seen_clinician") == "yes",
+            )
+            blocked = plan.screening_block(request.user)
+            if not blocked:
                 return HttpResponseRedirect(reverse("practice"))
-            return render(request, "practice/screening_flagged.html", {"result": result})
-    ctx = {"questions": questions, "errors": errors, "latest": store.latest_screening(request.user)}
+            ctx = {"result": result, "blocked": blocked, "questions": questions}
+            return render(request, "practice/screening_flagged.html", ctx)
+    status = plan.screening_status(request.user)
+    ctx = {
+        "questions": questions,
+        "errors": errors,
+        "latest": status["latest"],
+        "blocked": status["blocked"],
+        "pending_flag": status["flagged"] is not None and status["flagged"].cleared_by_id is None,
+        "known_side": known_side,
+        "sides": red_flags.SIDES,
+        "max_age_days": red_flags.MAX_AGE_DAYS,
+    }
     return render(request, "practice/screening.html", ctx, status=400 if errors else 200)
 
 
