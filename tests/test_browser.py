@@ -148,7 +148,7 @@ def test_a_reload_mid_session_keeps_the_finished_holds(page, live_server):
     page.goto("/practice/?speed=25")
     expected = hold_steps(page)
     start(page)
-    page.wait_for_function("document.getElementById('ready-box').hidden === false")
+    play_until_ready(page)  # the symptoms and pain questions come first
     page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 2")
     page.reload()
