@@ -226,6 +226,10 @@ def test_history_reads_right_with_one_session_two_and_a_year(page, screened):
 
 
 def test_stretch_page_on_a_phone(page, screened):
+    page.set_viewport_size({"width": 1100, "height": 900})
+    page.goto("/exercises/towel-hamstring-stretch/")
+    assert page.get_by_role("link", name="Practise this").count() == 0  # not signed in
+    shot(page, "stretch-page-readme", full_page=False)  # docs/stretch-page.png
     log_in(page, screened)
     page.set_viewport_size(PHONE_390)
     page.goto("/exercises/towel-hamstring-stretch/")

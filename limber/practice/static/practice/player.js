@@ -263,8 +263,9 @@ function tick() {
     state.cuesSaid += 1;
   }
   if (left <= 0) return endStep(false);
-  // Wake at the next whole second shown, or at the deadline itself if that comes first.
-  state.timer = setTimeout(tick, Math.min(left, (left % 1000) + 1, 250));
+  // Wake at the next whole second shown, the next cue, or the deadline, whichever comes first.
+  const next = state.cuesSaid < cues.length ? ((cues[state.cuesSaid].at_s - elapsedS) * 1000) / speed : Infinity;
+  state.timer = setTimeout(tick, Math.max(0, Math.min(left, (left % 1000) + 1, 250, next + 1)));
 }
 
 function endStep(skipped) {
