@@ -475,3 +475,15 @@ def test_answers_can_be_spoken_where_the_browser_listens(page, live_server):
     wall = [h for h in holds if h.exercise == "wall-hamstring-stretch"]
     assert {(h.stretch_felt, h.pain) for h in towel} == {(True, 3)}
     assert {(h.stretch_felt, h.pain) for h in wall} == {(None, 4)}
+
+
+def test_new_or_worse_symptoms_before_a_session_lead_to_the_symptoms_check(page, live_server):
+    sign_up_and_screen(page, "worse@example.org")
+    page.goto("/practice/")
+    start(page)
+    page.locator("#new_symptoms-box").wait_for()
+    assert page.locator("#checkin-title").inner_text() == "Before you start"
+    page.locator('#new_symptoms-box input[value="yes"]').check(force=True)
+    page.locator("#checkin-next").click()
+    page.wait_for_url("**/screening/")
+    assert PracticeSession.objects.count() == 0  # nothing was started

@@ -197,3 +197,22 @@ def test_practise_this_is_offered_to_a_signed_in_person(client, alice):
     assert "Practise this" not in client.get(page).content.decode()
     client.force_login(alice)
     assert 'href="/practice/">Practise this' in client.get(page).content.decode()
+
+
+def test_the_clinicians_note_shows_on_the_player_and_the_history(client, screened, monkeypatch):
+    from limber.practice import plan
+
+    real = plan.today
+
+    def with_note(user, now, *args, **kwargs):
+        today = real(user, now, *args, **kwargs)
+        today["prescription"]["clinician_note"] = "Keep the holds short this week, Alice."
+        return today
+
+    client.force_login(screened)
+    assert "From your clinician" not in client.get("/practice/").content.decode()
+    monkeypatch.setattr(plan, "today", with_note)
+    for page in ("/practice/", "/history/"):
+        html = client.get(page).content.decode()
+        assert "From your clinician" in html
+        assert "Keep the holds short this week, Alice." in html
