@@ -487,3 +487,19 @@ def test_new_or_worse_symptoms_before_a_session_lead_to_the_symptoms_check(page,
     page.locator("#checkin-next").click()
     page.wait_for_url("**/screening/")
     assert PracticeSession.objects.count() == 0  # nothing was started
+
+
+def test_set_up_can_start_by_itself_after_a_stated_time(page, live_server):
+    sign_up_and_screen(page, "hands-free@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    auto = page.get_by_label("Start each stretch by itself after 60 s")
+    auto.check()
+    start(page)
+    play_until_ready(page)
+    assert "Starting by itself in 60 s" in page.locator("#ready-note").inner_text()
+    assert page.locator("#clock").is_visible()
+    # 60 s at 25 times the speed: the first rep's countdown begins without a tap.
+    page.wait_for_function("document.getElementById('stage').dataset.kind === 'get_ready'")
+    page.reload()
+    assert page.get_by_label("Start each stretch by itself after 60 s").is_checked()  # remembered

@@ -9,8 +9,8 @@ const HEIGHT = 260;
 // Marker and line styles that stay apart when two series sit on the same values.
 const STYLES = [
   { stroke: "#0f766e", dash: [], points: { size: 15, fill: "#fff", width: 2.5 } }, // ring
-  { stroke: "#7c3aed", dash: [7, 4], points: { size: 7, width: 1 } }, // dot (inside the ring when equal)
-  { stroke: "#c2410c", dash: [2, 3], points: { size: 8, width: 1 } }, // dot, dotted
+  { stroke: "#7c3aed", dash: [7, 4], points: { size: 7, fill: "#7c3aed", width: 1 } }, // dot (inside the ring when equal)
+  { stroke: "#c2410c", dash: [2, 3], points: { size: 9, fill: "#c2410c", width: 1 } }, // dot, dotted
   { stroke: "#2563eb", dash: [10, 3, 2, 3], points: { size: 9, fill: "#fff", width: 1.5 } },
 ];
 

@@ -480,7 +480,7 @@ function showSync({ waiting, online, error }) {
   if (error) text = error;
   else if (waiting && !online) text = `Offline: ${waiting} update${waiting === 1 ? "" : "s"} kept on this device, sent when you are back online.`;
   else if (waiting) text = "Saving…";
-  else if (state.session && state.stored) text = "All holds saved.";
+  else if (state.session && state.stored) text = state.session.holds.length ? "All holds saved." : "Saved.";
   $("sync").textContent = text;
   $("sync").dataset.waiting = String(waiting);
 }
