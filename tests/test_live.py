@@ -175,7 +175,10 @@ def test_good_form_is_counted_and_a_bent_knee_is_not(alice, fake_clock):
             fake_clock[0] += 0.1
         assert last["hold"]["held_s"] == 0 and last["hold"]["counting"] is False
         assert last["verdict"]["good_form"] is False
-        assert "Straighten your knee a little more, slowly." in last["verdict"]["cues"]
+        assert (
+            "Straighten the knee slowly, only as far as you feel a gentle stretch."
+            in last["verdict"]["cues"]
+        )
         await ws.disconnect()
 
     run(go())

@@ -65,7 +65,8 @@ def test_source_cautions_and_variants_are_there(library):
     text = " ".join(t.text.lower() for s in library.values() for t in (*s.steps, *s.cautions))
     for phrase in ("slowly", "one leg at a time", "until you feel a stretch", "gently"):
         assert phrase in text
-    assert {v.slug for v in towel.variants} == {"towel", "hands"}
+    assert {v.slug for v in towel.variants} == {"towel", "hands", "towel-at-the-sole"}
+    assert towel.default_variant.origin == "source" and "thigh" in towel.default_variant.name
     assert len(wall.variants) >= 2  # "can be modified depending on ability level"
     stool = seated.variant("foot-on-stool")
     assert "stool" in stool.props and "stool" in stool.quote

@@ -37,7 +37,7 @@ POSITIONS = ("lying", "sitting")
 SIDES = ("left", "right")
 ORIGINS = ("source", "default")
 PROPS = ("floor", "wall", "chair", "stool", "towel")
-HANDS = ("floor", "thigh", "towel", "seat", "hips")
+HANDS = ("floor", "thigh", "towel", "towel_thigh", "seat", "hips")
 
 # The joint angles a key pose gives, all interior angles in degrees (180 = straight).
 # trunk_incline: the trunk's angle up from the floor (0 lying flat on the back, 90 upright).
