@@ -216,7 +216,10 @@ RULES = (
 
 
 def rules_dicts() -> list[dict[str, str]]:
-    return [r.to_dict() for r in RULES]
+    """Every rule a page shows: the pain and progression rules, then the session's timings."""
+    from limber.core.script import TIMING_RULES  # the script imports this module
+
+    return [r.to_dict() for r in (*RULES, *TIMING_RULES)]
 
 
 def pain_band(pain: int | None) -> str | None:

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from limber.core.progression import Item, Prescription
+from limber.core.progression import Item, Prescription, Rule
 from limber.core.spec import Library
 
 __all__ = [
@@ -72,6 +72,34 @@ GENTLE = "Only as far as you feel a gentle stretch."
 EASE_OFF = "Ease off if you feel tingling or pain below the knee."
 NEW_SYMPTOMS = "Any new or worse symptoms since last time?"
 SCREENING_URL = "/screening/"
+
+TIMING_RULES = (
+    Rule(
+        "get_ready", "Get ready before each hold", f"{GET_READY_S} s", "default", "",
+        "Long enough to breathe out and start moving slowly.",
+    ),
+    Rule(
+        "set_up", "Getting into position", f"waits for 'I'm ready'; starts by itself after "
+        f"{SETUP_AUTO_S} s", "default", "",
+        "Getting down to the floor with a towel takes a while when you are in pain; the "
+        "session waits for you.",
+    ),
+    Rule(
+        "change_legs", "Changing legs", f"waits for 'I'm ready'; starts by itself after "
+        f"{SWITCH_AUTO_S} s", "default", "",
+        "Moving round a door frame or changing position takes time.",
+    ),
+    Rule(
+        "hold_cues", "Cues during a hold", f"halfway and {LAST_SECONDS} s before the end, for "
+        f"holds of {CUE_MIN_HOLD_S} s or more", "default", "",
+        "So you can keep your eyes closed and still know where you are.",
+    ),
+    Rule(
+        "gentle", "How far to stretch", "only until a gentle stretch is felt", "source",
+        "The article: 'until a stretch is felt in the back of the thigh'",
+        "Never further: tingling or pain below the knee means ease off.",
+    ),
+)  # fmt: skip
 
 LEG = {"left": "left leg", "right": "right leg"}
 

@@ -105,8 +105,12 @@ def screening_status(user, now: datetime | None = None) -> dict[str, Any]:
         "due": True,
         "latest": latest,
         "flagged": flagged,
-        # A clear screening after the latest flag, or the latest one: it lifts see_clinician.
-        "clear_at": next((r.created for r in after if not r.flagged), None),
+        # The latest clear check (or a clinician's clear of the flag): it lifts see_clinician.
+        "clear_at": max(
+            [r.created for r in after if not r.flagged][:1]
+            + ([flagged.cleared_at] if flagged is not None and flagged.cleared_at else []),
+            default=None,
+        ),
     }
     if latest is None:
         status["blocked"] = _("Answer the symptoms check before your first session.")
