@@ -96,6 +96,27 @@ def test_a_clear_screening_after_the_cause_lifts_see_clinician():
     assert cleared.paused and hold(cleared, TOWEL) == 15
 
 
+def test_a_check_earlier_the_same_day_does_not_lift_a_later_cause():
+    history, _ = good_days(LIBRARY, 5)
+    p = prescribe(LIBRARY, history, day(6))
+    history.append(perform(p, day(6), pain_after=9, hour=18))
+    morning = datetime(2025, 3, 8, 7, tzinfo=UTC)  # day 6, before the evening session
+    today = prescribe(LIBRARY, history, day(7), clear_at=morning)
+    assert today.see_clinician
+    reasons = today.to_dict()["reasons"]
+    assert reasons[0]["code"] == "severe_pain" and "9/10" in reasons[0]["text"]
+
+
+def test_see_clinician_keeps_its_reason_after_the_pause_ends():
+    history, _ = good_days(LIBRARY, 5)
+    p = prescribe(LIBRARY, history, day(6))
+    history.append(perform(p, day(6), pain_after=8))
+    history, _ = good_days(LIBRARY, 3, history, first=7)
+    today = prescribe(LIBRARY, history, day(10))
+    assert today.see_clinician
+    assert [r["code"] for r in today.to_dict()["reasons"]] == ["severe_pain"]
+
+
 # --- creeping pain --------------------------------------------------------------------------------
 
 
