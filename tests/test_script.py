@@ -52,6 +52,15 @@ def play(script: Script, when: date) -> SessionRecord:
     return SessionRecord("s", start, start + timedelta(seconds=script.total_s), 1, 1, False, holds)
 
 
+def played_days(library: Library, days: int, caps=None) -> list[SessionRecord]:
+    """``days`` days, each playing that day's script to the letter."""
+    history: list[SessionRecord] = []
+    for n in range(days):
+        p = prescribe(library, history, DAY1 + timedelta(days=n), caps)
+        history.append(play(build_script(p, library), DAY1 + timedelta(days=n)))
+    return history
+
+
 def test_steps_of_a_stretch_in_order(library, first_day):
     script = build_script(first_day, library)
     kinds = [s.kind for s in of(script, TOWEL)]
@@ -143,11 +152,8 @@ def test_seconds_scale_shortens_every_timed_step_but_keeps_the_prescription(libr
 
 
 def test_clinician_reps_and_longer_holds_show_in_the_script(library):
-    history: list[SessionRecord] = []
     caps = {TOWEL: Caps(reps_per_side=2)}
-    for n in range(6):
-        p = prescribe(library, history, DAY1 + timedelta(days=n), caps)
-        history.append(play(build_script(p, library), DAY1 + timedelta(days=n)))
+    history = played_days(library, 6, caps)
     today = prescribe(library, history, DAY1 + timedelta(days=6), caps)
     script = build_script(today, library)
     towel_holds = [s for s in of(script, TOWEL) if s.kind == "hold"]
@@ -163,10 +169,7 @@ def test_clinician_reps_and_longer_holds_show_in_the_script(library):
 
 def test_a_script_played_as_written_counts_as_a_good_session(library):
     """Data flows one way: spec → prescription → script → log → next prescription."""
-    history: list[SessionRecord] = []
-    for n in range(2):
-        p = prescribe(library, history, DAY1 + timedelta(days=n))
-        history.append(play(build_script(p, library), DAY1 + timedelta(days=n)))
+    history = played_days(library, 2)
     after = prescribe(library, history, DAY1 + timedelta(days=2))
     assert [i.hold_s for i in after.items] == [15, 15, 30]
 
@@ -274,10 +277,7 @@ def test_cues_never_push_past_a_gentle_stretch(library, first_day):
 
 
 def test_long_holds_get_a_halfway_and_five_more_seconds_cue(library):
-    history: list[SessionRecord] = []
-    for n in range(6):
-        p = prescribe(library, history, DAY1 + timedelta(days=n))
-        history.append(play(build_script(p, library), DAY1 + timedelta(days=n)))
+    history = played_days(library, 6)
     today = prescribe(library, history, DAY1 + timedelta(days=6))
     script = build_script(today, library)
     for h in (s for s in script.steps if s.kind == "hold"):
@@ -293,10 +293,7 @@ def test_long_holds_get_a_halfway_and_five_more_seconds_cue(library):
 
 
 def test_the_affected_leg_goes_second_with_its_own_hold(library):
-    history: list[SessionRecord] = []
-    for n in range(4):
-        p = prescribe(library, history, DAY1 + timedelta(days=n))
-        history.append(play(build_script(p, library), DAY1 + timedelta(days=n)))
+    history = played_days(library, 4)
     today = prescribe(library, history, DAY1 + timedelta(days=4), affected_side="left")
     holds = [s for s in of(build_script(today, library), TOWEL) if s.kind == "hold"]
     assert [(h.side, h.target_s) for h in holds] == [("right", 20)] * 3 + [("left", 15)] * 3
