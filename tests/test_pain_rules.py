@@ -340,3 +340,22 @@ def test_one_replay_gives_what_prescribe_gives_before_each_session(plan):
     for s in history:
         earlier = [r for r in history if r.started_at < s.started_at]
         assert _as_dict(before[s.id]) == _as_dict(prescribe(LIBRARY, earlier, s.day))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    good=st.integers(0, 8),
+    severe=st.integers(7, 10),
+    where=st.sampled_from(["pain_before", "pain_after", "hold_pain"]),
+)
+def test_severe_pain_anywhere_never_lets_holds_grow_and_asks_for_a_clinician(good, severe, where):
+    history = good_days(LIBRARY, good)[0] if good else []
+    p = prescribe(LIBRARY, history, day(good + 1))
+    history.append(perform(p, day(good + 1), **{where: severe}))
+    for n in range(good + 2, good + 6):  # and the good days after it, until a clear check
+        today = prescribe(LIBRARY, history, day(n))
+        assert today.see_clinician
+        for item in today.items:
+            was = p.item(item.exercise)
+            assert was is None or item.hold_s <= was.hold_s
+        history.append(perform(today, day(n)))
