@@ -35,12 +35,17 @@ def page(browser, live_server):
         yield pg
 
 
-def log_in(page, user, password="stretch-gently-42"):
-    page.goto("/accounts/login/")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+def log_in(page, user, base_url: str):
+    """Signed in by a session cookie (the login form's throttle counts every test's attempts)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}]
+    )
 
 
 def rows_of(page, selector: str) -> int:
@@ -89,9 +94,9 @@ def test_home_page_for_a_visitor_on_a_phone_and_a_desktop(page):
         shot(page, name)
 
 
-def test_on_a_phone_the_navigation_folds_into_a_menu(page, screened):
+def test_on_a_phone_the_navigation_folds_into_a_menu(page, screened, live_server):
     page.set_viewport_size(PHONE)
-    log_in(page, screened)
+    log_in(page, screened, live_server.url)
     page.goto("/exercises/")
     nav = page.locator("#site-nav")
     assert rows_of(page, "header.site > *:not([hidden])") == 1
@@ -103,13 +108,14 @@ def test_on_a_phone_the_navigation_folds_into_a_menu(page, screened):
     assert rows_of(page, "header.site nav > *") == 1
 
 
-def test_the_player_on_a_phone_and_a_desktop(page, screened):
-    log_in(page, screened)
+def test_the_player_on_a_phone_and_a_desktop(page, screened, live_server):
+    log_in(page, screened, live_server.url)
     page.add_init_script("window.limberEvents = []")
     for label, size in (("phone", PHONE_390), ("desktop", DESKTOP), ("phone360", PHONE)):
         page.set_viewport_size(size)
-        page.evaluate("localStorage.clear()")
         page.goto("/practice/?speed=8")
+        page.evaluate("localStorage.clear()")  # each size starts a fresh session
+        page.reload()
         assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
         if page.locator("#pain_before-box").is_visible():
             assert rows_of(page, "#pain_before-box .scale span") == 1  # 0-10 on one row
@@ -201,8 +207,8 @@ def history_checks(page, label, size, sessions):
     shot(page, f"history-{label}")
 
 
-def test_history_reads_right_with_one_session_two_and_a_year(page, screened):
-    log_in(page, screened)
+def test_history_reads_right_with_one_session_two_and_a_year(page, screened, live_server):
+    log_in(page, screened, live_server.url)
     now = timezone.now()
     add_session(screened, now - timedelta(hours=3), 3, 3)
     for size_label, size in (("phone", PHONE_390), ("desktop", DESKTOP)):
@@ -225,12 +231,12 @@ def test_history_reads_right_with_one_session_two_and_a_year(page, screened):
     assert str(now.year) in labels[0]  # a year of history names months and years
 
 
-def test_stretch_page_on_a_phone(page, screened):
+def test_stretch_page_on_a_phone(page, screened, live_server):
     page.set_viewport_size({"width": 1100, "height": 900})
     page.goto("/exercises/towel-hamstring-stretch/")
     assert page.get_by_role("link", name="Practise this").count() == 0  # not signed in
     shot(page, "stretch-page-readme", full_page=False)  # docs/stretch-page.png
-    log_in(page, screened)
+    log_in(page, screened, live_server.url)
     page.set_viewport_size(PHONE_390)
     page.goto("/exercises/towel-hamstring-stretch/")
     assert page.get_by_role("link", name="Practise this").is_visible()
