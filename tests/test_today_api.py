@@ -71,8 +71,9 @@ def test_today_says_when_the_session_is_done_and_how_often(api, alice):
     assert first["prescription"]["frequency"]["per_day"] == 1
     assert first["screening"]["affected_side"] == "right"
     assert first["screening"]["due_in_days"] == 10
-    now = timezone.now() - timedelta(minutes=20)
-    assert api.post("/sessions", played(now, 2, []), user=alice).status_code == 201
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    when = max(timezone.now() - timedelta(minutes=20), midnight)  # today, whatever the hour
+    assert api.post("/sessions", played(when, 2, []), user=alice).status_code == 201
     again = api.get("/today", user=alice).json()
     assert again["done_today"] is True and again["sessions_today"] == 1
 
