@@ -321,7 +321,7 @@ def _as_dict(p: Prescription) -> dict:
     return p.to_dict()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     plan=st.lists(
         st.tuples(st.integers(0, 9), st.booleans(), st.integers(0, 2)), min_size=1, max_size=14
@@ -332,7 +332,9 @@ def test_one_replay_gives_what_prescribe_gives_before_each_session(plan):
     when = DAY1
     for n, (pain, spread, gap) in enumerate(plan):
         p = prescribe(LIBRARY, history, when)
-        s = perform(p, when, pain_before=pain, pain_after=pain, spread=spread, hour=8 + n % 10)
+        s = perform(
+            p, when, pain_before=pain, pain_after=pain, spread=spread, hour=n % 24
+        )  # distinct start times
         history.append(s)
         when += timedelta(days=gap)
     before, today = replay(LIBRARY, history, when, wanted=[s.id for s in history])
