@@ -3,7 +3,8 @@
 
 const NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
 const YES = /\b(yes|yeah|yep|yup)\b/;
-const NO = /\b(no|nope|none)\b/;
+const NO = /\b(no|nope)\b/;
+const ZERO = /\b(no pain|none|nothing)\b/g; // "no pain" answers the pain question, not a yes/no one
 const SKIP = /\b(skip|pass)\b/;
 const READY = /\b(ready|start|go)\b/;
 
@@ -47,7 +48,7 @@ export async function listening(lang) {
 
 // What a spoken answer said: a pain number, yes, no, skip or ready (several may come in one phrase).
 export function parseAnswer(text) {
-  const words = ` ${text.toLowerCase().replace(/[^a-z0-9 ]+/g, " ")} `;
+  const words = ` ${text.toLowerCase().replace(/[^a-z0-9 ]+/g, " ").replace(ZERO, "zero")} `;
   const out = [];
   for (const m of words.matchAll(/\b(\d{1,2}|zero|one|two|three|four|five|six|seven|eight|nine|ten)\b/g)) {
     const n = /\d/.test(m[1]) ? Number(m[1]) : NUMBERS.indexOf(m[1]);
