@@ -216,3 +216,23 @@ def test_the_clinicians_note_shows_on_the_player_and_the_history(client, screene
         html = client.get(page).content.decode()
         assert "From your clinician" in html
         assert "Keep the holds short this week, Alice." in html
+
+
+def test_stretch_pages_mark_each_variant_and_spoken_cue_with_its_origin(client):
+    from limber.library import get_library
+
+    towel = get_library()["towel-hamstring-stretch"]
+    html = client.get("/exercises/towel-hamstring-stretch/").content.decode()
+    assert "What the session says" in html
+    for cue in (towel.cues.start, towel.cues.release, towel.cues.switch):
+        assert cue.text.replace("'", "&#x27;") in html
+    limbers = [v for v in towel.variants if v.origin != "source"]
+    assert limbers  # the sole-loop towel is Limber's variant, with its reason on the page
+    for v in limbers:
+        assert v.note.replace("'", "&#x27;") in html
+
+
+def test_the_plan_says_which_leg_goes_first(client, screened):
+    client.force_login(screened)
+    html = client.get("/practice/").content.decode()
+    assert "(left leg first)" in html

@@ -42,7 +42,7 @@ def index(request):
 @require_GET
 def detail(request, slug):
     stretch = _stretch(slug)
-    side = stretch.sides[-1]
+    side = stretch.sides[0]  # the leg sessions start with (unless the other one has the sciatica)
     variants = [
         (v, _svg(stretch, v.slug, side, "start"), _svg(stretch, v.slug, side, "end"))
         for v in stretch.variants

@@ -78,6 +78,17 @@ def fast_playback_allowed() -> bool:
     return settings.DEBUG or getattr(settings, "LIMBER_FAST_PLAYBACK", False)
 
 
+def _legs(item: dict) -> str:
+    """Which leg goes first, and each leg's hold when the leg with sciatica holds less."""
+    holds = item.get("hold_by_side") or {}
+    sides = item["sides"]
+    if len(sides) < 2:
+        return ""
+    if len(set(holds.values())) > 1:
+        return ", then ".join(f"{side} leg {holds[side]:g} s" for side in sides)
+    return _("%(side)s leg first") % {"side": sides[0]}
+
+
 def _today_so_far(user, now, planned: int) -> tuple[str, str]:
     """(done for today, earlier today): what the person already did today, in words."""
     done = (
@@ -129,6 +140,7 @@ def practice(request):
     ctx = {
         "today": today,
         "figures": figures,
+        "plan_items": [(item, _legs(item)) for item in today["prescription"]["items"]],
         "rules": progression.rules_dicts(),
         "script_asks_pain_before": any(
             "pain_before" in step.get("asks", ()) for step in today["script"]["steps"]
