@@ -235,6 +235,11 @@ def test_stretch_page_on_a_phone(page, screened, live_server):
     page.set_viewport_size({"width": 1100, "height": 900})
     page.goto("/exercises/towel-hamstring-stretch/")
     assert page.get_by_role("link", name="Practise this").count() == 0  # not signed in
+    # The README's picture shows the stretch itself: the animation paused while it is held.
+    page.evaluate(
+        "const svg = document.querySelector('.hero svg');"
+        "svg.pauseAnimations(); svg.setCurrentTime(4.5)"
+    )
     shot(page, "stretch-page-readme", full_page=False)  # docs/stretch-page.png
     log_in(page, screened, live_server.url)
     page.set_viewport_size(PHONE_390)
