@@ -15,3 +15,5 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Each test starts with empty throttle counters and token cache, even when REDIS_URL is set in
 # the environment (the two-process test uses Redis through real servers, not this setting).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# `?speed=` fast playback for the browser tests (never honoured in production).
+LIMBER_FAST_PLAYBACK = True

@@ -4,6 +4,7 @@ Sign up, answer the symptoms check, play today's session to the end in test spee
 network drops and comes back, then see it in the history: nothing lost, nothing doubled.
 """
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -38,6 +39,18 @@ def sign_up_and_screen(page, email="newcomer@example.org"):
     page.wait_for_url("**/practice/")
 
 
+def start(page, pain_before="0"):
+    """Answer the pain question on the first page when it is asked there, then Start."""
+    box = page.locator("#pain_before-box")
+    if box.count() and box.is_visible():
+        box.locator(f'input[value="{pain_before}"]').check(force=True)
+    page.get_by_role("button", name="Start").click()
+
+
+def today_data(page) -> dict:
+    return page.evaluate("JSON.parse(document.getElementById('today-data').textContent)")
+
+
 def hold_steps(page) -> int:
     return page.evaluate(
         "JSON.parse(document.getElementById('today-data').textContent)"
@@ -45,13 +58,27 @@ def hold_steps(page) -> int:
     )
 
 
-def play_to_the_end(page, on_hold=None):
-    """Answer check-ins as they come until the session is done."""
+ANSWERS = {"new_symptoms": "no", "felt": "yes", "pain_now": "0", "spread": "no"}
+
+
+def answer_check_in(page, answers=None):
+    """Answer every question the check-in shows (nothing is pre-filled), then Continue."""
+    answers = {**ANSWERS, **(answers or {})}
+    for box in page.locator("#checkin fieldset.question:visible").all():
+        name = box.get_attribute("data-name")
+        box.locator(f'input[value="{answers[name]}"]').check(force=True)
+    page.locator("#checkin-next").click()
+
+
+def play_to_the_end(page, on_hold=None, answers=None):
+    """Say "I'm ready" and answer check-ins as they come until the session is done."""
     seen = 0
     while not page.locator("#done").is_visible():
         page.wait_for_function(
             "(seen) => !document.getElementById('checkin').hidden"
             " || !document.getElementById('done').hidden"
+            " || (!document.getElementById('stage').hidden"
+            "     && !document.getElementById('ready-box').hidden)"
             " || window.limberEvents.filter(e => e.type === 'hold').length > seen",
             arg=seen,
         )
@@ -60,7 +87,9 @@ def play_to_the_end(page, on_hold=None):
             on_hold(holds)
         seen = holds
         if page.locator("#checkin").is_visible():
-            page.locator("#checkin-next").click()
+            answer_check_in(page, answers)
+        elif page.locator("#ready").is_visible():
+            page.locator("#ready").click()
 
 
 def test_first_day_with_the_network_dropping(page, live_server):
@@ -70,7 +99,7 @@ def test_first_day_with_the_network_dropping(page, live_server):
     expected = hold_steps(page)
     assert expected >= 6  # at least 3 reps of each leg of one stretch
     page.get_by_text("A stretch should be felt, not painful.").first.wait_for()
-    page.get_by_role("button", name="Start").click()
+    start(page)
 
     context = page.context
     state = {"offline_at": None}
@@ -87,7 +116,7 @@ def test_first_day_with_the_network_dropping(page, live_server):
     play_to_the_end(page, on_hold=network)
     assert state["offline_at"] == 2
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
-    assert "holds logged" in page.locator("#done-note").inner_text()
+    assert page.locator("#done-note").inner_text() == f"All {expected} holds done and logged."
 
     session = PracticeSession.objects.get()
     assert session.finished_at is not None and session.pain_before == 0
@@ -108,13 +137,22 @@ def test_first_day_with_the_network_dropping(page, live_server):
     tomorrow = plan.today(session.user, timezone.now() + timedelta(days=1))
     assert tomorrow["prescription"]["history_sessions"] == 1
 
+    # Back on the player today: done for today, with the option to do it again.
+    page.goto("/practice/")
+    assert page.get_by_role("heading", name="Done for today").is_visible()
+    assert not page.locator("#intro").is_visible()
+    page.get_by_role("button", name="Do it again").click()
+    assert page.get_by_role("button", name="Start").is_visible()
+
 
 def test_a_reload_mid_session_keeps_the_finished_holds(page, live_server):
     sign_up_and_screen(page, "reloader@example.org")
     page.add_init_script("window.limberEvents = window.limberEvents || []")
     page.goto("/practice/?speed=25")
     expected = hold_steps(page)
-    page.get_by_role("button", name="Start").click()
+    start(page)
+    play_until_ready(page)  # the symptoms and pain questions come first
+    page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 2")
     page.reload()
     page.get_by_text("You have a session in progress").wait_for()
@@ -127,12 +165,30 @@ def test_a_reload_mid_session_keeps_the_finished_holds(page, live_server):
     assert expected <= Hold.objects.count() <= expected + 1
 
 
-def test_keyboard_pause_and_resume_hold_the_clock(page, live_server):
+def play_until_ready(page):
+    """Answer any questions before the first stretch, until its "I'm ready" shows."""
+    while not page.locator("#ready").is_visible():
+        page.wait_for_function(
+            "!document.getElementById('checkin').hidden"
+            " || !document.getElementById('ready-box').hidden"
+        )
+        if page.locator("#checkin").is_visible():
+            answer_check_in(page)
+
+
+def test_set_up_waits_for_ready_and_the_keyboard_pauses_the_clock(page, live_server):
     sign_up_and_screen(page, "keys@example.org")
     page.add_init_script("window.limberEvents = []")
     page.goto("/practice/")  # real speed
-    page.get_by_role("button", name="Start").click()
-    page.locator("#stage").wait_for()
+    start(page)
+    play_until_ready(page)
+    # Set-up waits for the person: no countdown, and nothing happens until they are ready.
+    assert page.locator("#clock").is_hidden()
+    page.wait_for_timeout(1200)
+    assert page.locator("#ready").is_visible()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('stage').dataset.kind === 'get_ready'")
+    page.locator("body").focus()
     page.keyboard.press("Space")
     assert page.locator("#pause").inner_text() == "Resume"
     shown = page.locator("#clock").inner_text()
@@ -143,20 +199,144 @@ def test_keyboard_pause_and_resume_hold_the_clock(page, live_server):
     assert page.locator("#live").inner_text() == "Resumed"
 
 
+def test_a_check_in_cannot_be_continued_without_an_answer_and_a_skip_is_stored_as_null(
+    page, live_server
+):
+    sign_up_and_screen(page, "skipper@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    # Nothing is pre-filled: Start waits for the pain question (answered or skipped).
+    assert page.locator("input[type=radio]:checked").count() == 0
+    if page.locator("#pain_before-box").is_visible():
+        assert page.get_by_role("button", name="Start").is_disabled()
+        page.locator("#pain_before-box").get_by_text("Skip question").click()
+    page.get_by_role("button", name="Start").click()
+
+    first_stretch = True
+    while not page.locator("#done").is_visible():
+        page.wait_for_function(
+            "!document.getElementById('checkin').hidden || !document.getElementById('done').hidden"
+            " || !document.getElementById('ready-box').hidden"
+        )
+        if page.locator("#ready").is_visible():
+            page.locator("#ready").click()
+            continue
+        if not page.locator("#checkin").is_visible():
+            continue
+        boxes = page.locator("#checkin fieldset.question:visible")
+        assert page.locator("#checkin input[type=radio]:checked").count() == 0
+        assert page.locator("#checkin-next").is_disabled()
+        names = [b.get_attribute("data-name") for b in boxes.all()]
+        if names == ["new_symptoms"]:
+            answer_check_in(page)
+            continue
+        if "felt" in names and first_stretch:
+            # The first stretch's check-in: answer one question, Continue still waits; then skip
+            # the other one.
+            boxes.first.locator('input[value="yes"]').check(force=True)
+            assert page.locator("#checkin-next").is_disabled()
+            for box in boxes.all()[1:]:
+                box.get_by_text("Skip question").click()
+            first_stretch = False
+            page.locator("#checkin-next").click()
+        else:
+            for box in boxes.all():
+                box.get_by_text("Skip question").click()
+            page.locator("#checkin-next").click()
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+
+    session = PracticeSession.objects.get()
+    assert (session.pain_before, session.pain_after, session.pain_spread) == (None, None, None)
+    holds = list(Hold.objects.filter(session=session))
+    first = [h for h in holds if h.exercise == holds[0].exercise]
+    assert all(h.stretch_felt is True and h.pain is None for h in first)
+    assert all(h.stretch_felt is None and h.pain is None for h in holds if h not in first)
+
+
+WAKE_LOCK_STUB = """
+window.wakeLockRequests = [];
+Object.defineProperty(navigator, 'wakeLock', {configurable: true, value: {
+  request: async (type) => { window.wakeLockRequests.push(type);
+    return {released: false, release: async () => { window.wakeLockRequests.push('released'); }}; },
+}});
+"""
+
+
+def test_the_screen_is_kept_awake_and_stop_asks_to_confirm(page, live_server):
+    sign_up_and_screen(page, "awake@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.add_init_script(WAKE_LOCK_STUB)
+    page.goto("/practice/?speed=5")  # slow enough to stay within the first stretch
+    expected = hold_steps(page)
+    start(page)
+    assert page.evaluate("window.wakeLockRequests") == ["screen"]
+    play_until_ready(page)
+    page.locator("#ready").click()
+    page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
+
+    # Stop asks first; "Carry on" goes on with the session as it was.
+    page.get_by_role("button", name="Stop").click()
+    dialog = page.get_by_role("dialog", name="Stop the session?")
+    assert dialog.is_visible()
+    assert f"of {expected} holds" in dialog.inner_text()
+    dialog.get_by_role("button", name="Carry on").click()
+    assert not dialog.is_visible() and page.locator("#stage").is_visible()
+    # Escape asks too, and Escape again means "carry on".
+    page.keyboard.press("Escape")
+    assert dialog.is_visible()
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+
+    page.get_by_role("button", name="Stop").click()
+    dialog.get_by_role("button", name="Stop here").click()
+    answer_check_in(page)  # how the session went is still asked
+    page.locator("#done").wait_for()
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    done = Hold.objects.count()
+    assert 1 <= done < expected
+    assert page.get_by_role("heading", name="Session stopped").is_visible()
+    assert (
+        page.locator("#done-note")
+        .inner_text()
+        .startswith(f"Stopped after {done} of {expected} holds")
+    )
+    assert page.evaluate("window.wakeLockRequests")[-1] == "released"
+    # A stopped session is not "done for today".
+    page.goto("/practice/")
+    assert page.get_by_text(f"Earlier today you stopped after {done} of {expected} holds.").count()
+    assert page.get_by_role("button", name="Start").is_visible()
+
+
+def test_without_a_wake_lock_the_player_says_so(page, live_server):
+    sign_up_and_screen(page, "sleepy@example.org")
+    page.add_init_script("delete Navigator.prototype.wakeLock; window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    start(page)
+    play_until_ready(page)
+    assert "cannot keep the screen awake" in page.locator("#wake-note").inner_text()
+
+
 def test_stopping_early_with_pain_spreading_pauses_progress_and_points_to_screening(
     page, live_server
 ):
     sign_up_and_screen(page, "spread@example.org")
     page.add_init_script("window.limberEvents = []")
     page.goto("/practice/?speed=25")
-    page.locator("#intro label").filter(has_text="3").first.click()  # pain before: 3
-    page.get_by_role("button", name="Start").click()
+    start(page, pain_before="3")
+    answers = {"pain_now": "3"}
+    while not page.locator("#ready").is_visible():
+        page.wait_for_function(
+            "!document.getElementById('checkin').hidden"
+            " || !document.getElementById('ready-box').hidden"
+        )
+        if page.locator("#checkin").is_visible():
+            answer_check_in(page, answers)  # pain before, when the script asks it
+    page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
-    page.keyboard.press("Escape")  # stop: straight to how the session went
+    page.keyboard.press("Escape")  # stop: asked first, then straight to how the session went
+    page.get_by_role("button", name="Stop here").click()
     page.locator("#checkin").wait_for()
-    page.locator("#checkin .scale label").filter(has_text="6").first.click()
-    page.locator("#spread-box").get_by_label("Yes").check()
-    page.locator("#checkin-next").click()
+    answer_check_in(page, {"pain_now": "6", "spread": "yes"})
     page.locator("#spread-note").wait_for()
     assert page.locator("#spread-note a").get_attribute("href") == "/screening/"
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
@@ -169,3 +349,159 @@ def test_stopping_early_with_pain_spreading_pauses_progress_and_points_to_screen
     tomorrow = plan.today(session.user, timezone.now() + timedelta(days=1))["prescription"]
     assert tomorrow["paused"] is True
     assert all(item["change"] != "up" for item in tomorrow["items"])
+
+
+SPEECH_STUB = """
+window.spoken = [];
+class FakeUtterance { constructor(text) { this.text = text; } }
+window.SpeechSynthesisUtterance = FakeUtterance;
+Object.defineProperty(window, 'speechSynthesis', {configurable: true, value: {
+  speak(u) { window.spoken.push(u.text); setTimeout(() => u.onend && u.onend(), 0); },
+  cancel() {},
+}});
+"""
+
+
+def test_a_whole_session_is_spoken(page, live_server):
+    """Eyes-free: each set-up step, the way to change legs and each stretch's release is said."""
+    sign_up_and_screen(page, "listener@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.add_init_script(SPEECH_STUB)
+    page.goto("/practice/?speed=25")
+    steps = today_data(page)["script"]["steps"]
+    start(page)
+    play_to_the_end(page)
+    spoken = page.evaluate("window.spoken")
+    text = "\n".join(spoken)
+    intros = [s for s in steps if s["kind"] == "intro"]
+    assert intros
+    for step in intros:
+        lines = step.get("lines") or []
+        assert len(lines) >= 3, step["title"]  # the set-up, step by step
+        for line in lines:
+            assert line in spoken, line
+    for step in steps:
+        if step["kind"] == "switch_side":
+            for line in step.get("lines") or [step["say"]]:
+                assert line in text
+        if step["kind"] == "hold":
+            assert step["release"] and step["release"] in spoken
+            for cue in step.get("cues") or []:
+                assert cue["say"] in spoken
+    releases = {s["exercise"]: s["release"] for s in steps if s["kind"] == "hold"}
+    assert len(set(releases.values())) == len(releases)  # each stretch says its own
+    assert any(s["kind"] == "check_in" and s["say"] in spoken for s in steps)
+    assert spoken[-1] == "Well done. That's today's session."
+
+
+def test_long_holds_get_a_calm_halfway_and_five_more_seconds_cue(page, live_server):
+    """A 20 s hold (the page is given a script with one, as the plan would write it later)."""
+    import re
+    from dataclasses import replace
+
+    from django.utils.html import json_script
+
+    from limber.core import progression
+    from limber.core.script import build_script
+    from limber.library import get_library
+
+    sign_up_and_screen(page, "longer@example.org")
+    library = get_library()
+    today = progression.prescribe(library, [], timezone.now().date())
+    item = replace(today.items[0], hold_s=20, reps_per_side=1, sides=("left",))
+    script = build_script(replace(today, items=(item,)), library).to_dict()
+    hold = next(s for s in script["steps"] if s["kind"] == "hold")
+    assert [c["at_s"] for c in hold["cues"]] == [10, 15]
+
+    def longer(route):
+        html = route.fetch().text()
+        data = json.loads(re.search(r'id="today-data" type="application/json">(.*?)</script>',
+                                    html, re.S)[1])  # fmt: skip
+        data["script"] = script
+        tag = json_script(data, "today-data")
+        html = re.sub(r'<script id="today-data".*?</script>', lambda m: tag, html, flags=re.S)
+        route.fulfill(body=html, headers={"content-type": "text/html; charset=utf-8"})
+
+    page.route("**/practice/?speed=10", longer)
+    page.add_init_script("window.limberEvents = []")
+    page.add_init_script(SPEECH_STUB)
+    page.goto("/practice/?speed=10")
+    start(page)
+    play_to_the_end(page)
+    events = page.evaluate("window.limberEvents")
+    started = next(e["at"] for e in events if e["type"] == "step" and e["kind"] == "hold")
+    cues = [e for e in events if e["type"] == "cue"]
+    assert [c["say"] for c in cues] == [c["say"] for c in hold["cues"]]
+    # Said at the script's seconds into the hold (10 s and 15 s, played 10 times faster).
+    said_at = [(c["at"] - started) / 100 for c in cues]
+    assert abs(said_at[0] - 10) < 1 and abs(said_at[1] - 15) < 1, said_at
+    spoken = page.evaluate("window.spoken")
+    assert (
+        spoken.index(cues[0]["say"]) < spoken.index(cues[1]["say"]) < spoken.index(hold["release"])
+    )
+
+
+RECOGNITION_STUB = """
+window.heardAnswers = ["ready", "no", "3", "ready", "ready", "yes three", "ready", "ready",
+                       "skip four", "two no"];
+window.SpeechRecognition = class {
+  start() {
+    const text = window.heardAnswers.shift() || "";
+    setTimeout(() => {
+      this.onresult?.({results: [[{transcript: text}]]});
+      this.onend?.();
+    }, 20);
+  }
+  abort() {}
+};
+"""
+
+
+def test_answers_can_be_spoken_where_the_browser_listens(page, live_server):
+    sign_up_and_screen(page, "speaker@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.add_init_script(SPEECH_STUB)
+    page.add_init_script(RECOGNITION_STUB)
+    page.goto("/practice/?speed=25")
+    page.get_by_label("Answer by voice").check()
+    assert "recognised" in page.locator("#listen-note").inner_text()
+    page.get_by_role("button", name="Start").click()
+    # No taps from here: "no" new symptoms, pain "3", "ready" at each set-up and leg change,
+    # "yes three" for the first stretch, "skip four" for the second, "two no" at the end.
+    page.locator("#done").wait_for(timeout=60_000)
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    session = PracticeSession.objects.get()
+    assert (session.pain_before, session.pain_after, session.pain_spread) == (3, 2, False)
+    holds = list(Hold.objects.filter(session=session).order_by("position"))
+    towel = [h for h in holds if h.exercise == "towel-hamstring-stretch"]
+    wall = [h for h in holds if h.exercise == "wall-hamstring-stretch"]
+    assert {(h.stretch_felt, h.pain) for h in towel} == {(True, 3)}
+    assert {(h.stretch_felt, h.pain) for h in wall} == {(None, 4)}
+
+
+def test_new_or_worse_symptoms_before_a_session_lead_to_the_symptoms_check(page, live_server):
+    sign_up_and_screen(page, "worse@example.org")
+    page.goto("/practice/")
+    start(page)
+    page.locator("#new_symptoms-box").wait_for()
+    assert page.locator("#checkin-title").inner_text() == "Before you start"
+    page.locator('#new_symptoms-box input[value="yes"]').check(force=True)
+    page.locator("#checkin-next").click()
+    page.wait_for_url("**/screening/")
+    assert PracticeSession.objects.count() == 0  # nothing was started
+
+
+def test_set_up_can_start_by_itself_after_a_stated_time(page, live_server):
+    sign_up_and_screen(page, "hands-free@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    auto = page.get_by_label("Start each stretch by itself after 60 s")
+    auto.check()
+    start(page)
+    play_until_ready(page)
+    assert "Starting by itself in 60 s" in page.locator("#ready-note").inner_text()
+    assert page.locator("#clock").is_visible()
+    # 60 s at 25 times the speed: the first rep's countdown begins without a tap.
+    page.wait_for_function("document.getElementById('stage').dataset.kind === 'get_ready'")
+    page.reload()
+    assert page.get_by_label("Start each stretch by itself after 60 s").is_checked()  # remembered

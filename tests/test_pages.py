@@ -139,3 +139,100 @@ def test_a_malformed_spec_stops_start_up_with_its_message(tmp_path):
         "limber: error: towel-hamstring-stretch.toml: poses.end.knee_deg: "
         "expected a number from 0 to 180, got 200"
     )
+
+
+def test_home_page_tells_a_visitor_what_limber_is_and_sends_the_signed_in_to_practice(
+    client, alice
+):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "sciatica" in html and "Who it is for" in html
+    assert "Not medical advice" in html and "not a medical device" in html
+    assert 'href="/accounts/signup/"' in html and 'href="/accounts/login/"' in html
+    client.force_login(alice)
+    assert client.get("/").url == "/practice/"
+
+
+def player_settings(html: str) -> dict:
+    return json.loads(re.search(r'id="player-settings"[^>]*>(.*?)</script>', html, re.S)[1])
+
+
+def test_fast_playback_is_honoured_only_in_debug_or_under_test_settings(client, screened, settings):
+    client.force_login(screened)
+    assert player_settings(client.get("/practice/?speed=50").content.decode())["fast_playback"]
+    settings.LIMBER_FAST_PLAYBACK = False
+    settings.DEBUG = False
+    assert not player_settings(client.get("/practice/?speed=50").content.decode())["fast_playback"]
+    settings.DEBUG = True
+    assert player_settings(client.get("/practice/?speed=50").content.decode())["fast_playback"]
+
+
+def test_check_ins_arrive_with_nothing_chosen_and_a_skip_for_every_question(client, screened):
+    client.force_login(screened)
+    html = client.get("/practice/").content.decode()
+    radios = re.findall(r'<input type="radio"[^>]*>', html)
+    assert radios and not [r for r in radios if "checked" in r]
+    questions = re.findall(r'<fieldset id="(\w+)-box" class="question"', html)
+    assert {"felt", "pain_now", "spread", "new_symptoms"} <= set(questions)
+    assert html.count("Skip question") == len(questions)
+
+
+def test_stretch_pages_say_how_often_and_where_each_rule_comes_from(client):
+    from limber.core import progression
+
+    html = client.get("/exercises/seated-hamstring-stretch/").content.decode()
+    assert "How often" in html and "Once a day, at most twice" in html
+    for rule in progression.rules_dicts():
+        assert rule["label"] in html
+    assert html.count('class="origin guideline"') >= 1 and "Limber default" in html
+    # The seated stretch holds 30 s from the start: no "working up to 30 s" from 30 s.
+    assert "working up to 30 seconds" not in html
+    index = client.get("/exercises/").content.decode()
+    assert "Hold 30 s · 3 times each leg" in index and "Hold 30 s, working up to 30 s" not in index
+
+
+def test_practise_this_is_offered_to_a_signed_in_person(client, alice):
+    page = "/exercises/wall-hamstring-stretch/"
+    assert "Practise this" not in client.get(page).content.decode()
+    client.force_login(alice)
+    assert 'href="/practice/">Practise this' in client.get(page).content.decode()
+
+
+def test_the_clinicians_note_shows_on_the_player_and_the_history(client, screened, monkeypatch):
+    from limber.practice import plan
+
+    real = plan.today
+
+    def with_note(user, now, *args, **kwargs):
+        today = real(user, now, *args, **kwargs)
+        today["prescription"]["clinician_note"] = "Keep the holds short this week, Alice."
+        return today
+
+    client.force_login(screened)
+    assert "From your clinician" not in client.get("/practice/").content.decode()
+    monkeypatch.setattr(plan, "today", with_note)
+    for page in ("/practice/", "/history/"):
+        html = client.get(page).content.decode()
+        assert "From your clinician" in html
+        assert "Keep the holds short this week, Alice." in html
+
+
+def test_stretch_pages_mark_each_variant_and_spoken_cue_with_its_origin(client):
+    from limber.library import get_library
+
+    towel = get_library()["towel-hamstring-stretch"]
+    html = client.get("/exercises/towel-hamstring-stretch/").content.decode()
+    assert "What the session says" in html
+    for cue in (towel.cues.start, towel.cues.release, towel.cues.switch):
+        assert cue.text.replace("'", "&#x27;") in html
+    limbers = [v for v in towel.variants if v.origin != "source"]
+    assert limbers  # the sole-loop towel is Limber's variant, with its reason on the page
+    for v in limbers:
+        assert v.note.replace("'", "&#x27;") in html
+
+
+def test_the_plan_says_which_leg_goes_first(client, screened):
+    client.force_login(screened)
+    html = client.get("/practice/").content.decode()
+    assert "(left leg first)" in html

@@ -180,6 +180,10 @@ def _question_ids() -> dict[str, Any]:
 
 class ScreeningIn(Schema):
     answers: Annotated[dict[str, StrictBool], Field(**_question_ids())]
+    # Which leg has the sciatica; "both" is itself a red flag. Left out: the earlier answer stands.
+    affected_side: Literal["left", "right", "both"] | None = None
+    # "A clinician has seen me about this": needed, with a clear answer, to lift an earlier flag.
+    seen_clinician: StrictBool = False
 
 
 class ErrorDetail(Schema):

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_DIR",
     "JOINTS",
     "CheckRule",
+    "Cues",
     "Dose",
     "Library",
     "Number",
@@ -36,7 +37,7 @@ POSITIONS = ("lying", "sitting")
 SIDES = ("left", "right")
 ORIGINS = ("source", "default")
 PROPS = ("floor", "wall", "chair", "stool", "towel")
-HANDS = ("floor", "thigh", "towel", "seat", "hips")
+HANDS = ("floor", "thigh", "towel", "towel_thigh", "seat", "hips")
 
 # The joint angles a key pose gives, all interior angles in degrees (180 = straight).
 # trunk_incline: the trunk's angle up from the floor (0 lying flat on the back, 90 upright).
@@ -97,6 +98,15 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Cues:
+    """What the session says at the turns of a stretch, in this stretch's own words."""
+
+    start: Text  # as a hold starts: what to move
+    release: Text  # as a hold ends: how to come out of it
+    switch: Text  # how to change to the other leg (the wall stretch: the other side of the door)
+
+
+@dataclass(frozen=True)
 class Dose:
     hold_start_s: Number
     hold_goal_s: Number
@@ -145,6 +155,8 @@ class Variant:
     start: Pose
     end: Pose
     checks: tuple[CheckRule, ...]  # the stretch's checks, with this variant's tolerances
+    gentler: bool = False  # offered when the stretch hurt last time
+    note: str = ""  # why Limber chose it, when origin is "default"
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,7 @@ class Stretch:
     cautions: tuple[Text, ...]
     variants: tuple[Variant, ...]
     checks: tuple[CheckRule, ...]
+    cues: Cues
     file: str = field(compare=False, default="")
 
     @property
@@ -410,13 +423,18 @@ def _variant(r: _Reader, start: Pose, end: Pose, checks: tuple[CheckRule, ...]) 
     slug = r.text("slug")
     name = r.text("name")
     description = r.text("description")
-    origin, quote, _ = _origin(r)
+    origin, quote, note = _origin(r)
+    gentler = r.raw("gentler", False)
+    if not isinstance(gentler, bool):
+        raise r.fail("gentler", "true or false", gentler)
     props = r.texts("props", choices=PROPS)
     v_start = _pose(r.sub("start", {}), start)
     v_end = _pose(r.sub("end", {}), end)
     v_checks = _check_overrides(r.sub("checks", {}), checks)
     r.done()
-    return Variant(slug, name, description, origin, quote, props, v_start, v_end, v_checks)
+    return Variant(
+        slug, name, description, origin, quote, props, v_start, v_end, v_checks, gentler, note
+    )
 
 
 def _parse(source: str, data: Mapping[str, Any]) -> Stretch:
@@ -436,6 +454,9 @@ def _parse(source: str, data: Mapping[str, Any]) -> Stretch:
     dose = _dose(r.sub("dose"))
     steps = tuple(_text(t) for t in r.subs("steps"))
     cautions = tuple(_text(t) for t in r.subs("cautions"))
+    c = r.sub("cues")
+    cues = Cues(_text(c.sub("start")), _text(c.sub("release")), _text(c.sub("switch")))
+    c.done()
     poses = r.sub("poses")
     start = _pose(poses.sub("start"), None)
     end = _pose(poses.sub("end"), None)
@@ -453,7 +474,7 @@ def _parse(source: str, data: Mapping[str, Any]) -> Stretch:
     r.done()
     return Stretch(
         slug, name, summary, position, gentleness, sides, one_side, related,
-        dose, steps, cautions, variants, checks, file=source,
+        dose, steps, cautions, variants, checks, cues, file=source,
     )  # fmt: skip
 
 

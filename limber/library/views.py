@@ -1,9 +1,10 @@
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from limber.core import draw
+from limber.core import draw, progression
 from limber.core.spec import Stretch
 from limber.library import get_library
 
@@ -20,6 +21,16 @@ def _svg(stretch: Stretch, variant: str | None, side: str, pose: str) -> str:
 
 
 @require_GET
+def home(request):
+    """A visitor learns what Limber is; a signed-in person goes straight to today's session."""
+    if request.user.is_authenticated:
+        return HttpResponseRedirect(reverse("practice"))
+    library = get_library()
+    stretches = [(s, _svg(s, None, s.sides[-1], "end")) for s in library.values()]
+    return render(request, "library/home.html", {"stretches": stretches})
+
+
+@require_GET
 def index(request):
     groups = [
         (position, [(s, _svg(s, None, s.sides[-1], "end")) for s in stretches])
@@ -31,18 +42,21 @@ def index(request):
 @require_GET
 def detail(request, slug):
     stretch = _stretch(slug)
-    side = stretch.sides[-1]
+    side = stretch.sides[0]  # the leg sessions start with (unless the other one has the sciatica)
     variants = [
         (v, _svg(stretch, v.slug, side, "start"), _svg(stretch, v.slug, side, "end"))
         for v in stretch.variants
     ]
     library = get_library()
+    rules = progression.rules_dicts()
     ctx = {
         "stretch": stretch,
         "animation": _svg(stretch, None, side, "animated"),
         "variants": variants,
         "related": [library[r] for r in stretch.related],
         "dose": stretch.dose,
+        "rules": rules,
+        "frequency": next(r for r in rules if r["name"] == "frequency"),
     }
     return render(request, "library/detail.html", ctx)
 

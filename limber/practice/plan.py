@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from limber.core import progression
+from limber.core import progression, screening
 from limber.core.script import build_script
 from limber.library import get_library
 from limber.practice import store
-from limber.practice.models import PracticeSession
+from limber.practice.models import Hold, PracticeSession
+
+# How much history today's prescription reads: every rule looks back a bounded time. The pain
+# baseline uses the last 14 days (and the first sessions' pains, read separately); the rise check
+# the last 3 sessions; a stretch's hold is what its last session logged (so it is in the window
+# whenever the stretch was done in it); a see-clinician flag lasts until the next symptoms check,
+# and a check is due every 30 days, so any cause older than 30 days has had one after it. Sessions
+# older than the window change nothing but a pause without two good days in a month, and a stretch
+# not done for a month starts again at its first hold: the safe way back after a break.
+WINDOW_DAYS = screening.MAX_AGE_DAYS
+
+SESSION_COLUMNS = ("id", "started_at", "finished_at", "pain_before", "pain_after", "pain_spread")
+HOLD_COLUMNS = ("session_id", "exercise", "variant", "side", "rep", "target_s", "held_s",
+                "stretch_felt", "pain")  # fmt: skip
 
 
 def records(sessions: list[PracticeSession]) -> list[progression.SessionRecord]:
-    """Stored sessions as the core's history records (oldest first)."""
+    """Stored sessions (with their holds) as the core's history records, oldest first."""
     out = []
     for s in sorted(sessions, key=lambda s: s.started_at):
         holds = tuple(
@@ -38,33 +52,137 @@ def records(sessions: list[PracticeSession]) -> list[progression.SessionRecord]:
                 finished_at=s.finished_at,
                 pain_before=s.pain_before,
                 pain_after=s.pain_after,
-                pain_spread=bool(s.pain_spread),
+                pain_spread=s.pain_spread,
                 holds=holds,
             )
         )
     return out
 
 
-def screening_block(user) -> str:
-    """Why practice may not start now, or "" when it may."""
-    latest = store.latest_screening(user)
+def window_records(user, since: datetime | None) -> list[progression.SessionRecord]:
+    """The user's sessions from ``since`` on (all when None), oldest first, read as plain rows:
+    two queries whatever the number of sessions, and only the columns the rules use."""
+    sessions = PracticeSession.objects.filter(user=user)
+    holds = Hold.objects.filter(session__user=user)
+    if since is not None:
+        sessions = sessions.filter(started_at__gte=since)
+        holds = holds.filter(session__started_at__gte=since)
+    by_session: dict[Any, list[progression.HoldRecord]] = {}
+    for row in holds.order_by("session_id", "position").values_list(*HOLD_COLUMNS):
+        by_session.setdefault(row[0], []).append(progression.HoldRecord(*row[1:]))
+    return [
+        progression.SessionRecord(
+            str(sid), started, finished, before, after, spread, tuple(by_session.get(sid, ()))
+        )  # fmt: skip
+        for sid, started, finished, before, after, spread in sessions.order_by(
+            "started_at"
+        ).values_list(*SESSION_COLUMNS)
+    ]
+
+
+def first_pains(user) -> list[int]:
+    """The pain of the person's first answered sessions: the baseline's fixed half."""
+    rows = (
+        PracticeSession.objects.filter(user=user)
+        .exclude(pain_before=None, pain_after=None)
+        .order_by("started_at")
+        .values_list("pain_before", "pain_after")[: progression.BASELINE_SESSIONS]
+    )
+    return [max(p for p in row if p is not None) for row in rows]
+
+
+def screening_status(user, now: datetime | None = None) -> dict[str, Any]:
+    """Whether practice may start (``blocked`` is "" when it may), and why not in plain words.
+
+    A flagged answer blocks until a clinician clears it, or a later clear answer says "a
+    clinician has seen me about this"; a full screening older than MAX_AGE_DAYS is asked again.
+    """
+    now = now or timezone.now()
+    flagged, after = store.screenings_since_flag(user)
+    latest = after[0] if after else flagged
+    status: dict[str, Any] = {
+        "blocked": "",
+        "due": True,
+        "latest": latest,
+        "flagged": flagged,
+        # The latest clear check (or a clinician's clear of the flag): it lifts see_clinician.
+        "clear_at": max(
+            [r.created for r in after if not r.flagged][:1]
+            + ([flagged.cleared_at] if flagged is not None and flagged.cleared_at else []),
+            default=None,
+        ),
+    }
     if latest is None:
-        return _("Answer the symptoms check before your first session.")
-    if latest.flagged:
-        return _(
-            "Your last symptoms check showed a red flag: please seek medical care. "
-            "Answer the check again once a clinician has seen you."
-        )
-    return ""
+        status["blocked"] = _("Answer the symptoms check before your first session.")
+        return status
+    age = (now - latest.created).days
+    status["due"] = age >= screening.MAX_AGE_DAYS
+    if flagged is not None and flagged.cleared_by_id is None:
+        result = screening.evaluate(flagged.answers, flagged.affected_side)
+        seen = any(not r.flagged and r.seen_clinician for r in after)
+        if latest.pk == flagged.pk:
+            status["blocked"] = (
+                _(
+                    "Your last symptoms check showed a red flag that needs urgent care: go to an "
+                    "emergency department or call the emergency number now. Answer the check "
+                    "again once a clinician has seen you."
+                )
+                if result.urgent
+                else _(
+                    "Your last symptoms check showed a red flag: please see a doctor before "
+                    "starting. Answer the check again once a clinician has seen you."
+                )
+            )
+            return status
+        if not seen:
+            status["blocked"] = _(
+                "Your symptoms check on %(day)s showed a red flag. Before practising, answer the "
+                "check again and confirm that a clinician has seen you about it, or ask your "
+                "clinician to clear it."
+            ) % {"day": f"{flagged.created:%a} {flagged.created.day} {flagged.created:%b}"}
+            return status
+    if status["due"]:
+        status["blocked"] = _(
+            "Your last symptoms check was %(days)d days ago. It is asked again at least every "
+            "%(max)d days: please answer it before today's session."
+        ) % {"days": age, "max": screening.MAX_AGE_DAYS}
+    return status
 
 
-def today(user, now: datetime) -> dict[str, Any]:
+def screening_block(user, now: datetime | None = None) -> str:
+    """Why practice may not start now, or "" when it may."""
+    return str(screening_status(user, now)["blocked"])
+
+
+def today(user, now: datetime, status: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Today's prescription and script, from a bounded window of recent history."""
+    status = status or screening_status(user, now)
     library = get_library()
-    history = records(store.sessions_of(user))
-    prescription = progression.prescribe(library, history, now.date())
+    history = window_records(user, now - timedelta(days=WINDOW_DAYS))
+    affected = store.affected_side_of(user)
+    prescription = progression.prescribe(
+        library,
+        history,
+        now.date(),
+        affected_side=affected,
+        first_pains=first_pains(user),
+        clear_at=status["clear_at"],
+    )
     script = build_script(prescription, library)
+    day = now.date()
+    today_sessions = [s for s in history if s.day == day]
+    latest = status["latest"]
     return {
-        "date": now.date().isoformat(),
+        "date": day.isoformat(),
+        "done_today": any(s.finished_at is not None for s in today_sessions),
+        "sessions_today": len(today_sessions),
+        "screening": {
+            "last": latest.created.isoformat() if latest else None,
+            "due_in_days": max(0, screening.MAX_AGE_DAYS - (now - latest.created).days)
+            if latest
+            else 0,
+            "affected_side": affected,
+        },
         "prescription": {**prescription.to_dict(), "history_sessions": len(history)},
         "script": script.to_dict(),
     }
