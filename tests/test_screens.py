@@ -164,6 +164,8 @@ def test_the_player_on_a_phone_and_a_desktop(page, screened, live_server):
             box.locator('input[value="no"], input[value="2"]').first.check(force=True)
         page.locator("#checkin-next").click()
         page.locator("#done").wait_for()
+        # Nothing left in flight before the next size (or the database's teardown) begins.
+        page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
         shot(page, f"player-{label}-done", full_page=False)
 
 
