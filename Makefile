@@ -15,7 +15,7 @@ $(BIN)/python:
 # The app with the camera check (the vision extra); its model files are fetched from the
 # mediapipe wheel on the package index and checked by SHA-256, never committed.
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[vision]'
+	$(BIN)/pip install -q -e '.[vision,handout]'
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python

@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "limber.library",
     "limber.accounts",
     "limber.practice",
+    "limber.clinic",
 ]
 
 MIDDLEWARE = [
