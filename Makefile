@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check format browser clean
+.PHONY: run test check format browser pango clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.run-installed
 
-run: $(VENV)/.run-installed
+run: $(VENV)/.run-installed pango
 	@$(BIN)/limber models || echo "note: the camera check is unavailable until 'limber models' succeeds; everything else works"
 	$(BIN)/limber migrate --no-input
 	$(BIN)/limber serve --host $(HOST) --port $(PORT)
@@ -34,7 +34,14 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "note: /usr/bin/chromium is missing and cannot be installed here; browser tests will skip"
 
-test: $(VENV)/.test-installed browser
+# Handouts (WeasyPrint) draw text with the system's Pango; install it the same way when missing.
+pango:
+	@ldconfig -p | grep -q libpangoft2-1.0 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 \
+	   libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core >/dev/null) ; } || \
+	  echo "note: Pango is missing and cannot be installed here; handouts (PDF) will not work"
+
+test: $(VENV)/.test-installed browser pango
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 check: $(VENV)/.test-installed

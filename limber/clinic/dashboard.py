@@ -11,7 +11,7 @@ from statistics import median
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Max, Sum
+from django.db.models import Max, Subquery, Sum
 
 from limber.clinic.care import visible_patients_q
 from limber.clinic.models import Prescription
@@ -158,11 +158,14 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
         if quiet
         else {}
     )
+    # Holds through the window's sessions (a subquery on started_at), not through the patients:
+    # by patient, SQLite walks every session of the year.
+    window = PracticeSession.objects.filter(
+        user_id__in=ids, started_at__gte=since, started_at__lte=now
+    ).values("id")
     form = {
         r["session__user_id"]: (r["good"], r["held"])
-        for r in Hold.objects.filter(
-            session__user_id__in=ids, session__started_at__gte=since, good_form_s__isnull=False
-        )
+        for r in Hold.objects.filter(session_id__in=Subquery(window), good_form_s__isnull=False)
         .values("session__user_id")
         .annotate(good=Sum("good_form_s"), held=Sum("held_s"))
     }

@@ -61,6 +61,8 @@ def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, 
         if not 1 <= reps <= MAX_REPS:
             raise FieldError(f"{at}.reps_per_side", f"reps_per_side must be from 1 to {MAX_REPS}")
         cap = item.get("hold_cap_s")
+        if isinstance(cap, float) and cap.is_integer():
+            cap = int(cap)  # "15 s", as the specs write it, not "15.0 s"
         first, goal = stretch.dose.hold_start_s.value, stretch.dose.hold_goal_s.value
         if cap is not None and cap < first:
             raise FieldError(

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pydantic import ValidationError
 
@@ -30,9 +31,24 @@ def home(request):
     if role_of(request.user) != Profile.CLINICIAN:
         return HttpResponseRedirect(reverse("clinic-care"))
     rows = dashboard.rows(request.user, timezone.now())
+    # Done here rather than with template tags per row: 200 rows of {% url %} and date filters
+    # were half the page's time (bench/bench_clinic.py).
+    base = reverse("clinic-patient", args=[0]).removesuffix("0/")
     for r in rows:
+        r["url"] = f"{base}{r['id']}/"
         r["spark"] = mark_safe(dashboard.sparkline(r["pain"]))
-    ctx = {"rows": rows, "alert_sources": dashboard.ALERT_SOURCES.values()}
+        r["last_shown"] = f"{r['last_session_at']:%a %-d %b}" if r["last_session_at"] else ""
+        share = r["good_form_share"]
+        r["form_shown"] = f"{share * 100:.0f} %" if share is not None else ""
+        for a in r["alerts"]:
+            a["url"] = r["url"] + (f"#session-{a['session']}" if a["session"] else "")
+    ctx = {
+        "rows": rows,
+        "alert_sources": dashboard.ALERT_SOURCES.values(),
+        "no_rx": _("no prescription yet"),
+        "never": _("never"),
+        "no_camera": _("the camera check was not used"),
+    }
     return render(request, "clinic/dashboard.html", ctx)
 
 
@@ -122,6 +138,10 @@ def patient(request, patient_id):
             return HttpResponseRedirect(reverse("clinic-patient", args=[p.pk]) + "#prescription")
     now = timezone.now()
     facts = exports.patient_facts(p, now)
+    library = get_library()
+    for s in facts["sessions"]:
+        for h in s["holds"]:
+            h["name"] = library[h["exercise"]].name if h["exercise"] in library else h["exercise"]
     ctx = {
         "patient": p,
         "facts": facts,
