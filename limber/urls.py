@@ -1,10 +1,10 @@
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from limber.api import api
+from limber.library import views as library_views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="library-index", permanent=False)),
+    path("", library_views.home, name="home"),
     path("exercises/", include("limber.library.urls")),
     path("accounts/", include("limber.accounts.urls")),
     path("", include("limber.practice.urls")),

@@ -2,8 +2,10 @@
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from limber.practice.models import Hold, PracticeSession, Screening
 from tests.conftest import clear_answers
@@ -82,21 +84,88 @@ def test_cookie_authenticated_posts_need_the_csrf_token(alice):
 def test_screening_gates_today(api, alice):
     gated = assert_error(api.get("/today", user=alice), 409)
     assert "symptoms check" in gated["message"]
-    questions = api.get("/screening", user=alice).json()["questions"]
-    assert len(questions) == 5 and all({"id", "text"} <= set(q) for q in questions)
+    body = api.get("/screening", user=alice).json()
+    questions = body["questions"]
+    assert len(questions) == 12
+    assert all({"id", "text", "reason", "urgency"} <= set(q) for q in questions)
+    assert body["due"] is True and body["max_age_days"] == 30
+    assert body["side_question"]["choices"] == ["left", "right", "both"]
 
     flagged = api.post("/screening", {"answers": {**clear_answers(), "bladder": True}}, user=alice)
     assert flagged.status_code == 201
-    assert flagged.json()["flagged"] is True and "urgent" in flagged.json()["message"]
+    assert flagged.json()["flagged"] is True and flagged.json()["action"] == "emergency"
+    assert "emergency department" in flagged.json()["message"]
     assert "red flag" in assert_error(api.get("/today", user=alice), 409)["message"]
 
+    # A clear answer alone does not lift the flag: a clinician must have seen the person.
     clear = api.post("/screening", {"answers": clear_answers()}, user=alice)
     assert clear.json()["flagged"] is False
+    assert "clinician has seen you" in clear.json()["blocked"]
+    still = assert_error(api.get("/today", user=alice), 409)
+    assert still["code"] == "screening_required" and "clinician" in still["message"]
+
+    seen = api.post("/screening", {"answers": clear_answers(), "seen_clinician": True}, user=alice)
+    assert seen.json()["blocked"] == ""
     today = api.get("/today", user=alice)
     assert today.status_code == 200
     assert today.json()["script"]["steps"]
-    # Both answers are kept, with their times.
-    assert Screening.objects.filter(user=alice).count() == 2
+    # Every answer is kept, with its time.
+    assert Screening.objects.filter(user=alice).count() == 3
+
+
+def test_a_doctor_flag_says_see_a_doctor_not_the_emergency_department(api, alice):
+    answer = api.post("/screening", {"answers": {**clear_answers(), "fever": True}}, user=alice)
+    body = answer.json()
+    assert body["action"] == "doctor" and body["urgent"] is False
+    assert "see a doctor" in body["message"] and "emergency" not in body["message"]
+    assert "see a doctor" in assert_error(api.get("/today", user=alice), 409)["message"]
+
+
+def test_a_clinician_can_clear_a_flag(api, alice, bob):
+    from limber.practice import store
+
+    api.post("/screening", {"answers": {**clear_answers(), "injury": True}}, user=alice)
+    assert_error(api.get("/today", user=alice), 409)
+    row = store.clear_screening(alice, bob, timezone.now())
+    assert row.cleared_by == bob and row.flagged
+    assert api.get("/today", user=alice).status_code == 200
+    latest = api.get("/screening", user=alice).json()["latest"]
+    assert latest["cleared_by_clinician"] is True and latest["cleared_at"]
+
+
+def test_clear_screening_needs_a_flag_to_clear(alice, bob):
+    from limber.practice import store
+
+    with pytest.raises(store.FieldError):
+        store.clear_screening(alice, bob, timezone.now())
+
+
+def test_sciatica_in_both_legs_is_a_red_flag_and_one_side_is_kept(api, alice):
+    both = api.post("/screening", {"answers": clear_answers(), "affected_side": "both"}, user=alice)
+    assert both.json()["flags"] == ["both_legs"] and both.json()["action"] == "emergency"
+    api.post(
+        "/screening",
+        {"answers": clear_answers(), "affected_side": "left", "seen_clinician": True},
+        user=alice,
+    )
+    # A later check that leaves the side out keeps the earlier answer.
+    api.post("/screening", {"answers": clear_answers()}, user=alice)
+    today = api.get("/today", user=alice).json()
+    assert today["prescription"]["affected_side"] == "left"
+    assert all(item["sides"] == ["right", "left"] for item in today["prescription"]["items"])
+    assert_error(
+        api.post("/screening", {"answers": clear_answers(), "affected_side": "up"}, user=alice),
+        422,
+    )
+
+
+def test_a_screening_older_than_thirty_days_is_asked_again(api, alice):
+    row = Screening.objects.create(user=alice, answers=clear_answers(), flagged=False)
+    row.created = timezone.now() - timedelta(days=31)
+    row.save()
+    gated = assert_error(api.get("/today", user=alice), 409)
+    assert gated["code"] == "screening_required" and "31 days ago" in gated["message"]
+    assert api.get("/screening", user=alice).json()["due"] is True
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,18 @@ def sign_up_and_screen(page, email="newcomer@example.org"):
     page.wait_for_url("**/practice/")
 
 
+def start(page, pain_before="0"):
+    """Answer the pain question on the first page when it is asked there, then Start."""
+    box = page.locator("#pain_before-box")
+    if box.count() and box.is_visible():
+        box.locator(f'input[value="{pain_before}"]').check(force=True)
+    page.get_by_role("button", name="Start").click()
+
+
+def today_data(page) -> dict:
+    return page.evaluate("JSON.parse(document.getElementById('today-data').textContent)")
+
+
 def hold_steps(page) -> int:
     return page.evaluate(
         "JSON.parse(document.getElementById('today-data').textContent)"
@@ -43,13 +55,27 @@ def hold_steps(page) -> int:
     )
 
 
-def play_to_the_end(page, on_hold=None):
-    """Answer check-ins as they come until the session is done."""
+ANSWERS = {"new_symptoms": "no", "felt": "yes", "pain_now": "0", "spread": "no"}
+
+
+def answer_check_in(page, answers=None):
+    """Answer every question the check-in shows (nothing is pre-filled), then Continue."""
+    answers = {**ANSWERS, **(answers or {})}
+    for box in page.locator("#checkin fieldset.question:visible").all():
+        name = box.get_attribute("data-name")
+        box.locator(f'input[value="{answers[name]}"]').check(force=True)
+    page.locator("#checkin-next").click()
+
+
+def play_to_the_end(page, on_hold=None, answers=None):
+    """Say "I'm ready" and answer check-ins as they come until the session is done."""
     seen = 0
     while not page.locator("#done").is_visible():
         page.wait_for_function(
             "(seen) => !document.getElementById('checkin').hidden"
             " || !document.getElementById('done').hidden"
+            " || (!document.getElementById('stage').hidden"
+            "     && !document.getElementById('ready-box').hidden)"
             " || window.limberEvents.filter(e => e.type === 'hold').length > seen",
             arg=seen,
         )
@@ -58,7 +84,9 @@ def play_to_the_end(page, on_hold=None):
             on_hold(holds)
         seen = holds
         if page.locator("#checkin").is_visible():
-            page.locator("#checkin-next").click()
+            answer_check_in(page, answers)
+        elif page.locator("#ready").is_visible():
+            page.locator("#ready").click()
 
 
 def test_first_day_with_the_network_dropping(page, live_server):
@@ -68,7 +96,7 @@ def test_first_day_with_the_network_dropping(page, live_server):
     expected = hold_steps(page)
     assert expected >= 6  # at least 3 reps of each leg of one stretch
     page.get_by_text("A stretch should be felt, not painful.").first.wait_for()
-    page.get_by_role("button", name="Start").click()
+    start(page)
 
     context = page.context
     state = {"offline_at": None}
@@ -85,7 +113,7 @@ def test_first_day_with_the_network_dropping(page, live_server):
     play_to_the_end(page, on_hold=network)
     assert state["offline_at"] == 2
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
-    assert "holds logged" in page.locator("#done-note").inner_text()
+    assert page.locator("#done-note").inner_text() == f"All {expected} holds done and logged."
 
     session = PracticeSession.objects.get()
     assert session.finished_at is not None and session.pain_before == 0
@@ -106,13 +134,22 @@ def test_first_day_with_the_network_dropping(page, live_server):
     tomorrow = plan.today(session.user, timezone.now() + timedelta(days=1))
     assert tomorrow["prescription"]["history_sessions"] == 1
 
+    # Back on the player today: done for today, with the option to do it again.
+    page.goto("/practice/")
+    assert page.get_by_role("heading", name="Done for today").is_visible()
+    assert not page.locator("#intro").is_visible()
+    page.get_by_role("button", name="Do it again").click()
+    assert page.get_by_role("button", name="Start").is_visible()
+
 
 def test_a_reload_mid_session_keeps_the_finished_holds(page, live_server):
     sign_up_and_screen(page, "reloader@example.org")
     page.add_init_script("window.limberEvents = window.limberEvents || []")
     page.goto("/practice/?speed=25")
     expected = hold_steps(page)
-    page.get_by_role("button", name="Start").click()
+    start(page)
+    page.wait_for_function("document.getElementById('ready-box').hidden === false")
+    page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 2")
     page.reload()
     page.get_by_text("You have a session in progress").wait_for()
@@ -125,12 +162,30 @@ def test_a_reload_mid_session_keeps_the_finished_holds(page, live_server):
     assert expected <= Hold.objects.count() <= expected + 1
 
 
-def test_keyboard_pause_and_resume_hold_the_clock(page, live_server):
+def play_until_ready(page):
+    """Answer any questions before the first stretch, until its "I'm ready" shows."""
+    while not page.locator("#ready").is_visible():
+        page.wait_for_function(
+            "!document.getElementById('checkin').hidden"
+            " || !document.getElementById('ready-box').hidden"
+        )
+        if page.locator("#checkin").is_visible():
+            answer_check_in(page)
+
+
+def test_set_up_waits_for_ready_and_the_keyboard_pauses_the_clock(page, live_server):
     sign_up_and_screen(page, "keys@example.org")
     page.add_init_script("window.limberEvents = []")
     page.goto("/practice/")  # real speed
-    page.get_by_role("button", name="Start").click()
-    page.locator("#stage").wait_for()
+    start(page)
+    play_until_ready(page)
+    # Set-up waits for the person: no countdown, and nothing happens until they are ready.
+    assert page.locator("#clock").is_hidden()
+    page.wait_for_timeout(1200)
+    assert page.locator("#ready").is_visible()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('stage').dataset.kind === 'get_ready'")
+    page.locator("body").focus()
     page.keyboard.press("Space")
     assert page.locator("#pause").inner_text() == "Resume"
     shown = page.locator("#clock").inner_text()
@@ -141,20 +196,142 @@ def test_keyboard_pause_and_resume_hold_the_clock(page, live_server):
     assert page.locator("#live").inner_text() == "Resumed"
 
 
+def test_a_check_in_cannot_be_continued_without_an_answer_and_a_skip_is_stored_as_null(
+    page, live_server
+):
+    sign_up_and_screen(page, "skipper@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    # Nothing is pre-filled: Start waits for the pain question (answered or skipped).
+    assert page.locator("input[type=radio]:checked").count() == 0
+    if page.locator("#pain_before-box").is_visible():
+        assert page.get_by_role("button", name="Start").is_disabled()
+        page.locator("#pain_before-box").get_by_text("Skip question").click()
+    page.get_by_role("button", name="Start").click()
+
+    first_stretch = True
+    while not page.locator("#done").is_visible():
+        page.wait_for_function(
+            "!document.getElementById('checkin').hidden || !document.getElementById('done').hidden"
+            " || !document.getElementById('ready-box').hidden"
+        )
+        if page.locator("#ready").is_visible():
+            page.locator("#ready").click()
+            continue
+        if not page.locator("#checkin").is_visible():
+            continue
+        boxes = page.locator("#checkin fieldset.question:visible")
+        assert page.locator("#checkin input[type=radio]:checked").count() == 0
+        assert page.locator("#checkin-next").is_disabled()
+        names = [b.get_attribute("data-name") for b in boxes.all()]
+        if names == ["new_symptoms"]:
+            answer_check_in(page)
+            continue
+        if "felt" in names and first_stretch:
+            # The first stretch's check-in: answer one question, Continue still waits; then skip
+            # the other one.
+            boxes.first.locator('input[value="yes"]').check(force=True)
+            assert page.locator("#checkin-next").is_disabled()
+            for box in boxes.all()[1:]:
+                box.get_by_text("Skip question").click()
+            first_stretch = False
+            page.locator("#checkin-next").click()
+        else:
+            for box in boxes.all():
+                box.get_by_text("Skip question").click()
+            page.locator("#checkin-next").click()
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+
+    session = PracticeSession.objects.get()
+    assert (session.pain_before, session.pain_after, session.pain_spread) == (None, None, None)
+    holds = list(Hold.objects.filter(session=session))
+    first = [h for h in holds if h.exercise == holds[0].exercise]
+    assert all(h.stretch_felt is True and h.pain is None for h in first)
+    assert all(h.stretch_felt is None and h.pain is None for h in holds if h not in first)
+
+
+WAKE_LOCK_STUB = """
+window.wakeLockRequests = [];
+Object.defineProperty(navigator, 'wakeLock', {configurable: true, value: {
+  request: async (type) => { window.wakeLockRequests.push(type);
+    return {released: false, release: async () => { window.wakeLockRequests.push('released'); }}; },
+}});
+"""
+
+
+def test_the_screen_is_kept_awake_and_stop_asks_to_confirm(page, live_server):
+    sign_up_and_screen(page, "awake@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.add_init_script(WAKE_LOCK_STUB)
+    page.goto("/practice/?speed=5")  # slow enough to stay within the first stretch
+    expected = hold_steps(page)
+    start(page)
+    assert page.evaluate("window.wakeLockRequests") == ["screen"]
+    play_until_ready(page)
+    page.locator("#ready").click()
+    page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
+
+    # Stop asks first; "Carry on" goes on with the session as it was.
+    page.get_by_role("button", name="Stop").click()
+    dialog = page.get_by_role("dialog", name="Stop the session?")
+    assert dialog.is_visible()
+    assert f"of {expected} holds" in dialog.inner_text()
+    dialog.get_by_role("button", name="Carry on").click()
+    assert not dialog.is_visible() and page.locator("#stage").is_visible()
+    # Escape asks too, and Escape again means "carry on".
+    page.keyboard.press("Escape")
+    assert dialog.is_visible()
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+
+    page.get_by_role("button", name="Stop").click()
+    dialog.get_by_role("button", name="Stop here").click()
+    answer_check_in(page)  # how the session went is still asked
+    page.locator("#done").wait_for()
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    done = Hold.objects.count()
+    assert 1 <= done < expected
+    assert page.get_by_role("heading", name="Session stopped").is_visible()
+    assert page.locator("#done-note").inner_text() == (
+        f"Stopped after {done} of {expected} holds. What you did is logged."
+    )
+    assert page.evaluate("window.wakeLockRequests")[-1] == "released"
+    # A stopped session is not "done for today".
+    page.goto("/practice/")
+    assert page.get_by_text(f"Earlier today you stopped after {done} of {expected} holds.").count()
+    assert page.get_by_role("button", name="Start").is_visible()
+
+
+def test_without_a_wake_lock_the_player_says_so(page, live_server):
+    sign_up_and_screen(page, "sleepy@example.org")
+    page.add_init_script("delete Navigator.prototype.wakeLock; window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    start(page)
+    play_until_ready(page)
+    assert "cannot keep the screen awake" in page.locator("#wake-note").inner_text()
+
+
 def test_stopping_early_with_pain_spreading_pauses_progress_and_points_to_screening(
     page, live_server
 ):
     sign_up_and_screen(page, "spread@example.org")
     page.add_init_script("window.limberEvents = []")
     page.goto("/practice/?speed=25")
-    page.locator("#intro label").filter(has_text="3").first.click()  # pain before: 3
-    page.get_by_role("button", name="Start").click()
+    start(page, pain_before="3")
+    answers = {"pain_now": "3"}
+    while not page.locator("#ready").is_visible():
+        page.wait_for_function(
+            "!document.getElementById('checkin').hidden"
+            " || !document.getElementById('ready-box').hidden"
+        )
+        if page.locator("#checkin").is_visible():
+            answer_check_in(page, answers)  # pain before, when the script asks it
+    page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
-    page.keyboard.press("Escape")  # stop: straight to how the session went
+    page.keyboard.press("Escape")  # stop: asked first, then straight to how the session went
+    page.get_by_role("button", name="Stop here").click()
     page.locator("#checkin").wait_for()
-    page.locator("#checkin .scale label").filter(has_text="6").first.click()
-    page.locator("#spread-box").get_by_label("Yes").check()
-    page.locator("#checkin-next").click()
+    answer_check_in(page, {"pain_now": "6", "spread": "yes"})
     page.locator("#spread-note").wait_for()
     assert page.locator("#spread-note a").get_attribute("href") == "/screening/"
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")

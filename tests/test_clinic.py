@@ -15,7 +15,6 @@ from django.utils import timezone
 from limber.accounts.models import ApiToken
 from limber.clinic import dashboard
 from limber.clinic.models import CareLink, Clinic, Invite, Prescription, PrescriptionChange
-from limber.practice import store
 from limber.practice.models import PracticeSession, Screening
 from tests.conftest import clear_answers
 from tests.test_api import assert_error
@@ -246,7 +245,6 @@ def test_today_follows_the_prescription(client, api, cast):
     assert items[0]["variant"] == "hands" and items[0]["sides"] == ["left"]
     assert items[0]["reps_per_side"] == 2 and items[0]["hold_s"] == 10
     assert today["prescription"]["clinician_note"] == "Gently, please."
-    assert today["prescription"]["notes"][0] == "From your clinician: Gently, please."
     holds = [s for s in today["script"]["steps"] if s["kind"] == "hold"]
     assert [(h["side"], h["target_s"]) for h in holds] == [("left", 10), ("left", 10)]
 
@@ -418,9 +416,17 @@ def test_calendar_feed_follows_the_schedule_and_stops_when_reset(client, api, ca
 def test_clinician_clears_a_flagged_screening(api, cast):
     alice, carol = cast["alice"], cast["carol"]
     Screening.objects.create(user=alice, answers=clear_answers(True), flagged=True)
-    response = api.post(f"/patients/{alice.pk}/screening/clear", {}, user=carol)
-    if not hasattr(store, "clear_screening"):
-        assert_error(response, 409)
-        pytest.skip("clearing needs the safety work's store.clear_screening")
-    assert response.status_code == 200
+    assert_error(api.get("/today", user=alice), 409)
+    kinds = {a["kind"] for a in api.get(f"/patients/{alice.pk}", user=carol).json()["alerts"]}
+    assert "red_flag" in kinds
+    cleared = api.post(f"/patients/{alice.pk}/screening/clear", {}, user=carol)
+    assert cleared.status_code == 200
+    assert cleared.json()["cleared_by"] == "Carol Physio"
+    row = Screening.objects.get(user=alice, flagged=True)
+    assert row.cleared_by == carol and row.cleared_at is not None
     assert api.get("/today", user=alice).status_code == 200
+    facts = api.get(f"/patients/{alice.pk}", user=carol).json()
+    assert facts["screening"]["open_flag"] is None
+    assert "red_flag" not in {a["kind"] for a in facts["alerts"]}
+    # Nothing left to clear: a second click says so.
+    assert_error(api.post(f"/patients/{alice.pk}/screening/clear", {}, user=carol), 409)

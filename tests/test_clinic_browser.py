@@ -12,6 +12,7 @@ import pytest
 from limber.clinic.models import CareLink, Clinic
 from limber.practice.models import Hold, PracticeSession
 from tests.conftest import watched_page
+from tests.test_browser import play_to_the_end, start
 
 PASSWORD = "stretch-gently-42"
 
@@ -85,29 +86,15 @@ def test_invite_join_prescribe_practise_and_follow(browser, live_server, make_us
         # The patient's session follows it: one hold, left leg, 10 s, and the note is shown.
         patient.add_init_script("window.limberEvents = []")
         patient.goto("/practice/?speed=25")
-        patient.get_by_text("From your clinician: Only the left leg for now.").wait_for()
+        patient.locator(".clinician-note").get_by_text("Only the left leg for now.").wait_for()
         holds = patient.evaluate(
             "JSON.parse(document.getElementById('today-data').textContent)"
             ".script.steps.filter(s => s.kind === 'hold')"
             ".map(s => [s.exercise, s.side, s.target_s])"
         )
         assert holds == [["towel-hamstring-stretch", "left", 10]]
-        patient.locator("#intro label").filter(has_text="3").first.click()  # pain before: 3
-        patient.get_by_role("button", name="Start").click()
-        final = False
-        while not final:
-            patient.wait_for_function("!document.getElementById('checkin').hidden")
-            final = patient.locator("#spread-box").is_visible()
-            if final:  # the last check-in: pain now 4, and it spread down the leg
-                patient.locator("#checkin .scale label").filter(has_text="4").first.click()
-                patient.locator("#spread-box").get_by_label("Yes").check()
-            patient.locator("#checkin-next").click()
-            if not final:  # the next check-in may follow at once: wait for it to change
-                patient.wait_for_function(
-                    "document.getElementById('checkin').hidden"
-                    " || !document.getElementById('spread-box').hidden"
-                )
-        patient.locator("#done").wait_for()
+        start(patient, pain_before="3")
+        play_to_the_end(patient, answers={"pain_now": "4", "spread": "yes"})
         patient.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
         session = PracticeSession.objects.get(user=newcomer)
         assert session.pain_spread is True

@@ -139,3 +139,40 @@ def test_a_malformed_spec_stops_start_up_with_its_message(tmp_path):
         "limber: error: towel-hamstring-stretch.toml: poses.end.knee_deg: "
         "expected a number from 0 to 180, got 200"
     )
+
+
+def test_home_page_tells_a_visitor_what_limber_is_and_sends_the_signed_in_to_practice(
+    client, alice
+):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "sciatica" in html and "Who it is for" in html
+    assert "Not medical advice" in html and "not a medical device" in html
+    assert 'href="/accounts/signup/"' in html and 'href="/accounts/login/"' in html
+    client.force_login(alice)
+    assert client.get("/").url == "/practice/"
+
+
+def player_settings(html: str) -> dict:
+    return json.loads(re.search(r'id="player-settings"[^>]*>(.*?)</script>', html, re.S)[1])
+
+
+def test_fast_playback_is_honoured_only_in_debug_or_under_test_settings(client, screened, settings):
+    client.force_login(screened)
+    assert player_settings(client.get("/practice/?speed=50").content.decode())["fast_playback"]
+    settings.LIMBER_FAST_PLAYBACK = False
+    settings.DEBUG = False
+    assert not player_settings(client.get("/practice/?speed=50").content.decode())["fast_playback"]
+    settings.DEBUG = True
+    assert player_settings(client.get("/practice/?speed=50").content.decode())["fast_playback"]
+
+
+def test_check_ins_arrive_with_nothing_chosen_and_a_skip_for_every_question(client, screened):
+    client.force_login(screened)
+    html = client.get("/practice/").content.decode()
+    radios = re.findall(r'<input type="radio"[^>]*>', html)
+    assert radios and not [r for r in radios if "checked" in r]
+    questions = re.findall(r'<fieldset id="(\w+)-box" class="question"', html)
+    assert {"felt", "pain_now", "spread", "new_symptoms"} <= set(questions)
+    assert html.count("Skip question") == len(questions)

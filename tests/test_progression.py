@@ -234,7 +234,7 @@ def _at_twenty(library: Library) -> list[SessionRecord]:
     ("kwargs", "words"),
     [
         ({"pain_before": 3, "pain_after": 5}, "pain rose from 3 to 5 yesterday"),
-        ({"pain_before": 1, "pain_after": 8}, "pain rose from 1 to 8 yesterday"),
+        ({"pain_before": 1, "pain_after": 6}, "pain rose from 1 to 6 yesterday"),
         ({"pain_before": 2, "pain_after": 2, "hold_pain": 4}, "pain rose from 2 to 4 yesterday"),
         (
             {"pain_before": 2, "pain_after": 1, "spread": True},
@@ -259,13 +259,15 @@ def test_pain_up_by_two_or_spreading_steps_back_and_pauses(library, kwargs, word
     assert not today.see_clinician
 
 
-def test_pain_up_by_one_is_not_a_flag(library):
+def test_pain_up_by_one_is_not_a_flag_but_does_not_count_toward_a_step(library):
     history = _at_twenty(library)
     p = prescribe(library, history, day(6))
-    history.append(perform(p, day(6), pain_before=3, pain_after=4))
+    history.append(perform(p, day(6), pain_before=2, pain_after=3))
     today = prescribe(library, history, day(7))
-    assert not today.paused
-    assert hold(today, TOWEL) == 25
+    assert not today.paused and not today.see_clinician
+    assert hold(today, TOWEL) == 20
+    towel = today.item(TOWEL)
+    assert towel is not None and "pain was higher than the time before" in towel.reason
 
 
 def test_the_step_back_is_seen_the_same_day(library):
@@ -285,7 +287,9 @@ def test_no_step_back_below_the_start(library):
     assert hold(today, TOWEL) == 10
     towel = today.item(TOWEL)
     assert towel is not None
-    assert towel.reason.startswith("Holding 10 s today: progression is paused")
+    assert towel.reason.startswith("Holding 10 s (the first hold) today: progression is paused")
+    assert "one step shorter" not in " ".join([*today.notes, towel.reason])
+    assert "Holds stay at the first hold" in today.notes[0]
 
 
 def test_pause_lasts_until_two_good_days_then_progress_resumes(library):
@@ -309,7 +313,10 @@ def test_two_flagged_sessions_in_a_row_say_see_a_clinician(library):
         history.append(perform(prescribe(library, history, day(n)), day(n), spread=True))
     today = prescribe(library, history, day(8))
     assert today.see_clinician
-    assert today.notes[0].startswith("Pain has gone up in your last 2 sessions in a row.")
+    assert today.notes[0].startswith(
+        "Pain spread further down your leg in your last 2 sessions in a row."
+    )
+    assert "gone up" not in today.notes[0] and "contact your clinician" in today.notes[0]
     assert hold(today, TOWEL) == 10
 
 
@@ -463,7 +470,13 @@ def test_pain_outside_the_scale_is_refused():
 def test_to_dict_is_json_with_the_documented_keys(library):
     history, _ = good_days(library, 2)
     d = json.loads(json.dumps(prescribe(library, history, day(3)).to_dict()))
-    assert set(d) == {"date", "paused", "see_clinician", "notes", "items"}
+    assert set(d) == {
+        "date", "paused", "see_clinician", "notes", "items", "pain", "reasons", "frequency",
+        "affected_side",
+    }  # fmt: skip
+    assert d["pain"] == {"baseline": 2, "baseline_from": "your first 2 sessions", "last": 2,
+                         "band": "mild"}  # fmt: skip
+    assert d["frequency"]["per_day"] == 1 and d["frequency"]["origin"] == "guideline"
     assert d["date"] == "2025-03-05"
     towel = d["items"][0]
     assert towel == {
@@ -480,6 +493,8 @@ def test_to_dict_is_json_with_the_documented_keys(library):
         "reason": "15 s today, up one step: your last 2 sessions went well.",
         "suggestion": "",
         "offered_variants": ["towel", "hands"],
+        "hold_by_side": {"left": 15, "right": 15},
+        "gentler": None,
     }
 
 

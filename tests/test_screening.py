@@ -3,6 +3,7 @@
 import pytest
 
 from limber.core.screening import QUESTIONS, ScreeningError, evaluate
+from limber.practice import store
 from limber.practice.models import Screening
 from tests.conftest import clear_answers
 
@@ -13,11 +14,41 @@ def test_the_five_red_flags_of_the_design_are_asked():
         assert words in text
 
 
-@pytest.mark.parametrize("flag", [q.id for q in QUESTIONS])
-def test_any_single_red_flag_stops_practice_with_an_urgent_message(flag):
+def test_the_seven_red_flags_a_physiotherapist_asks_are_asked_too():
+    text = " ".join(q.text.lower() for q in QUESTIONS)
+    for words in ("fever", "weight", "cancer", "fall", "foot drop", "at night", "surgery"):
+        assert words in text
+    assert len(QUESTIONS) == 12 and len({q.id for q in QUESTIONS}) == 12
+
+
+def test_every_question_says_why_it_is_asked():
+    for q in QUESTIONS:
+        assert len(q.reason) > 40 and q.reason.endswith("."), q.id
+        assert q.urgency in ("urgent", "doctor")
+
+
+URGENT_IDS = {"both_legs", "weakness", "saddle_numbness", "bladder", "bowel"}
+
+
+@pytest.mark.parametrize("flag", sorted(URGENT_IDS))
+def test_an_urgent_flag_sends_to_the_emergency_department_now(flag):
     result = evaluate({**clear_answers(), flag: True})
-    assert result.flagged and result.flags == (flag,)
-    assert "urgent medical care" in result.message
+    assert result.flagged and result.flags == (flag,) and result.urgent
+    assert "emergency department" in result.message and "now" in result.message
+    assert "call your doctor today" not in result.message
+
+
+@pytest.mark.parametrize("flag", sorted({q.id for q in QUESTIONS} - URGENT_IDS))
+def test_other_flags_say_see_a_doctor_before_starting(flag):
+    result = evaluate({**clear_answers(), flag: True})
+    assert result.flagged and not result.urgent and result.action == "doctor"
+    assert "see a doctor" in result.message and "emergency" not in result.message
+
+
+def test_both_legs_as_the_affected_side_is_the_both_legs_flag():
+    result = evaluate(clear_answers(), affected_side="both")
+    assert result.flags == ("both_legs",) and result.urgent
+    assert not evaluate(clear_answers(), affected_side="left").flagged
 
 
 def test_no_red_flags_lets_practice_start():
@@ -31,26 +62,50 @@ def test_unanswered_questions_are_refused():
     assert e.value.field == "answers.weakness"
 
 
+def page_answers(**changes: str) -> dict[str, str]:
+    return {q.id: "no" for q in QUESTIONS} | {"affected_side": "left"} | changes
+
+
 @pytest.mark.django_db
 def test_screening_page_sends_a_flagged_user_to_care_and_keeps_the_answer(client, alice):
     client.force_login(alice)
-    answers = {q.id: "no" for q in QUESTIONS} | {"saddle_numbness": "yes"}
-    page = client.post("/screening/", answers)
+    page = client.post("/screening/", page_answers(saddle_numbness="yes"))
     assert page.status_code == 200
     assert b"Please seek urgent medical care" in page.content
+    assert b"emergency department" in page.content
     assert Screening.objects.get(user=alice).flagged
     # The player will not start; it sends the user back to the questions.
     assert client.get("/practice/").url == "/screening/"
-    # Answered again later without a red flag: practice may start.
-    client.post("/screening/", {q.id: "no" for q in QUESTIONS})
+    # Answered again without a red flag, but nobody has seen them: still no practice.
+    again = client.post("/screening/", page_answers())
+    assert b"confirm that a clinician has seen you" in again.content
+    assert client.get("/practice/").url == "/screening/"
+    form = client.get("/screening/")
+    assert b"A clinician has seen me about these symptoms." in form.content
+    client.post("/screening/", page_answers(seen_clinician="yes"))
     assert client.get("/practice/").status_code == 200
-    assert Screening.objects.filter(user=alice).count() == 2
+    assert Screening.objects.filter(user=alice).count() == 3
+
+
+@pytest.mark.django_db
+def test_screening_page_shows_why_each_question_is_asked_and_asks_the_leg(client, alice):
+    client.force_login(alice)
+    page = client.get("/screening/").content.decode()
+    for q in QUESTIONS:
+        assert q.reason.replace("'", "&#x27;") in page
+    assert "Which leg has the sciatica?" in page
+    assert client.post("/screening/", page_answers(affected_side="up")).status_code == 400
+    client.post("/screening/", page_answers(affected_side="right"))
+    assert Screening.objects.get(user=alice).affected_side == "right"
+    # Not sure: the question may be left; the earlier answer stands.
+    client.post("/screening/", {q.id: "no" for q in QUESTIONS})
+    assert store.affected_side_of(alice) == "right"
 
 
 @pytest.mark.django_db
 def test_screening_page_requires_every_answer(client, alice):
     client.force_login(alice)
-    page = client.post("/screening/", {"both_legs": "no"})
+    page = client.post("/screening/", {"both_legs": "no", "affected_side": "left"})
     assert page.status_code == 400
     assert b"Please answer every question" in page.content
     assert Screening.objects.count() == 0

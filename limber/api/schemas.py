@@ -54,6 +54,10 @@ class SessionIn(Schema):
 
 class ScreeningIn(Schema):
     answers: dict[str, StrictBool]
+    # Which leg has the sciatica; "both" is itself a red flag. Left out: the earlier answer stands.
+    affected_side: Literal["left", "right", "both"] | None = None
+    # "A clinician has seen me about this": needed, with a clear answer, to lift an earlier flag.
+    seen_clinician: StrictBool = False
 
 
 class ErrorDetail(Schema):

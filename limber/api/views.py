@@ -28,44 +28,80 @@ def exercise(request, slug: str):
 
 @api.get("/screening", response={200: dict, **ERRORS}, tags=["safety"])
 def screening_questions(request):
-    """The red-flag questions, and the latest answer if there is one."""
-    latest = store.latest_screening(request.auth)
+    """The red-flag questions with why each is asked, whether a check is due, the latest answer."""
+    status = plan.screening_status(request.auth, timezone.now())
+    latest = status["latest"]
     return {
-        "questions": [{"id": q.id, "text": q.text} for q in screening.QUESTIONS],
+        "questions": [
+            {"id": q.id, "text": q.text, "reason": q.reason, "urgency": q.urgency}
+            for q in screening.QUESTIONS
+        ],
+        "side_question": SIDE_QUESTION,
+        "clinician_question": CLINICIAN_QUESTION,
+        "max_age_days": screening.MAX_AGE_DAYS,
+        "due": status["due"],
+        "blocked": status["blocked"],
         "latest": _screening_dict(latest) if latest else None,
     }
 
 
+SIDE_QUESTION = {
+    "id": "affected_side",
+    "text": "Which leg has the sciatica?",
+    "choices": list(screening.SIDES),
+    "reason": "Sessions start with the other leg, and the leg with sciatica is stretched a "
+    "little less. Sciatica in both legs needs a doctor first.",
+}
+CLINICIAN_QUESTION = {
+    "id": "seen_clinician",
+    "text": "A clinician has seen me about these symptoms.",
+    "reason": "After a red flag, practice starts again only once a clinician has seen you.",
+}
+
+
 @api.post("/screening", response={201: dict, **ERRORS}, tags=["safety"])
 def screening_answer(request, payload: ScreeningIn):
-    """Answer every question: true means that red flag is present."""
+    """Answer every question (true means that red flag is present), and which leg hurts."""
     try:
-        result = screening.evaluate(payload.answers)
+        result = screening.evaluate(payload.answers, payload.affected_side)
     except screening.ScreeningError as e:
         return error(request, 422, "invalid", str(e), e.field)
     row = Screening.objects.create(
-        user=request.auth, answers=payload.answers, flagged=result.flagged
+        user=request.auth,
+        answers=payload.answers,
+        flagged=result.flagged,
+        affected_side=payload.affected_side,
+        seen_clinician=payload.seen_clinician,
     )
-    return Status(201, _screening_dict(row))
+    body = _screening_dict(row)
+    body["blocked"] = plan.screening_block(request.auth, timezone.now())
+    return Status(201, body)
 
 
 def _screening_dict(row: Screening) -> dict:
-    result = screening.evaluate(row.answers)
+    result = screening.evaluate(row.answers, row.affected_side)
     return {
         "flagged": result.flagged,
         "flags": list(result.flags),
+        "urgent": result.urgent,
+        "action": result.action,
         "message": result.message,
         "created": row.created.isoformat(),
+        "affected_side": row.affected_side,
+        "seen_clinician": row.seen_clinician,
+        "cleared_by_clinician": row.cleared_by_id is not None,
+        "cleared_at": row.cleared_at.isoformat() if row.cleared_at else None,
     }
 
 
 @api.get("/today", response={200: dict, **ERRORS}, tags=["practice"])
 def today(request):
     """Today's prescription and the session script that plays it (409 until screened)."""
-    blocked = plan.screening_block(request.auth)
-    if blocked:
-        return error(request, 409, "screening_required", blocked)
-    return plan.today(request.auth, timezone.now())
+    now = timezone.now()
+    status = plan.screening_status(request.auth, now)
+    if status["blocked"]:
+        return error(request, 409, "screening_required", status["blocked"])
+    return plan.today(request.auth, now, status)
 
 
 @api.post("/sessions", response={201: dict, **ERRORS}, tags=["practice"])

@@ -169,13 +169,23 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
         .values("session__user_id")
         .annotate(good=Sum("good_form_s"), held=Sum("held_s"))
     }
-    screenings: dict[int, dict[str, Any]] = {}
+    # The latest flag still open per patient: not cleared by a clinician, and no clear answer
+    # since that says "a clinician has seen me" (DESIGN.md §6). Screenings are monthly: few rows.
+    screenings: dict[int, dict[str, Any] | None] = {}
+    seen: set[int] = set()
     for sc in (
         Screening.objects.filter(user_id__in=ids)
         .order_by("-created", "-id")
-        .values("user_id", "flagged", "created")
+        .values("user_id", "flagged", "created", "cleared_at", "seen_clinician")
     ):
-        screenings.setdefault(sc["user_id"], sc)
+        uid = sc["user_id"]
+        if uid in screenings:
+            continue
+        if not sc["flagged"]:
+            if sc["seen_clinician"]:
+                seen.add(uid)
+        else:
+            screenings[uid] = sc if sc["cleared_at"] is None and uid not in seen else None
 
     out = []
     week_from = now - timedelta(days=RECENT_DAYS)

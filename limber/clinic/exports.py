@@ -49,6 +49,7 @@ def patient_facts(patient, now: datetime, sessions: int = 50) -> dict[str, Any]:
     row = next(iter(dashboard.rows_for(patient, now)), None)
     prescription = Prescription.objects.filter(patient=patient).first()
     changes = PrescriptionChange.objects.filter(patient=patient).select_related("changed_by")[:50]
+    flag = _open_flag(patient)
     latest = store.latest_screening(patient)
     return {
         **({k: v for k, v in row.items() if k != "last_session_at"} if row else {}),
@@ -62,30 +63,35 @@ def patient_facts(patient, now: datetime, sessions: int = 50) -> dict[str, Any]:
             for c in changes
         ],  # fmt: skip
         "screening": {
-            "flagged": latest.flagged,
-            "created": latest.created.isoformat(),
-            **_clearance(latest),
-        }
-        if latest
-        else None,
+            "latest": latest.created.isoformat() if latest else None,
+            # A red flag that still stops practice: not cleared, and not followed by a clear
+            # answer that says a clinician has seen the patient (DESIGN.md §6).
+            "open_flag": flag.created.isoformat() if flag else None,
+        },
         "sessions": [store.session_dict(s) for s in store.sessions_of(patient, sessions)],
     }
 
 
-def _clearance(row) -> dict[str, Any]:
-    cleared_at = getattr(row, "cleared_at", None)
-    return {"cleared_at": cleared_at.isoformat() if cleared_at else None}
+def _open_flag(patient):
+    flagged, after = store.screenings_since_flag(patient)
+    if flagged is None or flagged.cleared_by_id is not None:
+        return None
+    if any(not r.flagged and r.seen_clinician for r in after):
+        return None
+    return flagged
 
 
 def clear_screening(patient, clinician, now: datetime) -> dict[str, Any]:
-    latest = store.latest_screening(patient)
-    if latest is None or not latest.flagged:
-        raise care.CareError("the latest symptoms check is not flagged", 409, "conflict")
-    clear = getattr(store, "clear_screening", None)
-    if clear is None:  # the safety work that records clearances has not landed here yet
-        raise care.CareError("clearing a screening is not available yet", 409, "unavailable")
-    row = clear(patient, clinician, now)
-    return {"flagged": row.flagged, "created": row.created.isoformat(), **_clearance(row)}
+    """The clinician has seen the patient: lift the red flag that stops practice, on the record."""
+    if _open_flag(patient) is None:
+        raise care.CareError("there is no flagged symptoms check to clear", 409, "conflict")
+    row = store.clear_screening(patient, clinician, now)
+    return {
+        "flagged": row.flagged,
+        "created": row.created.isoformat(),
+        "cleared_at": row.cleared_at.isoformat(),
+        "cleared_by": care.display_name(clinician),
+    }
 
 
 # --- the handout ------------------------------------------------------------------------------

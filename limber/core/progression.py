@@ -38,34 +38,195 @@ passed in (``today``); sessions that start after ``today`` are ignored.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
+from statistics import median
 from typing import Any
 
 from limber.core.spec import Library, Stretch, Variant
 
 __all__ = [
+    "AFFECTED_SIDE_STEPS",
+    "BASELINE_DAYS",
+    "BASELINE_SESSIONS",
     "COMPLETE_FRACTION",
     "FLAGS_FOR_CLINICIAN",
+    "FREQUENCY",
+    "GENTLER_PAIN",
     "GOOD_DAYS_TO_STEP",
     "LYING_GOOD_DAYS",
+    "PAIN_BANDS",
     "PAIN_RISE_FLAG",
+    "RISES_TO_PAUSE",
+    "RISE_WINDOW",
+    "RULES",
+    "SEVERE_PAIN",
     "Caps",
     "HoldRecord",
     "Item",
     "Prescription",
+    "Rule",
     "SessionRecord",
+    "pain_band",
     "prescribe",
+    "replay",
+    "rules_dicts",
 ]
 
-PAIN_RISE_FLAG = 2  # DESIGN.md §6: "rises by 2 points or more"
+# --- the rules, each with where it comes from ---------------------------------------------------
+
+NRS_BANDS = (
+    "Serlin et al. 1995, 'When is cancer pain mild, moderate or severe?', Pain 61:277-284; "
+    "the 0-10 numeric rating scale cut-points used by the WHO and most pain services"
+)
+MCID = (
+    "Farrar et al. 2001, Pain 94:149-158: on the 0-10 scale a change of about 2 points (30 %) "
+    "is the smallest that matters to patients"
+)
+PAIN_MONITORING = (
+    "Thomée 1997 / Silbernagel et al. 2007, the pain-monitoring model: pain up to 5/10 during "
+    "exercise is acceptable, above it is not"
+)
+ACSM = (
+    "ACSM's Guidelines for Exercise Testing and Prescription: flexibility exercise at least "
+    "2-3 days a week, daily being most effective; hold 10-30 s, 2-4 times"
+)
+
+PAIN_BANDS = (("mild", 1, 3), ("moderate", 4, 6), ("severe", 7, 10))  # NRS_BANDS
+SEVERE_PAIN = 7  # NRS_BANDS: 7-10 is severe pain: stop growing, step back, see a clinician
+PAIN_RISE_FLAG = 2  # MCID: the smallest change a person notices as real
+BASELINE_SESSIONS = 3  # the person's own usual pain: the median of their first sessions...
+BASELINE_DAYS = 14  # ...or of the last two weeks, whichever is lower (so creeping pain shows)
+RISE_WINDOW = 3  # a rise over the baseline on RISES_TO_PAUSE of the last RISE_WINDOW sessions
+RISES_TO_PAUSE = 2  # one bad day can be anything; two out of three is a trend
+GENTLER_PAIN = 5  # PAIN_MONITORING: a hold at 5/10 or more is too strong: offer a gentler variant
 COMPLETE_FRACTION = 0.9  # a hold cut short by a second or two in ten still counts as held
 GOOD_DAYS_TO_STEP = 2  # the issue: "last two sessions went well"
 LYING_GOOD_DAYS = 2  # lying stretches "tolerated": two good days each
-FLAGS_FOR_CLINICIAN = 2  # pain rising twice in a row is for a clinician, not for an app
+FLAGS_FOR_CLINICIAN = 2  # a flag twice in a row is for a clinician, not for an app
+AFFECTED_SIDE_STEPS = 1  # the leg with sciatica holds one step less than the other
+FREQUENCY = {"per_day": 1, "max_per_day": 2}  # ACSM: daily; twice at most is Limber's default
 
 CHANGES = ("start", "up", "same", "down")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One clinical rule as a page shows it: what, how much, and where it comes from."""
+
+    name: str
+    label: str
+    value: str
+    origin: str  # "source" (the article), "guideline" (a published source), "default" (Limber's)
+    source: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "value": self.value,
+            "origin": self.origin,
+            "source": self.source,
+            "reason": self.reason,
+        }
+
+
+RULES = (
+    Rule(
+        "pain_bands", "Pain bands", "mild 1-3, moderate 4-6, severe 7-10", "guideline", NRS_BANDS,
+        "The usual meaning of numbers on the 0-10 pain scale.",
+    ),
+    Rule(
+        "severe_pain", "Severe pain", f"{SEVERE_PAIN}/10 or more, before, during or after",
+        "guideline", NRS_BANDS,
+        "Holds do not grow, the next session is one step shorter, and you are asked to "
+        "contact your clinician.",
+    ),
+    Rule(
+        "pain_rise", "Pain rising in a session", f"{PAIN_RISE_FLAG} points or more", "guideline",
+        MCID, "A rise you would notice: progression pauses and holds step back.",
+    ),
+    Rule(
+        "baseline", "Your usual pain",
+        f"median of your first {BASELINE_SESSIONS} sessions or of the last {BASELINE_DAYS} days, "
+        "whichever is lower",
+        "default", "",
+        "Your own starting point, so slowly creeping pain is noticed; the lower of the two "
+        "keeps a slow rise from becoming the new normal.",
+    ),
+    Rule(
+        "creeping_pain", "Pain above your usual",
+        f"{PAIN_RISE_FLAG}+ points above it in {RISES_TO_PAUSE} of your last {RISE_WINDOW} "
+        "sessions",
+        "default", MCID,
+        "One bad day can be anything; two out of three is a trend: progression pauses and "
+        "you are asked to see a clinician.",
+    ),
+    Rule(
+        "spreading", "Pain spreading down the leg", "any session", "guideline",
+        "NHS, Sciatica; DESIGN.md §6",
+        "Pain moving further down the leg is a sign the nerve is more irritated: pause and step "
+        "back.",
+    ),
+    Rule(
+        "see_clinician", "See a clinician", "until a clear symptoms check afterwards", "default",
+        "",
+        "Holds do not grow until you have answered the symptoms check again after the pain "
+        "that caused it.",
+    ),
+    Rule(
+        "gentler", "A stretch that hurts", f"pain {GENTLER_PAIN}/10 or more in a hold, or "
+        "'too strong'", "guideline", PAIN_MONITORING,
+        "The gentler variant of that stretch is offered next time.",
+    ),
+    Rule(
+        "good_days", "Holds grow", f"one step after {GOOD_DAYS_TO_STEP} good days", "default", "",
+        "Slow enough that the body can adapt; a good day means every hold done, pain answered, "
+        "not above your usual and not higher than last time. A skipped answer never counts.",
+    ),
+    Rule(
+        "hold_step", "Step size", "5 s (from each stretch's file)", "default", "",
+        "Small steps from the first hold to the goal the article gives.",
+    ),
+    Rule(
+        "complete", "A hold counts as done", f"{int(COMPLETE_FRACTION * 100)} % of its time",
+        "default", "", "A hold ended a second early still counts.",
+    ),
+    Rule(
+        "lying_first", "Sitting stretch joins later",
+        f"after {LYING_GOOD_DAYS} good days of each lying stretch", "source",
+        "The article: lying on the back is 'the least stressful'; sitting is 'less gentle'",
+        "Start with the gentlest; the number of days is Limber's default.",
+    ),
+    Rule(
+        "affected_side", "The leg with sciatica",
+        f"done second, {AFFECTED_SIDE_STEPS} step shorter than the other", "default",
+        "Clinical examination tests the unaffected side first (straight-leg raise)",
+        "You learn what 'a stretch is felt' means on the calmer leg first, and the sciatic "
+        "nerve of the painful leg is stretched a little less.",
+    ),
+    Rule(
+        "frequency", "How often", "once a day, at most twice", "guideline", ACSM,
+        "Daily stretching works best; holds grow by days, so more sessions do not go faster.",
+    ),
+)  # fmt: skip
+
+
+def rules_dicts() -> list[dict[str, str]]:
+    return [r.to_dict() for r in RULES]
+
+
+def pain_band(pain: int | None) -> str | None:
+    """ "none", "mild", "moderate" or "severe" (NRS_BANDS); None when not answered."""
+    if pain is None:
+        return None
+    for name, lo, hi in PAIN_BANDS:
+        if lo <= pain <= hi:
+            return name
+    return "none"
 
 
 def _num(x: float) -> int | float:
@@ -92,6 +253,7 @@ class HoldRecord:
     held_s: float
     stretch_felt: bool | None = None
     pain: int | None = None
+    too_strong: bool | None = None  # "the stretch felt too strong"
 
     def __post_init__(self) -> None:
         if self.target_s <= 0 or self.held_s < 0:
@@ -102,14 +264,17 @@ class HoldRecord:
 
 @dataclass(frozen=True)
 class SessionRecord:
-    """One logged session, as the API stores it. ``finished_at`` is None if it never finished."""
+    """One logged session, as the API stores it. ``finished_at`` is None if it never finished.
+
+    ``pain_spread`` None means the question was skipped: never a good day.
+    """
 
     id: str
     started_at: datetime
     finished_at: datetime | None
     pain_before: int | None
     pain_after: int | None
-    pain_spread: bool
+    pain_spread: bool | None
     holds: tuple[HoldRecord, ...] = ()
 
     def __post_init__(self) -> None:
@@ -120,6 +285,17 @@ class SessionRecord:
     @property
     def day(self) -> date:
         return self.started_at.date()
+
+    @property
+    def pain(self) -> int | None:
+        """The session's pain for the baseline: the higher of before and after, if answered."""
+        known = [p for p in (self.pain_before, self.pain_after) if p is not None]
+        return max(known) if known else None
+
+    def peak(self) -> int | None:
+        known = [h.pain for h in self.holds if h.pain is not None]
+        known += [p for p in (self.pain_before, self.pain_after) if p is not None]
+        return max(known) if known else None
 
     def pain_rise(self) -> tuple[int, int] | None:
         """(baseline, peak) when both are known, else None."""
@@ -133,13 +309,19 @@ class SessionRecord:
         return baseline, max(later)
 
     def flag(self) -> str:
-        """Why this session pauses progression (past tense, no date), or "" if it does not."""
+        """Why this session alone pauses progression (past tense, no date), or ""."""
+        return self._flag()[1]
+
+    def _flag(self) -> tuple[str, str]:
+        peak = self.peak()
+        if peak is not None and peak >= SEVERE_PAIN:
+            return "severe_pain", f"pain reached {peak}/10"
         if self.pain_spread:
-            return "pain spread further down your leg"
+            return "pain_spread", "pain spread further down your leg"
         rise = self.pain_rise()
         if rise is not None and rise[1] - rise[0] >= PAIN_RISE_FLAG:
-            return f"pain rose from {rise[0]} to {rise[1]}"
-        return ""
+            return "rise_in_session", f"pain rose from {rise[0]} to {rise[1]}"
+        return "", ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +361,11 @@ class Item:
     reason: str
     suggestion: str = ""
     offered_variants: tuple[str, ...] = ()
+    hold_by_side: tuple[tuple[str, float], ...] = ()  # empty: every side holds hold_s
+    gentler: tuple[str, str, str] | None = None  # (variant slug, its name, why)
+
+    def side_hold(self, side: str | None) -> float:
+        return dict(self.hold_by_side).get(side or "", self.hold_s)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,6 +382,30 @@ class Item:
             "reason": self.reason,
             "suggestion": self.suggestion,
             "offered_variants": list(self.offered_variants),
+            "hold_by_side": {side: _num(self.side_hold(side)) for side in self.sides},
+            "gentler": (
+                None
+                if self.gentler is None
+                else dict(zip(("variant", "name", "reason"), self.gentler, strict=True))
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why progression is paused or a clinician is suggested: one session and its numbers."""
+
+    code: str  # severe_pain, pain_rise, pain_spread, rise_in_session
+    session: str
+    day: date
+    text: str  # past tense, without the date: "pain reached 8/10"
+
+    def to_dict(self, today: date) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "session": self.session,
+            "date": self.day.isoformat(),
+            "text": f"{self.text} {_when(self.day, today)}",
         }
 
 
@@ -205,6 +416,11 @@ class Prescription:
     paused: bool = False
     see_clinician: bool = False
     notes: tuple[str, ...] = ()
+    causes: tuple[Cause, ...] = ()
+    baseline: float | None = None
+    baseline_from: str | None = None
+    last_pain: int | None = None
+    affected_side: str | None = None
 
     def item(self, exercise: str) -> Item | None:
         return next((i for i in self.items if i.exercise == exercise), None)
@@ -216,6 +432,22 @@ class Prescription:
             "see_clinician": self.see_clinician,
             "notes": list(self.notes),
             "items": [i.to_dict() for i in self.items],
+            "pain": {
+                "baseline": None if self.baseline is None else _num(self.baseline),
+                "baseline_from": self.baseline_from,
+                "last": self.last_pain,
+                "band": pain_band(self.last_pain),
+            },
+            "reasons": [c.to_dict(self.date) for c in reversed(self.causes)],
+            "frequency": {
+                **FREQUENCY,
+                "text": "Once a day; at most twice.",
+                "origin": "guideline",
+                "source": ACSM,
+                "reason": "Daily stretching works best; holds grow by days, so a second session "
+                "does not go faster.",
+            },
+            "affected_side": self.affected_side,
         }
 
 
@@ -233,12 +465,14 @@ class _Track:
     level: float
     begun: bool = False
     change: str = "start"  # how the level last changed; kept until the stretch is next done
-    why_down: str = ""
+    why_down: Cause | None = None
     good_days: set[date] = field(default_factory=set)  # since the level last changed
-    all_good_days: set[date] = field(default_factory=set)
+    all_good_days: int = 0  # days with a good session, up to LYING_GOOD_DAYS
+    last_good_day: date | None = None
     last_outcome: str = ""  # "good", "short" or "flagged"
     last_variant: str | None = None
     no_stretch: bool = False  # most answered holds last time: no stretch felt
+    hurt: str = ""  # last time a hold hurt: why, for the gentler variant
 
     @property
     def step(self) -> float:
@@ -247,13 +481,13 @@ class _Track:
     def clamp(self, hold: float) -> float:
         return min(max(hold, self.floor), self.ceiling)
 
-    def new_day(self, day: date) -> None:
+    def new_day(self) -> None:
         if len(self.good_days) >= GOOD_DAYS_TO_STEP and self.level < self.ceiling:
             self.level = self.clamp(self.level + self.step)
             self.change = "up"
             self.good_days = set()
 
-    def step_back(self, why: str) -> None:
+    def step_back(self, why: Cause) -> None:
         self.good_days = set()
         if not self.begun:
             return
@@ -263,7 +497,7 @@ class _Track:
             self.change = "down"
             self.why_down = why
 
-    def done(self, session: SessionRecord, holds: Sequence[HoldRecord], flagged: bool) -> None:
+    def done(self, session: SessionRecord, holds: Sequence[HoldRecord], outcome: str) -> None:
         self.begun = True
         logged = self.clamp(max(h.target_s for h in holds))
         if logged != self.level:
@@ -273,14 +507,21 @@ class _Track:
         self.last_variant = holds[-1].variant
         answers = [h.stretch_felt for h in holds if h.stretch_felt is not None]
         self.no_stretch = bool(answers) and answers.count(False) * 2 > len(answers)
-        if flagged:
-            self.last_outcome = "flagged"
-        elif self._complete(session, holds):
-            self.last_outcome = "good"
-            self.good_days.add(session.day)
-            self.all_good_days.add(session.day)
+        sore = [h.pain for h in holds if h.pain is not None and h.pain >= GENTLER_PAIN]
+        if sore:
+            self.hurt = f"a hold hurt ({max(sore)}/10)"
+        elif any(h.too_strong for h in holds):
+            self.hurt = "the stretch felt too strong"
         else:
-            self.last_outcome = "short"
+            self.hurt = ""
+        if outcome == "good" and not self._complete(session, holds):
+            outcome = "short"
+        self.last_outcome = outcome
+        if outcome == "good":
+            self.good_days.add(session.day)
+            if self.last_good_day != session.day:
+                self.all_good_days += 1
+                self.last_good_day = session.day
 
     def _complete(self, session: SessionRecord, holds: Sequence[HoldRecord]) -> bool:
         if session.finished_at is None:
@@ -309,52 +550,6 @@ def _check_caps(library: Library, caps: Mapping[str, Caps]) -> None:
             library[slug].variant(cap.variant)  # KeyError names the unknown variant
 
 
-def prescribe(
-    library: Library,
-    history: Iterable[SessionRecord],
-    today: date,
-    caps: Mapping[str, Caps] | None = None,
-) -> Prescription:
-    """Today's prescription from the sessions so far (any order) and a clinician's caps."""
-    caps = dict(caps or {})
-    try:
-        _check_caps(library, caps)
-    except KeyError as e:
-        raise ValueError(f"clinician caps name an unknown variant: {e.args[0]}") from None
-    tracks = {slug: _track(s, caps.get(slug, Caps())) for slug, s in library.items()}
-    sessions = sorted((s for s in history if s.day <= today), key=lambda s: s.started_at)
-
-    last_flag = ""  # why the latest flagged session paused progression, with its date
-    flags_in_a_row = 0
-    good_days_since_flag: set[date] = set()
-    days = sorted({s.day for s in sessions} | {today})
-    for day in days:
-        if last_flag == "" or len(good_days_since_flag) >= GOOD_DAYS_TO_STEP:
-            for t in tracks.values():
-                t.new_day(day)
-        for session in (s for s in sessions if s.day == day):
-            why = session.flag()
-            by_stretch: dict[str, list[HoldRecord]] = {}
-            for h in session.holds:
-                if h.exercise in tracks:
-                    by_stretch.setdefault(h.exercise, []).append(h)
-            for slug, holds in by_stretch.items():
-                tracks[slug].done(session, holds, bool(why))
-            if why:
-                last_flag = f"{why} {_when(day, today)}"
-                flags_in_a_row += 1
-                good_days_since_flag = set()
-                for t in tracks.values():
-                    t.step_back(last_flag)
-            elif session.finished_at is not None and by_stretch:
-                flags_in_a_row = 0
-                if any(tracks[slug].last_outcome == "good" for slug in by_stretch):
-                    good_days_since_flag.add(day)
-
-    paused = last_flag != "" and len(good_days_since_flag) < GOOD_DAYS_TO_STEP
-    return _prescription(library, tracks, caps, today, paused, last_flag, flags_in_a_row)
-
-
 def _when(day: date, today: date) -> str:
     if day == today:
         return "today"
@@ -363,54 +558,279 @@ def _when(day: date, today: date) -> str:
     return f"on {day:%a} {day.day} {day:%b}"
 
 
+class _Replay:
+    """The history, one session at a time, oldest first; each step costs the same.
+
+    Nothing here looks back over the whole history: the baseline keeps the first pains and a
+    deque of the last BASELINE_DAYS, and the rise check a deque of the last RISE_WINDOW sessions,
+    so a replay is linear in the number of sessions.
+    """
+
+    def __init__(
+        self,
+        library: Library,
+        caps: Mapping[str, Caps],
+        first_pains: Sequence[int] | None,
+        clear_at: datetime | None,
+    ) -> None:
+        self.library = library
+        self.caps = caps
+        self.tracks = {slug: _track(s, caps.get(slug, Caps())) for slug, s in library.items()}
+        self.day: date | None = None
+        self.first_pains: list[int] = list(first_pains or [])[:BASELINE_SESSIONS]
+        self.fixed_first = first_pains is not None
+        self.recent: deque[tuple[datetime, int]] = deque()  # answered pains, last BASELINE_DAYS
+        self.rises: deque[int | None] = deque(maxlen=RISE_WINDOW)  # pain when above usual
+        self.causes: list[Cause] = []  # since progression last resumed, oldest first
+        self.good_days_since_flag: set[date] = set()
+        self.flags_in_a_row = 0
+        self.see: Cause | None = None  # what asked for a clinician, until a clear screening
+        self.clear_at = clear_at
+        self.last_pain: int | None = None
+        self.last_answered: int | None = None
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.causes) and len(self.good_days_since_flag) < GOOD_DAYS_TO_STEP
+
+    def advance(self, day: date) -> None:
+        """A new day starts: holds may step up (not while paused or waiting for a clinician)."""
+        if self.day == day:
+            return
+        self.day = day
+        if not self.causes or not self.paused:
+            self.causes = []
+            if self.see is None:
+                for t in self.tracks.values():
+                    t.new_day()
+
+    def baseline(self, at: datetime) -> tuple[float | None, str | None]:
+        while self.recent and (at - self.recent[0][0]).days >= BASELINE_DAYS:
+            self.recent.popleft()
+        first = median(self.first_pains) if self.first_pains else None
+        recent = median(p for _, p in self.recent) if self.recent else None
+        if first is None and recent is None:
+            return None, None
+        if recent is None or (first is not None and first <= recent):
+            return first, f"your first {len(self.first_pains)} sessions"
+        return recent, f"the last {BASELINE_DAYS} days"
+
+    def feed(self, session: SessionRecord) -> None:
+        self.advance(session.day)
+        if (
+            self.see is not None
+            and self.clear_at is not None
+            and self.see.day <= self.clear_at.date()
+            and session.started_at > self.clear_at
+        ):
+            self._cleared()
+        code, text = session._flag()
+        pain = session.pain
+        base, _ = self.baseline(session.started_at)
+        rise = pain is not None and base is not None and pain - base >= PAIN_RISE_FLAG
+        self.rises.append(pain if rise else None)
+        creeping = [p for p in self.rises if p is not None]
+        cause: Cause | None = None
+        if code:
+            cause = Cause(code, session.id, session.day, text)
+        elif len(creeping) >= RISES_TO_PAUSE:
+            cause = Cause(
+                "pain_rise", session.id, session.day,
+                f"pain was {' and '.join(f'{p}/10' for p in creeping)} in {len(creeping)} of "
+                f"your last {len(self.rises)} sessions, {PAIN_RISE_FLAG} or more above your "
+                f"usual {_num(base or 0)}",
+            )  # fmt: skip
+        # A good day needs answers: pain known, spreading answered "no", no rise since last time.
+        steady = (
+            pain is not None
+            and session.pain_spread is False
+            and not rise
+            and (self.last_answered is None or pain <= self.last_answered)
+        )
+        by_stretch: dict[str, list[HoldRecord]] = {}
+        for h in session.holds:
+            if h.exercise in self.tracks:
+                by_stretch.setdefault(h.exercise, []).append(h)
+        outcome = "flagged" if cause else ("good" if steady else "unsteady")
+        for slug, holds in by_stretch.items():
+            self.tracks[slug].done(session, holds, outcome)
+        if cause is not None:
+            self.causes.append(cause)
+            self.flags_in_a_row += 1
+            self.good_days_since_flag = set()
+            for t in self.tracks.values():
+                t.step_back(cause)
+            clinician = cause.code == "severe_pain" or (
+                cause.code == "pain_rise" and len(creeping) >= RISES_TO_PAUSE
+            )
+            if clinician or self.flags_in_a_row >= FLAGS_FOR_CLINICIAN:
+                self.see = cause
+        elif session.finished_at is not None and by_stretch:
+            self.flags_in_a_row = 0
+            if any(self.tracks[slug].last_outcome == "good" for slug in by_stretch):
+                self.good_days_since_flag.add(session.day)
+        if pain is not None:
+            self.recent.append((session.started_at, pain))
+            if not self.fixed_first and len(self.first_pains) < BASELINE_SESSIONS:
+                self.first_pains.append(pain)
+            self.last_answered = pain
+        self.last_pain = pain
+
+    def _cleared(self) -> None:
+        """A clear symptoms check after the cause: a fresh start for the pain-rise count."""
+        self.see = None
+        self.rises.clear()
+        self.flags_in_a_row = 0
+
+    def prescription(
+        self, today: date, affected_side: str | None, now: datetime | None
+    ) -> Prescription:
+        if (
+            self.see is not None
+            and self.clear_at is not None
+            and self.see.day <= self.clear_at.date()
+            and (now is None or self.clear_at <= now)
+        ):
+            self._cleared()
+        at = now or datetime.combine(today, time.max, tzinfo=UTC)
+        base, base_from = self.baseline(at)
+        return _prescription(self, today, affected_side, base, base_from)
+
+
+def _ordered(history: Iterable[SessionRecord], today: date) -> list[SessionRecord]:
+    return sorted((s for s in history if s.day <= today), key=lambda s: s.started_at)
+
+
+def _start(
+    library: Library,
+    caps: Mapping[str, Caps] | None,
+    first_pains: Sequence[int] | None,
+    clear_at: datetime | None,
+) -> _Replay:
+    caps = dict(caps or {})
+    try:
+        _check_caps(library, caps)
+    except KeyError as e:
+        raise ValueError(f"clinician caps name an unknown variant: {e.args[0]}") from None
+    return _Replay(library, caps, first_pains, clear_at)
+
+
+def prescribe(
+    library: Library,
+    history: Iterable[SessionRecord],
+    today: date,
+    caps: Mapping[str, Caps] | None = None,
+    *,
+    affected_side: str | None = None,
+    first_pains: Sequence[int] | None = None,
+    clear_at: datetime | None = None,
+) -> Prescription:
+    """Today's prescription from the sessions so far (any order) and a clinician's caps.
+
+    ``affected_side``: the leg with sciatica (from the screening); it goes second and holds one
+    step less. ``first_pains``: the pains of the person's first sessions when ``history`` is only
+    a recent window. ``clear_at``: the latest clear symptoms check, which lifts see_clinician.
+    """
+    state = _start(library, caps, first_pains, clear_at)
+    for session in _ordered(history, today):
+        state.feed(session)
+    state.advance(today)
+    return state.prescription(today, affected_side, None)
+
+
+def replay(
+    library: Library,
+    history: Iterable[SessionRecord],
+    today: date,
+    caps: Mapping[str, Caps] | None = None,
+    *,
+    wanted: Iterable[str] = (),
+    affected_side: str | None = None,
+    first_pains: Sequence[int] | None = None,
+    clear_at: datetime | None = None,
+) -> tuple[dict[str, Prescription], Prescription]:
+    """One pass over the history: the plan as it stood before each ``wanted`` session (for its
+    day), and today's prescription. The same as calling ``prescribe`` once per session."""
+    want = set(wanted)
+    state = _start(library, caps, first_pains, clear_at)
+    before: dict[str, Prescription] = {}
+    for session in _ordered(history, today):
+        state.advance(session.day)
+        if session.id in want:
+            before[session.id] = state.prescription(session.day, affected_side, session.started_at)
+        state.feed(session)
+    state.advance(today)
+    return before, state.prescription(today, affected_side, None)
+
+
 # --- today's prescription and its words ---------------------------------------------------------
 
 
 def _prescription(
-    library: Library,
-    tracks: Mapping[str, _Track],
-    caps: Mapping[str, Caps],
+    state: _Replay,
     today: date,
-    paused: bool,
-    last_flag: str,
-    flags_in_a_row: int,
+    affected_side: str | None,
+    baseline: float | None,
+    baseline_from: str | None,
 ) -> Prescription:
+    library, tracks, caps = state.library, state.tracks, state.caps
     notes: list[str] = []
-    see_clinician = paused and flags_in_a_row >= FLAGS_FOR_CLINICIAN
+    paused = state.paused
+    see = state.see
     active = [t for slug, t in tracks.items() if not caps.get(slug, Caps()).excluded]
     lying = [t for t in active if t.stretch.position == "lying"]
     others = [t for t in active if t.stretch.position != "lying"]
     gentlest = min(active, key=lambda t: t.stretch.gentleness).stretch if active else None
+    causes = tuple(state.causes)
 
-    if paused:
+    if paused and causes:
+        last = causes[-1]
+        shorter = any(t.change == "down" for t in lying)
+        what = (
+            "Holds are one step shorter"
+            if shorter
+            else "Holds stay at the first hold for each stretch"
+        )
         notes.append(
-            f"Progression is paused: {last_flag}. Holds are one step shorter and will not grow "
-            f"until {GOOD_DAYS_TO_STEP} sessions on different days go well."
+            f"Progression is paused: {last.text} {_when(last.day, today)}. {what} and will not "
+            f"grow until {GOOD_DAYS_TO_STEP} sessions on different days go well."
         )
         if gentlest is not None:
             notes.append(
                 f"Go gently: if a stretch hurts, stop it and do only the {gentlest.name.lower()}. "
                 "If pain keeps rising or spreads down your leg, talk to a clinician."
             )
-    if see_clinician:
+    if see is not None:
+        when = _when(see.day, today)
+        if see.code == "severe_pain":
+            first = f"Severe pain: {see.text} in the session {when} (7/10 or more is severe)."
+        elif see.code == "pain_rise":
+            first = f"Your pain is above your usual: {see.text} ({when})."
+        elif see.code == "pain_spread":
+            first = f"Pain spread further down your leg in your last {state.flags_in_a_row} "
+            first += "sessions in a row." if state.flags_in_a_row > 1 else "session."
+        else:
+            first = (
+                f"Pain has gone up in your last {state.flags_in_a_row} sessions in a row "
+                f"({see.text} {when})."
+            )
         notes.insert(
             0,
-            f"Pain has gone up in your last {flags_in_a_row} sessions in a row. "
-            "Please check with a clinician before stretching further.",
+            f"{first} Please contact your clinician before stretching further. Holds will not "
+            "grow until you have answered the symptoms check again.",
         )
 
     chosen = list(lying)
-    waiting = [t for t in lying if len(t.all_good_days) < LYING_GOOD_DAYS]
+    waiting = [t for t in lying if t.all_good_days < LYING_GOOD_DAYS]
     for t in others:
-        if paused:
+        if paused or see is not None:
             notes.append(
                 f"The {t.stretch.name.lower()} is left out while progression is paused: "
                 "stretches lying on your back are gentler."
             )
         elif waiting:
             done = ", ".join(
-                f"{w.stretch.name.lower()} {len(w.all_good_days)} of {LYING_GOOD_DAYS}"
-                for w in waiting
+                f"{w.stretch.name.lower()} {w.all_good_days} of {LYING_GOOD_DAYS}" for w in waiting
             )
             notes.append(
                 f"The {t.stretch.name.lower()} joins once the lying stretches have gone well "
@@ -426,53 +846,100 @@ def _prescription(
     excluded = [s.name.lower() for slug, s in library.items() if caps.get(slug, Caps()).excluded]
     if excluded:
         notes.append("Left out by your clinician: " + ", ".join(excluded) + ".")
+    side = affected_side if affected_side in ("left", "right") else None
+    if side is not None:
+        other = "right" if side == "left" else "left"
+        notes.append(
+            f"Your {side} leg has the sciatica: each stretch starts with the {other} leg, and "
+            f"the {side} leg holds {AFFECTED_SIDE_STEPS} step less once holds have grown."
+        )
 
-    items = tuple(_item(t, caps.get(t.stretch.slug, Caps()), paused) for t in chosen)
-    return Prescription(today, items, paused, see_clinician, tuple(notes))
+    items = tuple(
+        _item(t, caps.get(t.stretch.slug, Caps()), paused or see is not None, side, today)
+        for t in chosen
+    )
+    return Prescription(
+        today, items, paused or see is not None, see is not None, tuple(notes), causes,
+        baseline, baseline_from, state.last_pain, side,
+    )  # fmt: skip
 
 
-def _variant(t: _Track, cap: Caps) -> tuple[Variant, str]:
+def _gentler(s: Stretch) -> Variant | None:
+    return next((v for v in s.variants if v.gentler), None)
+
+
+def _variant(t: _Track, cap: Caps) -> tuple[Variant, str, tuple[str, str, str] | None]:
     s = t.stretch
     stool = next((v for v in s.variants if "stool" in v.props), None)
-    wants_stool = t.no_stretch and stool is not None and t.last_variant != stool.slug
+    gentle = _gentler(s)
+    wants_gentle = bool(t.hurt) and gentle is not None and t.last_variant != gentle.slug
+    offer = None
+    if wants_gentle and gentle is not None:
+        offer = (
+            gentle.slug,
+            gentle.name,
+            f"Last time {t.hurt}: '{gentle.name.lower()}' is gentler. A stretch should be felt, "
+            "not painful.",
+        )
+    wants_stool = not t.hurt and t.no_stretch and stool is not None and t.last_variant != stool.slug
     if cap.variant is not None:
         suggestion = ""
-        if wants_stool and stool is not None and cap.variant != stool.slug:
+        if offer is not None and cap.variant != offer[0]:
+            suggestion = f"Last time {t.hurt}. Ask your clinician about '{offer[1].lower()}'."
+        elif wants_stool and stool is not None and cap.variant != stool.slug:
             suggestion = (
                 f"You felt no stretch last time. Ask your clinician about '{stool.name.lower()}'."
             )
-        return s.variant(cap.variant), suggestion
+        return s.variant(cap.variant), suggestion, offer
+    if offer is not None and gentle is not None:
+        return (
+            gentle,
+            f"Last time {t.hurt}, so today: {gentle.name.lower()}, which is gentler.",
+            offer,
+        )
     if wants_stool and stool is not None:
-        return stool, (
-            f"You felt no stretch last time, so today: {stool.name.lower()}. Flexible people "
-            "may need the foot raised to feel the stretch."
+        return (
+            stool,
+            (
+                f"You felt no stretch last time, so today: {stool.name.lower()}. Flexible people "
+                "may need the foot raised to feel the stretch."
+            ),
+            None,
         )
     if t.last_variant is not None and any(v.slug == t.last_variant for v in s.variants):
-        return s.variant(t.last_variant), ""
-    return s.default_variant, ""
+        return s.variant(t.last_variant), "", None
+    return s.default_variant, "", None
 
 
-def _item(t: _Track, cap: Caps, paused: bool) -> Item:
+def _item(t: _Track, cap: Caps, paused: bool, affected: str | None, today: date) -> Item:
     s = t.stretch
-    variant, suggestion = _variant(t, cap)
+    variant, suggestion, offer = _variant(t, cap)
+    sides = s.sides
+    by_side: tuple[tuple[str, float], ...] = ()
+    if affected in sides:
+        sides = tuple(x for x in sides if x != affected) + (affected,)
+        lower = t.clamp(t.level - AFFECTED_SIDE_STEPS * t.step)
+        by_side = tuple((x, lower if x == affected else t.level) for x in sides)
     return Item(
         exercise=s.slug,
         name=s.name,
         variant=variant.slug,
         variant_name=variant.name,
-        sides=s.sides,
+        sides=sides,
         hold_s=t.level,
         goal_s=t.ceiling,
         reps_per_side=t.reps,
         rest_s=float(s.dose.rest_s.value),
         change=t.change,
-        reason=_reason(t, cap, paused),
+        reason=_reason(t, cap, paused, today),
         suggestion=suggestion,
         offered_variants=tuple(v.slug for v in s.variants),
+        hold_by_side=by_side,
+        gentler=offer,
     )
 
 
-def _reason(t: _Track, cap: Caps, paused: bool) -> str:
+def _reason(t: _Track, cap: Caps, paused: bool, today: date) -> str:
     hold = _s(t.level)
     if t.change == "start":
         return (
@@ -480,23 +947,30 @@ def _reason(t: _Track, cap: Caps, paused: bool) -> str:
         )
     if t.change == "up":
         return f"{hold} today, up one step: your last {GOOD_DAYS_TO_STEP} sessions went well."
-    if t.change == "down":
-        return f"{hold} today, one step shorter: {t.why_down}."
-    if t.level >= t.ceiling:
+    if t.change == "down" and t.why_down is not None:
+        why = t.why_down
+        return f"{hold} today, one step shorter: {why.text} {_when(why.day, today)}."
+    if t.level >= t.ceiling and not paused:
         capped = cap.max_hold_s is not None and cap.max_hold_s < float(
             t.stretch.dose.hold_goal_s.value
         )
         limit = "your clinician's limit" if capped else "the goal for this stretch"
         return f"Holding {hold} today: that is {limit}."
     if paused:
+        at_start = " (the first hold)" if t.level <= t.floor else ""
         return (
-            f"Holding {hold} today: progression is paused ({len(t.good_days)} of "
+            f"Holding {hold}{at_start} today: progression is paused ({len(t.good_days)} of "
             f"{GOOD_DAYS_TO_STEP} good sessions since the pain went up)."
         )
     if t.last_outcome == "short":
         return f"Holding {hold} today: last time not every hold was finished."
     if t.last_outcome == "flagged":
         return f"Holding {hold} today: last session was painful, so no step up."
+    if t.last_outcome == "unsteady":
+        return (
+            f"Holding {hold} today: last time a pain answer was skipped or pain was higher than "
+            "the time before, so that day does not count toward a step up."
+        )
     good = len(t.good_days)
     if good >= GOOD_DAYS_TO_STEP:
         return f"Holding {hold} today: {good} good sessions at this hold; one step up tomorrow."

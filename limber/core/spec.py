@@ -145,6 +145,8 @@ class Variant:
     start: Pose
     end: Pose
     checks: tuple[CheckRule, ...]  # the stretch's checks, with this variant's tolerances
+    gentler: bool = False  # offered when the stretch hurt last time
+    note: str = ""  # why Limber chose it, when origin is "default"
 
 
 @dataclass(frozen=True)
@@ -410,13 +412,18 @@ def _variant(r: _Reader, start: Pose, end: Pose, checks: tuple[CheckRule, ...]) 
     slug = r.text("slug")
     name = r.text("name")
     description = r.text("description")
-    origin, quote, _ = _origin(r)
+    origin, quote, note = _origin(r)
+    gentler = r.raw("gentler", False)
+    if not isinstance(gentler, bool):
+        raise r.fail("gentler", "true or false", gentler)
     props = r.texts("props", choices=PROPS)
     v_start = _pose(r.sub("start", {}), start)
     v_end = _pose(r.sub("end", {}), end)
     v_checks = _check_overrides(r.sub("checks", {}), checks)
     r.done()
-    return Variant(slug, name, description, origin, quote, props, v_start, v_end, v_checks)
+    return Variant(
+        slug, name, description, origin, quote, props, v_start, v_end, v_checks, gentler, note
+    )
 
 
 def _parse(source: str, data: Mapping[str, Any]) -> Stretch:

@@ -1,5 +1,6 @@
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
@@ -17,6 +18,16 @@ def _stretch(slug: str) -> Stretch:
 
 def _svg(stretch: Stretch, variant: str | None, side: str, pose: str) -> str:
     return mark_safe(draw.render(stretch, variant, side=side, pose=pose))
+
+
+@require_GET
+def home(request):
+    """A visitor learns what Limber is; a signed-in person goes straight to today's session."""
+    if request.user.is_authenticated:
+        return HttpResponseRedirect(reverse("practice"))
+    library = get_library()
+    stretches = [(s, _svg(s, None, s.sides[-1], "end")) for s in library.values()]
+    return render(request, "library/home.html", {"stretches": stretches})
 
 
 @require_GET

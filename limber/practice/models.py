@@ -12,6 +12,21 @@ class Screening(models.Model):
     answers = models.JSONField()
     flagged = models.BooleanField()
     created = models.DateTimeField(default=timezone.now, db_index=True)
+    # Which leg has the sciatica: sessions start with the other one, and its holds are capped.
+    # NULL (not "") means "not said", which the API shows as null and a later check may fill.
+    affected_side = models.CharField(  # noqa: DJ001
+        max_length=5,
+        null=True,
+        blank=True,
+        choices=[("left", "left"), ("right", "right"), ("both", "both")],
+    )
+    # "A clinician has seen me about this": with a clear answer, it lifts an earlier red flag.
+    seen_clinician = models.BooleanField(default=False)
+    # A clinician lifted this flagged answer (store.clear_screening).
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cleared_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -36,6 +51,8 @@ class PracticeSession(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        # Today's plan reads one person's recent window: (user, started_at) finds it directly.
+        indexes = [models.Index(fields=["user", "started_at"], name="session_user_started")]
 
     def __str__(self) -> str:
         return f"session {self.id} of {self.user_id}"

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from limber.core import progression
+from limber.core import progression, screening
 from limber.core.script import build_script
 from limber.library import get_library
 from limber.practice import store
-from limber.practice.models import PracticeSession
+from limber.practice.models import Hold, PracticeSession
+
+# How much history today's prescription reads. Every rule looks back a bounded time: the pain
+# baseline 14 days (plus the first sessions' pains, read separately), the rise check the last 3
+# sessions, a see-clinician flag at most until the next symptoms check (due every 30 days), and a
+# stretch's hold is what its last session logged. 60 days holds all of that with room to spare; a
+# stretch not done for 60 days starts again at its first hold, which is the safe way back.
+WINDOW_DAYS = 60
+
+SESSION_COLUMNS = ("id", "started_at", "finished_at", "pain_before", "pain_after", "pain_spread")
+HOLD_COLUMNS = ("session_id", "exercise", "variant", "side", "rep", "target_s", "held_s",
+                "stretch_felt", "pain")  # fmt: skip
 
 
 def records(sessions: list[PracticeSession]) -> list[progression.SessionRecord]:
-    """Stored sessions as the core's history records (oldest first)."""
+    """Stored sessions (with their holds) as the core's history records, oldest first."""
     out = []
     for s in sorted(sessions, key=lambda s: s.started_at):
         holds = tuple(
@@ -40,24 +52,97 @@ def records(sessions: list[PracticeSession]) -> list[progression.SessionRecord]:
                 finished_at=s.finished_at,
                 pain_before=s.pain_before,
                 pain_after=s.pain_after,
-                pain_spread=bool(s.pain_spread),
+                pain_spread=s.pain_spread,
                 holds=holds,
             )
         )
     return out
 
 
-def screening_block(user) -> str:
-    """Why practice may not start now, or "" when it may."""
-    latest = store.latest_screening(user)
+def window_records(user, since: datetime | None) -> list[progression.SessionRecord]:
+    """The user's sessions from ``since`` on (all when None), oldest first, read as plain rows:
+    two queries whatever the number of sessions, and only the columns the rules use."""
+    sessions = PracticeSession.objects.filter(user=user)
+    holds = Hold.objects.filter(session__user=user)
+    if since is not None:
+        sessions = sessions.filter(started_at__gte=since)
+        holds = holds.filter(session__started_at__gte=since)
+    by_session: dict[Any, list[progression.HoldRecord]] = {}
+    for row in holds.order_by("session_id", "position").values_list(*HOLD_COLUMNS):
+        by_session.setdefault(row[0], []).append(progression.HoldRecord(*row[1:]))
+    return [
+        progression.SessionRecord(
+            str(sid), started, finished, before, after, spread, tuple(by_session.get(sid, ()))
+        )  # fmt: skip
+        for sid, started, finished, before, after, spread in sessions.order_by(
+            "started_at"
+        ).values_list(*SESSION_COLUMNS)
+    ]
+
+
+def first_pains(user) -> list[int]:
+    """The pain of the person's first answered sessions: the baseline's fixed half."""
+    rows = (
+        PracticeSession.objects.filter(user=user)
+        .exclude(pain_before=None, pain_after=None)
+        .order_by("started_at")
+        .values_list("pain_before", "pain_after")[: progression.BASELINE_SESSIONS]
+    )
+    return [max(p for p in row if p is not None) for row in rows]
+
+
+def screening_status(user, now: datetime | None = None) -> dict[str, Any]:
+    """Whether practice may start (``blocked`` is "" when it may), and why not in plain words.
+
+    A flagged answer blocks until a clinician clears it, or a later clear answer says "a
+    clinician has seen me about this"; a full screening older than MAX_AGE_DAYS is asked again.
+    """
+    now = now or timezone.now()
+    flagged, after = store.screenings_since_flag(user)
+    latest = after[0] if after else flagged
+    status: dict[str, Any] = {
+        "blocked": "",
+        "due": True,
+        "latest": latest,
+        "flagged": flagged,
+        # A clear screening after the latest flag, or the latest one: it lifts see_clinician.
+        "clear_at": next((r.created for r in after if not r.flagged), None),
+    }
     if latest is None:
-        return _("Answer the symptoms check before your first session.")
-    if latest.flagged:
-        return _(
-            "Your last symptoms check showed a red flag: please seek medical care. "
-            "Answer the check again once a clinician has seen you."
-        )
-    return ""
+        status["blocked"] = _("Answer the symptoms check before your first session.")
+        return status
+    age = (now - latest.created).days
+    status["due"] = age >= screening.MAX_AGE_DAYS
+    if flagged is not None and flagged.cleared_by_id is None:
+        result = screening.evaluate(flagged.answers, flagged.affected_side)
+        seen = any(not r.flagged and r.seen_clinician for r in after)
+        if latest.pk == flagged.pk:
+            status["blocked"] = (
+                _(
+                    "Your last symptoms check showed a red flag that needs urgent care: go to an "
+                    "emergency department or call the emergency number now. Answer the check "
+                    "again once a clinician has seen you."
+                )
+                if result.urgent
+                else _(
+                    "Your last symptoms check showed a red flag: please see a doctor before "
+                    "starting. Answer the check again once a clinician has seen you."
+                )
+            )
+            return status
+        if not seen:
+            status["blocked"] = _(
+                "Your symptoms check on %(day)s showed a red flag. Before practising, answer the "
+                "check again and confirm that a clinician has seen you about it, or ask your "
+                "clinician to clear it."
+            ) % {"day": f"{flagged.created:%a} {flagged.created.day} {flagged.created:%b}"}
+            return status
+    if status["due"]:
+        status["blocked"] = _(
+            "Your last symptoms check was %(days)d days ago. It is asked again at least every "
+            "%(max)d days: please answer it before today's session."
+        ) % {"days": age, "max": screening.MAX_AGE_DAYS}
+    return status
 
 
 @dataclass(frozen=True)
@@ -83,37 +168,79 @@ def clinician_plan(user) -> ClinicianPlan | None:
 
 
 def _follow(prescription: progression.Prescription, cp: ClinicianPlan) -> progression.Prescription:
-    """The prescribed sides and reps, which Caps cannot say (it only lowers the reps)."""
-    items = tuple(
-        replace(
+    """The prescribed sides and reps, which Caps cannot say (it only lowers the reps). The sides
+    keep the core's order (the affected leg second) and its per-side holds."""
+
+    def follow(i: progression.Item) -> progression.Item:
+        sides = cp.sides.get(i.exercise, i.sides)
+        return replace(
             i,
-            sides=cp.sides.get(i.exercise, i.sides),
+            sides=tuple(x for x in i.sides if x in sides),
+            hold_by_side=tuple(h for h in i.hold_by_side if h[0] in sides),
             reps_per_side=cp.reps_per_side.get(i.exercise, i.reps_per_side),
         )
-        for i in prescription.items
+
+    items = tuple(follow(i) for i in prescription.items)
+    # The note itself is shown apart (prescription.clinician_note); the reason for going past
+    # the article's goal is a note, so the patient reads it wherever notes are shown.
+    notes = (
+        [f"Your clinician allowed longer holds than the article's goal: {cp.override_reason}"]
+        if cp.override_reason
+        else []
     )
-    notes = [f"From your clinician: {cp.clinician_note}"] if cp.clinician_note else []
-    if cp.override_reason:
-        notes.append(
-            f"Your clinician allowed longer holds than the article's goal: {cp.override_reason}"
-        )
     return replace(prescription, items=items, notes=(*notes, *prescription.notes))
 
 
-def today(user, now: datetime) -> dict[str, Any]:
+def screening_block(user, now: datetime | None = None) -> str:
+    """Why practice may not start now, or "" when it may."""
+    return str(screening_status(user, now)["blocked"])
+
+
+def today(user, now: datetime, status: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Today's prescription and script, from a bounded window of recent history."""
+    status = status or screening_status(user, now)
     library = get_library()
-    history = records(store.sessions_of(user))
+    history = window_records(user, now - timedelta(days=WINDOW_DAYS))
     cp = clinician_plan(user)
-    prescription = progression.prescribe(library, history, now.date(), cp.caps if cp else None)
+    affected = (cp.affected_side if cp else None) or store.affected_side_of(user)
+    prescription = progression.prescribe(
+        library,
+        history,
+        now.date(),
+        cp.caps if cp else None,
+        affected_side=affected,
+        first_pains=first_pains(user),
+        clear_at=status["clear_at"],
+    )
     if cp is not None:
         prescription = _follow(prescription, cp)
     script = build_script(prescription, library)
-    answer = {**prescription.to_dict(), "history_sessions": len(history)}
-    if cp is not None:
-        answer |= {
-            "clinician_note": cp.clinician_note,
-            "override_reason": cp.override_reason,
-            "times_per_week": cp.times_per_week,
-            "affected_side": cp.affected_side,
-        }
-    return {"date": now.date().isoformat(), "prescription": answer, "script": script.to_dict()}
+    day = now.date()
+    today_sessions = [s for s in history if s.day == day]
+    latest = status["latest"]
+    return {
+        "date": day.isoformat(),
+        "done_today": any(s.finished_at is not None for s in today_sessions),
+        "sessions_today": len(today_sessions),
+        "screening": {
+            "last": latest.created.isoformat() if latest else None,
+            "due_in_days": max(0, screening.MAX_AGE_DAYS - (now - latest.created).days)
+            if latest
+            else 0,
+            "affected_side": affected,
+        },
+        "prescription": {
+            **prescription.to_dict(),
+            "history_sessions": len(history),
+            **(_clinician_fields(cp) if cp else {}),
+        },
+        "script": script.to_dict(),
+    }
+
+
+def _clinician_fields(cp: ClinicianPlan) -> dict[str, Any]:
+    return {
+        "clinician_note": cp.clinician_note,
+        "override_reason": cp.override_reason,
+        "times_per_week": cp.times_per_week,
+    }

@@ -139,3 +139,39 @@ def sessions_of(user, limit: int | None = None) -> list[PracticeSession]:
 
 def latest_screening(user) -> Screening | None:
     return Screening.objects.filter(user=user).order_by("-created", "-id").first()
+
+
+def clear_screening(patient, clinician, now: datetime) -> Screening:
+    """A clinician lifts the patient's latest flagged screening: practice may start again.
+
+    Raises FieldError (404) when the patient has no flagged screening to clear.
+    """
+    row = Screening.objects.filter(user=patient, flagged=True).order_by("-created", "-id").first()
+    if row is None:
+        raise FieldError("screening", "no flagged screening to clear", 404, "not_found")
+    row.cleared_by = clinician
+    row.cleared_at = now
+    row.save(update_fields=["cleared_by", "cleared_at"])
+    return row
+
+
+def screenings_since_flag(user) -> tuple[Screening | None, list[Screening]]:
+    """The latest flagged screening (or None) and every screening after it, newest first.
+
+    When nothing was ever flagged, the list is the latest screening alone (or empty).
+    """
+    flagged = Screening.objects.filter(user=user, flagged=True).order_by("-created", "-id").first()
+    qs = Screening.objects.filter(user=user).order_by("-created", "-id")
+    if flagged is None:
+        return None, list(qs[:1])
+    return flagged, list(qs.filter(created__gte=flagged.created).exclude(pk=flagged.pk))
+
+
+def affected_side_of(user) -> str | None:
+    """The leg with the sciatica, as last said in a screening (a later one may leave it out)."""
+    return (
+        Screening.objects.filter(user=user, affected_side__isnull=False)
+        .order_by("-created", "-id")
+        .values_list("affected_side", flat=True)
+        .first()
+    )

@@ -2,12 +2,16 @@ import csv
 import io
 import json
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from limber.core import draw
@@ -15,7 +19,7 @@ from limber.core import screening as red_flags
 from limber.library import get_library
 from limber.practice import history as charts
 from limber.practice import plan, store
-from limber.practice.models import Screening
+from limber.practice.models import PracticeSession, Screening
 
 
 @login_required
@@ -23,6 +27,7 @@ from limber.practice.models import Screening
 def screening(request):
     questions = red_flags.QUESTIONS
     errors: list[str] = []
+    known_side = store.affected_side_of(request.user)
     if request.method == "POST":
         answers = {}
         for q in questions:
@@ -30,14 +35,71 @@ def screening(request):
             if value not in ("yes", "no"):
                 errors.append(q.id)
             answers[q.id] = value == "yes"
+        # Which leg hurts: asked every time, optional (not sure, or back pain only); a check
+        # that leaves it out keeps the earlier answer.
+        side = request.POST.get("affected_side") or None
+        if side is not None and side not in red_flags.SIDES:
+            errors.append("affected_side")
         if not errors:
-            result = red_flags.evaluate(answers)
-            Screening.objects.create(user=request.user, answers=answers, flagged=result.flagged)
-            if not result.flagged:
+            result = red_flags.evaluate(answers, side)
+            Screening.objects.create(
+                user=request.user,
+                answers=answers,
+                flagged=result.flagged,
+                affected_side=side,
+                seen_clinician=request.POST.get("seen_clinician") == "yes",
+            )
+            blocked = plan.screening_block(request.user)
+            if not blocked:
                 return HttpResponseRedirect(reverse("practice"))
-            return render(request, "practice/screening_flagged.html", {"result": result})
-    ctx = {"questions": questions, "errors": errors, "latest": store.latest_screening(request.user)}
+            ctx = {"result": result, "blocked": blocked, "questions": questions}
+            return render(request, "practice/screening_flagged.html", ctx)
+    status = plan.screening_status(request.user)
+    ctx = {
+        "questions": questions,
+        "errors": errors,
+        "latest": status["latest"],
+        "blocked": status["blocked"],
+        "pending_flag": status["flagged"] is not None and status["flagged"].cleared_by_id is None,
+        "known_side": known_side,
+        "sides": red_flags.SIDES,
+        "max_age_days": red_flags.MAX_AGE_DAYS,
+    }
     return render(request, "practice/screening.html", ctx, status=400 if errors else 200)
+
+
+# Which still drawing each kind of step shows: the movement is demonstrated before the stretch,
+# and during a hold the figure stays still, so nothing on screen suggests bouncing.
+POSES = ("animated", "start", "end")
+
+
+def fast_playback_allowed() -> bool:
+    """`?speed=` plays sessions faster for automated runs: never in production."""
+    return settings.DEBUG or getattr(settings, "LIMBER_FAST_PLAYBACK", False)
+
+
+def _today_so_far(user, now, planned: int) -> tuple[str, str]:
+    """(done for today, earlier today): what the person already did today, in words."""
+    done = (
+        PracticeSession.objects.filter(
+            user=user, started_at__date=now.date(), finished_at__isnull=False
+        )
+        .annotate(n=Count("holds"))
+        .order_by("-n")
+        .values_list("n", "finished_at")
+        .first()
+    )
+    if done is None:
+        return "", ""
+    holds, finished = done
+    at = timezone.localtime(finished).strftime("%H:%M")
+    if holds >= planned:
+        return _("You finished today's session at %(at)s: all %(n)s holds.") % {
+            "at": at, "n": holds
+        }, ""  # fmt: skip
+    return "", _("Earlier today you stopped after %(n)s of %(of)s holds.") % {
+        "n": holds, "of": planned
+    }  # fmt: skip
 
 
 @login_required
@@ -46,27 +108,61 @@ def practice(request):
     blocked = plan.screening_block(request.user)
     if blocked:
         return HttpResponseRedirect(reverse("screening"))
-    today = plan.today(request.user, timezone.now())
+    now = timezone.now()
+    today = plan.today(request.user, now)
     library = get_library()
     figures = [
         {
             "exercise": item["exercise"],
             "side": side,
+            "pose": pose,
             "svg": mark_safe(
-                draw.render(library[item["exercise"]], item["variant"], side=side, pose="animated")
+                draw.render(library[item["exercise"]], item["variant"], side=side, pose=pose)
             ),
         }
         for item in today["prescription"]["items"]
         for side in item["sides"]
+        for pose in POSES
     ]
-    ctx = {"today": today, "figures": figures, "pain_scale": range(11)}
+    planned = sum(1 for step in today["script"]["steps"] if step["kind"] == "hold")
+    done_today, earlier_today = _today_so_far(request.user, now, planned)
+    ctx = {
+        "today": today,
+        "figures": figures,
+        "rules": today["prescription"].get("rules", []),
+        "script_asks_pain_before": any(
+            "pain_before" in step.get("asks", ()) for step in today["script"]["steps"]
+        ),
+        "done_today": done_today,
+        "earlier_today": earlier_today,
+        "player": {
+            "fast_playback": fast_playback_allowed(),
+            "planned_holds": planned,
+        },
+        **QUESTIONS,
+    }
     return render(request, "practice/player.html", ctx)
+
+
+QUESTIONS = {
+    "pain_scale": range(11),
+    "pain_before_legend": _lazy("How much pain do you have right now? (0 = none, 10 = worst)"),
+    "pain_now_legend": _lazy("Pain now (0 = none, 10 = worst)"),
+    "felt_legend": _lazy("Did you feel a stretch in the back of the thigh?"),
+    "spread_legend": _lazy("Did pain spread further down your leg?"),
+    "new_symptoms_legend": _lazy("Any new or worse symptoms since last time?"),
+    "yes_no": [("yes", _lazy("Yes")), ("no", _lazy("No"))],
+    "no_yes": [("no", _lazy("No")), ("yes", _lazy("Yes"))],
+}
 
 
 @login_required
 @require_GET
 def history(request):
-    ctx = charts.page_context(request.user, timezone.now())
+    now = timezone.now()
+    ctx = charts.page_context(request.user, now)
+    # The clinician's note (when the clinic gave one) as /api/v1/today shows it.
+    ctx["clinician_note"] = plan.today(request.user, now)["prescription"].get("clinician_note")
     return render(request, "practice/history.html", ctx)
 
 

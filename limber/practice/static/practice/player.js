@@ -1,17 +1,33 @@
 // The practice player: plays the session script the server wrote, and reports what happened.
-// It holds no dosage logic: every second and every rep comes from the script.
+// It holds no dosage logic: every second, rep, cue and question comes from the script.
 // Timing uses deadlines on the monotonic clock (performance.now), never counted ticks, so a
 // busy page or a throttled tab cannot stretch a hold.
+// It is built to be followed lying on the floor: everything is spoken, set-up waits for
+// "I'm ready" (tap, Space or Enter), questions can be answered by voice where the browser listens.
 import { Outbox } from "./outbox.js";
 import { Coach } from "./camera.js";
+import { Voice, listening, listenOnce } from "./voice.js";
 
 const $ = (id) => document.getElementById(id);
 const today = JSON.parse($("today-data").textContent);
+const settings = JSON.parse($("player-settings").textContent);
 const script = today.script;
 const params = new URLSearchParams(location.search);
 // Test mode for automated runs: ?speed=20 plays 20 times faster and logs the script's seconds.
-const speed = Math.min(100, Math.max(1, Number(params.get("speed")) || 1));
+// The server allows it only with LIMBER_DEBUG or the test settings; in production it is ignored.
+const speed = settings.fast_playback ? Math.min(100, Math.max(1, Number(params.get("speed")) || 1)) : 1;
 const CURRENT = "limber.current";
+const LANG = document.documentElement.lang || "en";
+// Which record field each question fills, and the question on the page that asks it.
+const BOX = {
+  new_symptoms: "new_symptoms", pain_before: "pain_now", stretch_felt: "felt", pain: "pain_now",
+  pain_after: "pain_now", pain_spread: "spread",
+};
+const ASKED = ["new_symptoms", "felt", "pain_now", "spread"];
+const HOLDS = script.steps.filter((s) => s.kind === "hold").length;
+// Steps that wait for "I'm ready": the script says so; older scripts waited on set-up and leg changes.
+const waits = (step) => step.wait_for_ready ?? (step.kind === "intro" || step.kind === "switch_side");
+const autoStartS = (step) => step.auto_start_s ?? step.seconds;
 
 const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]*)/) || [])[1] || "";
 const outbox = new Outbox({
@@ -22,14 +38,19 @@ const outbox = new Outbox({
 
 const state = {
   index: 0, // the step being played
-  deadline: 0, // performance.now() at which the current timed step ends
+  deadline: 0, // performance.now() at which the current timed step ends (0: waits for the person)
   remaining: 0, // ms left, while paused
   paused: false,
+  waiting: false, // an "I'm ready" step is showing
   stepStarted: 0,
   pausedFor: 0, // ms paused during the current step
+  cuesSaid: 0, // how many of the hold's timed cues were spoken
   session: null, // what is sent to the server
+  stored: false, // whether the session was handed to the outbox yet
   pendingHolds: [], // holds of the stretch being played, awaiting its check-in answers
   timer: 0,
+  stopListening: () => {},
+  wakeLock: null,
 };
 
 // --- sound and voice ----------------------------------------------------------------------------
@@ -49,27 +70,69 @@ function beep(freq = 660, ms = 180) {
     /* no audio device: the screen still shows everything */
   }
 }
-function say(text) {
-  if (!text || !$("voice").checked || !("speechSynthesis" in window)) return;
-  speechSynthesis.cancel();
-  speechSynthesis.speak(new SpeechSynthesisUtterance(text));
-}
+const voice = new Voice({ enabled: () => $("voice").checked });
+const say = (texts, opts) => voice.say(texts, opts);
 function announce(text) {
   $("live").textContent = text;
 }
 // The camera check (optional): it shows, speaks and measures good form, and decides nothing.
 const coach = new Coach({
-  $, say,
+  $, say: (text) => say(text),
   onVerdict: ({ verdict, hold }) => window.limberEvents?.push({
     type: "verdict", good_form: verdict.good_form, side: verdict.side, cues: verdict.cues,
     held_s: hold.held_s, counting: hold.counting, at: performance.now(),
   }),
 });
-for (const id of ["voice", "sound"]) {
+for (const id of ["voice", "sound", "auto-start", "listen"]) {
   const saved = localStorage.getItem(`limber.${id}`);
   if (saved !== null) $(id).checked = saved === "1";
   $(id).addEventListener("change", () => localStorage.setItem(`limber.${id}`, $(id).checked ? "1" : "0"));
 }
+{
+  const first = script.steps.find(waits);
+  if (first) $("auto-start-label").textContent = `Start each stretch by itself after ${autoStartS(first)} s`;
+}
+
+// Voice answers: offered only where the browser can listen; tapping always works.
+let recogniser = null;
+listening(LANG).then((r) => {
+  recogniser = r;
+  const note = $("listen-note");
+  note.hidden = false;
+  if (!r) {
+    note.textContent = "This browser cannot listen for spoken answers: tap to answer the questions.";
+    return;
+  }
+  $("listen-box").hidden = false;
+  note.textContent = r.local
+    ? "Spoken answers are recognised on this device."
+    : "Spoken answers are sent to your browser's speech service to be recognised. Tapping works too.";
+});
+
+// --- the screen stays awake while a session plays -----------------------------------------------
+async function keepAwake() {
+  const note = $("wake-note");
+  if (!("wakeLock" in navigator)) {
+    note.hidden = false;
+    note.textContent = "This browser cannot keep the screen awake: set a longer screen timeout, or tap the screen now and then.";
+    return;
+  }
+  try {
+    state.wakeLock = await navigator.wakeLock.request("screen");
+    note.hidden = true;
+  } catch (e) {
+    note.hidden = false;
+    note.textContent = "The screen may turn off during the session (the browser did not allow keeping it awake).";
+  }
+}
+function letSleep() {
+  state.wakeLock?.release?.().catch(() => {});
+  state.wakeLock = null;
+}
+// The browser drops the lock when the page is hidden; take it again when the person comes back.
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && document.body.classList.contains("playing")) keepAwake();
+});
 
 // --- the session record --------------------------------------------------------------------------
 function nowIso() {
@@ -79,6 +142,10 @@ function saveCurrent() {
   localStorage.setItem(CURRENT, JSON.stringify({
     date: today.date, index: state.index, session: state.session, pending: state.pendingHolds,
   }));
+}
+function store() {
+  state.stored = true;
+  outbox.put(state.session);
 }
 // goodS: the camera's seconds of good form in this hold (null: no camera, or it saw nothing).
 function recordHold(step, heldMs, goodS = null) {
@@ -93,14 +160,18 @@ function recordHold(step, heldMs, goodS = null) {
   };
   state.session.holds.push(hold);
   state.pendingHolds.push(hold.id);
-  outbox.put(state.session);
+  store();
   window.limberEvents?.push({ type: "hold", hold, at: performance.now() });
 }
 
 // --- playing steps -------------------------------------------------------------------------------
+// The movement is demonstrated while setting up; during a hold the figure is still, in the stretch.
+const POSE = { intro: "animated", hold: "end" };
 function showFigure(step) {
+  const pose = POSE[step.kind] || "start";
   for (const fig of document.querySelectorAll("#figures .fig")) {
-    fig.hidden = !(fig.dataset.exercise === step.exercise && fig.dataset.side === (step.side || "right"));
+    fig.hidden = !(fig.dataset.exercise === step.exercise && fig.dataset.side === (step.side || "right")
+      && fig.dataset.pose === pose);
   }
 }
 function fmt(ms) {
@@ -111,32 +182,58 @@ function render(step) {
   $("leg").textContent = step.side ? (step.side === "left" ? "Left leg" : "Right leg") : "";
   $("rep").textContent = step.rep ? `Rep ${step.rep} of ${step.of}` : "";
   $("text").textContent = step.text || "";
+  const lines = step.lines || [];
+  $("setup").hidden = !lines.length;
+  $("setup").replaceChildren(...lines.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
   $("stage").dataset.kind = step.kind;
   if (step.exercise) showFigure(step);
+}
+function showOnly(id) {
+  for (const panel of ["intro", "stage", "checkin", "done", "done-today"]) {
+    if ($(panel)) $(panel).hidden = panel !== id;
+  }
 }
 
 function play(index) {
   state.index = index;
-  saveCurrent();
+  state.stopListening();
   const step = script.steps[index];
-  if (!step) return finish();
-  if (step.kind === "check_in") return checkIn(step);
-  if (step.kind === "done") return finish();
-  $("intro").hidden = $("checkin").hidden = true;
-  $("stage").hidden = false;
+  if (step && step.kind !== "pre_check" && !state.stored) store();
+  saveCurrent();
+  if (!step || step.kind === "done") return finish(false);
+  if (step.kind === "check_in" || step.kind === "pre_check") return checkIn(step);
+  showOnly("stage");
   document.body.classList.add("playing");
   render(step);
-  const ms = (step.seconds * 1000) / speed;
   state.stepStarted = performance.now();
   state.pausedFor = 0;
-  state.deadline = state.stepStarted + ms;
   state.paused = false;
+  state.cuesSaid = 0;
+  state.waiting = waits(step);
   $("pause").textContent = "Pause";
+  $("ready-box").hidden = !state.waiting;
+  $("pause").hidden = state.waiting;
+  $("clock").hidden = false;
+  if (state.waiting) {
+    const auto = $("auto-start").checked;
+    state.deadline = auto ? state.stepStarted + (autoStartS(step) * 1000) / speed : 0;
+    $("ready-note").textContent = auto
+      ? `Tap, or press Space or Enter, when you are in position. Starting by itself in ${autoStartS(step)} s.`
+      : "Tap, or press Space or Enter, when you are in position.";
+    $("clock").hidden = !auto;
+    $("ready").focus();
+  } else {
+    state.deadline = state.stepStarted + (step.seconds * 1000) / speed;
+  }
   if (step.kind === "hold") {
     beep(880);
     coach.startHold(step);
   }
-  say(step.say);
+  // Everything needed is spoken: each set-up step one by one, what to move as a hold starts.
+  const lines = step.lines?.length ? [step.title, ...step.lines] : [step.say];
+  if (step.kind === "hold" && step.start_cue && !step.say.includes(step.start_cue)) lines.unshift(step.start_cue);
+  if (state.waiting) lines.push($("auto-start").checked ? "Tap I'm ready when you are in position, or I will start by myself." : "Tap I'm ready when you are in position.");
+  say(lines);
   announce([step.title, $("leg").textContent, $("rep").textContent, step.text].filter(Boolean).join(". "));
   window.limberEvents?.push({ type: "step", kind: step.kind, index, at: state.stepStarted });
   tick();
@@ -145,8 +242,22 @@ function play(index) {
 function tick() {
   clearTimeout(state.timer);
   if (state.paused) return;
-  const left = state.deadline - performance.now();
+  if (!state.deadline) {
+    $("clock").textContent = "";
+    return; // waits for "I'm ready"
+  }
+  const now = performance.now();
+  const left = state.deadline - now;
   $("clock").textContent = fmt(left);
+  const step = script.steps[state.index];
+  // Calm cues during long holds (halfway, 5 more seconds): their times are the script's.
+  const cues = step.kind === "hold" ? step.cues || [] : [];
+  const elapsedS = ((now - state.stepStarted - state.pausedFor) * speed) / 1000;
+  while (state.cuesSaid < cues.length && elapsedS >= cues[state.cuesSaid].at_s && left > 0) {
+    say(cues[state.cuesSaid].say);
+    window.limberEvents?.push({ type: "cue", say: cues[state.cuesSaid].say, at: now });
+    state.cuesSaid += 1;
+  }
   if (left <= 0) return endStep(false);
   // Wake at the next whole second shown, or at the deadline itself if that comes first.
   state.timer = setTimeout(tick, Math.min(left, (left % 1000) + 1, 250));
@@ -161,13 +272,22 @@ function endStep(skipped) {
     window.limberEvents?.push({ type: "hold-end", at: end, deadline: state.deadline });
     beep(520, 260);
     recordHold(step, held, coach.endHold());
+    // The stretch's own way out of the hold ("slowly bend the knee and lower the leg").
+    say(step.release);
   }
   play(state.index + 1);
 }
 
+function ready() {
+  if (!state.waiting || $("stage").hidden) return;
+  state.waiting = false;
+  voice.hush();
+  endStep(false);
+}
+
 function togglePause() {
   const step = script.steps[state.index];
-  if (!step || $("stage").hidden) return;
+  if (!step || $("stage").hidden || state.waiting) return;
   if (!state.paused) {
     state.paused = true;
     state.remaining = state.deadline - performance.now();
@@ -175,7 +295,7 @@ function togglePause() {
     $("pause").textContent = "Resume";
     coach.pause();
     announce("Paused");
-    speechSynthesis?.cancel?.();
+    voice.hush();
   } else {
     state.paused = false;
     state.pausedFor += performance.now() - state.pauseStarted;
@@ -187,60 +307,154 @@ function togglePause() {
   }
 }
 
+// --- stopping: asked first, because a stray tap on the floor must not end the session -----------
+function askToStop() {
+  const dialog = $("stop-confirm");
+  if (dialog.open || $("stage").hidden) return;
+  const wasPaused = state.paused || state.waiting;
+  if (!wasPaused) togglePause();
+  const done = state.session.holds.length;
+  $("stop-confirm-note").textContent = `You have done ${done} of ${HOLDS} holds. What you have done is kept.`;
+  dialog.dataset.resume = wasPaused ? "" : "1";
+  dialog.showModal();
+  $("stop-no").focus();
+  say("Stop the session? Tap Stop here, or Carry on.", { interrupt: true });
+}
+function carryOn() {
+  const dialog = $("stop-confirm");
+  if (dialog.open) dialog.close();
+  if (dialog.dataset.resume && state.paused) togglePause();
+}
 function stopSession() {
+  $("stop-confirm").dataset.resume = "";
+  $("stop-confirm").close();
   clearTimeout(state.timer);
+  state.stopped = true;
   const step = script.steps[state.index];
   if (step?.kind === "hold") {
-    recordHold(step, performance.now() - state.stepStarted - state.pausedFor, coach.endHold());
+    const ms = (state.paused ? state.pauseStarted : performance.now()) - state.stepStarted - state.pausedFor;
+    recordHold(step, ms, coach.endHold());
   }
   // Jump to the final check-in: how the session went is worth keeping even when it is cut short.
   const last = script.steps.findLastIndex((s) => s.kind === "check_in" && s.final);
-  play(last >= 0 ? last : script.steps.length);
+  play(last > state.index ? last : script.steps.length);
 }
 
-// --- check-ins -----------------------------------------------------------------------------------
+// --- check-ins: nothing pre-filled; each question answered or skipped (stored as null) ----------
+function answerOf(name) {
+  const value = document.querySelector(`input[name="${name}"]:checked`)?.value;
+  if (value === undefined) return undefined;
+  if (value === "skip") return null;
+  if (value === "yes" || value === "no") return value === "yes";
+  return Number(value);
+}
+function shownQuestions() {
+  return ASKED.filter((name) => !$(`${name}-box`).hidden);
+}
+function updateContinue() {
+  const missing = shownQuestions().filter((name) => answerOf(name) === undefined);
+  $("checkin-next").disabled = missing.length > 0;
+  $("checkin-hint").hidden = missing.length === 0;
+  return missing;
+}
+function asksOf(step) {
+  if (step.asks?.length) return step.asks;
+  return step.final ? ["pain_after", "pain_spread"] : ["stretch_felt", "pain"];
+}
+
 function checkIn(step) {
-  $("stage").hidden = true;
-  $("checkin").hidden = false;
+  showOnly("checkin");
+  document.body.classList.toggle("playing", step.kind !== "pre_check");
+  const asks = asksOf(step);
+  const boxes = new Set(asks.map((a) => BOX[a]).filter(Boolean));
+  for (const name of ASKED) {
+    $(`${name}-box`).hidden = !boxes.has(name);
+    for (const input of document.querySelectorAll(`input[name="${name}"]`)) input.checked = false;
+  }
   $("checkin-title").textContent = step.title || "How did that go?";
-  $("felt-box").hidden = !!step.final;
-  $("spread-box").hidden = !step.final;
-  for (const r of document.querySelectorAll('#checkin input[value="0"], #checkin input[value="yes"][name="felt"], #checkin input[value="no"][name="spread"]')) r.checked = true;
-  say(step.say);
+  $("heard").textContent = "";
+  updateContinue();
+  say(step.say, { interrupt: false }).then(() => listenForAnswers(step));
   announce(step.title || "");
-  $("checkin-next").focus();
+  window.limberEvents?.push({ type: "step", kind: step.kind, index: state.index, at: performance.now() });
   $("checkin-next").onclick = () => {
-    const pain = Number(document.querySelector('input[name="pain_now"]:checked').value);
-    if (step.final) {
-      state.session.pain_after = pain;
-      state.session.pain_spread = document.querySelector('input[name="spread"]:checked').value === "yes";
-    } else {
-      const felt = document.querySelector('input[name="felt"]:checked').value === "yes";
+    if (updateContinue().length) return;
+    state.stopListening();
+    const answers = Object.fromEntries(asks.map((a) => [a, answerOf(BOX[a])]));
+    if (step.kind === "pre_check" && answers.new_symptoms === true) {
+      // New or worse symptoms: the full symptoms check comes before any stretching.
+      localStorage.removeItem(CURRENT);
+      location.assign(step.if_yes || "/screening/");
+      return;
+    }
+    for (const field of ["pain_before", "pain_after", "pain_spread"]) {
+      if (field in answers) state.session[field] = answers[field];
+    }
+    if ("stretch_felt" in answers || "pain" in answers) {
       for (const hold of state.session.holds) {
-        if (state.pendingHolds.includes(hold.id)) Object.assign(hold, { stretch_felt: felt, pain });
+        if (!state.pendingHolds.includes(hold.id)) continue;
+        if ("stretch_felt" in answers) hold.stretch_felt = answers.stretch_felt;
+        if ("pain" in answers) hold.pain = answers.pain;
       }
       state.pendingHolds = [];
     }
-    outbox.put(state.session);
+    if (state.stored) store();
     play(state.index + 1);
   };
+  const first = document.querySelector(`#${shownQuestions()[0]}-box input`);
+  first?.focus();
+}
+document.getElementById("checkin").addEventListener("change", updateContinue);
+
+// Spoken answers fill the unanswered questions in order ("yes, three"); tapping works as well.
+function listenForAnswers(step) {
+  if (!recogniser || !$("listen").checked || $("checkin").hidden || script.steps[state.index] !== step) return;
+  let tries = 0;
+  const go = () => {
+    state.stopListening = listenOnce(recogniser, LANG, (answers, heard) => {
+      for (const a of answers) {
+        const name = updateContinue()[0];
+        if (!name) break;
+        const scale = name === "pain_now";
+        let value = null;
+        if (a.kind === "skip") value = "skip";
+        else if (scale && a.kind === "number") value = String(a.value);
+        else if (!scale && (a.kind === "yes" || a.kind === "no")) value = a.kind;
+        const input = value && document.querySelector(`input[name="${name}"][value="${value}"]`);
+        if (input) input.checked = true;
+      }
+      $("heard").textContent = `Heard: “${heard}”.`;
+      if (!updateContinue().length) {
+        say("Thank you.");
+        $("checkin-next").click();
+      }
+    }, () => {
+      if (updateContinue().length && ++tries < 3 && !$("checkin").hidden && script.steps[state.index] === step) go();
+    });
+  };
+  go();
 }
 
 function finish() {
   clearTimeout(state.timer);
-  $("stage").hidden = $("checkin").hidden = true;
-  $("done").hidden = false;
+  showOnly("done");
   document.body.classList.remove("playing");
   coach.close();
+  letSleep();
   state.session.finished_at = nowIso();
-  outbox.put(state.session);
+  store();
   localStorage.removeItem(CURRENT);
   const n = state.session.holds.length;
-  $("done-note").textContent = `${n} hold${n === 1 ? "" : "s"} logged.`;
+  const all = n >= HOLDS;
+  // The done screen tells the truth: a stopped session says how far it got.
+  $("done-title").textContent = all ? "Well done — that's today's session." : "Session stopped";
+  $("done-note").textContent = all
+    ? `All ${n} holds done and logged.`
+    : `Stopped after ${n} of ${HOLDS} holds. What you did is logged.`;
   // DESIGN §6: symptoms that change are a reason to screen again before the next session.
   $("spread-note").hidden = !state.session.pain_spread;
-  say("Well done. That's today's session.");
-  announce("Session finished");
+  say(all ? "Well done. That's today's session." : `Session stopped after ${n} of ${HOLDS} holds.`);
+  announce(all ? "Session finished" : "Session stopped");
   $("done").querySelector("a.button").focus();
 }
 
@@ -249,19 +463,28 @@ function showSync({ waiting, online, error }) {
   if (error) text = error;
   else if (waiting && !online) text = `Offline: ${waiting} update${waiting === 1 ? "" : "s"} kept on this device, sent when you are back online.`;
   else if (waiting) text = "Saving…";
-  else if (state.session) text = "All holds saved.";
+  else if (state.session && state.stored) text = "All holds saved.";
   $("sync").textContent = text;
   $("sync").dataset.waiting = String(waiting);
 }
 
 // --- start, resume, keys -------------------------------------------------------------------------
+// Pain before the session is asked on this page only when the script does not ask it itself.
+const introPain = $("pain_before-box");
+function updateStart() {
+  const ok = !introPain || answerOf("pain_before") !== undefined;
+  $("start").disabled = !ok;
+  $("start-hint").hidden = ok;
+}
+introPain?.addEventListener("change", updateStart);
+updateStart();
+
 function start() {
-  const pain = Number(document.querySelector('input[name="pain_before"]:checked').value);
   state.session = {
     id: crypto.randomUUID(), started_at: nowIso(), finished_at: null,
-    pain_before: pain, pain_after: null, pain_spread: null, holds: [],
+    pain_before: introPain ? answerOf("pain_before") : null, pain_after: null, pain_spread: null, holds: [],
   };
-  outbox.put(state.session);
+  keepAwake();
   coach.open();
   play(0);
 }
@@ -272,23 +495,45 @@ if (saved && saved.date === today.date && saved.session && saved.index < script.
   // the step that was playing.
   const note = $("resume-note");
   note.hidden = false;
-  note.textContent = `You have a session in progress (${saved.session.holds.length} holds done). Start continues it.`;
+  note.textContent = `You have a session in progress (${saved.session.holds.length} of ${HOLDS} holds done). Start continues it.`;
+  if (introPain) introPain.hidden = true;
+  $("start").disabled = false;
+  $("start-hint").hidden = true;
   $("start").onclick = () => {
     state.session = saved.session;
+    state.stored = true;
     state.pendingHolds = saved.pending || [];
+    keepAwake();
     coach.open();
     play(saved.index);
   };
 } else {
   $("start").onclick = start;
 }
+$("again")?.addEventListener("click", () => {
+  showOnly("intro");
+  $("start").focus();
+});
+$("ready").onclick = ready;
 $("pause").onclick = togglePause;
-$("skip").onclick = () => endStep(true);
-$("stop").onclick = stopSession;
+$("skip").onclick = () => (state.waiting ? ready() : endStep(true));
+$("stop").onclick = askToStop;
+$("stop-yes").onclick = stopSession;
+$("stop-no").onclick = carryOn;
+$("stop-confirm").addEventListener("cancel", (e) => {
+  e.preventDefault(); // Escape in the question means "carry on"
+  carryOn();
+});
 document.addEventListener("keydown", (e) => {
-  if ($("stage").hidden || e.target.closest?.("input, textarea, select")) return;
-  if (e.key === " ") { e.preventDefault(); togglePause(); }
-  else if (e.key === "n" || e.key === "N" || e.key === "ArrowRight") endStep(true);
-  else if (e.key === "Escape") stopSession();
+  if ($("stage").hidden || $("stop-confirm").open || e.target.closest?.("input, textarea, select")) return;
+  // A focused button already answers Space and Enter itself.
+  if ((e.key === " " || e.key === "Enter") && e.target.closest?.("button")) return;
+  if (state.waiting && (e.key === " " || e.key === "Enter")) { e.preventDefault(); ready(); }
+  else if (e.key === " ") { e.preventDefault(); togglePause(); }
+  else if (e.key === "n" || e.key === "N" || e.key === "ArrowRight") $("skip").click();
+  else if (e.key === "Escape") {
+    e.preventDefault(); // or the same key press would close the question it just opened
+    askToStop();
+  }
 });
 outbox.flush();
