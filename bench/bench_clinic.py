@@ -128,35 +128,51 @@ def seed(clinician_email: str, patients: int, days: range, now: datetime, rng: r
     return clinician, len(sessions), len(holds)
 
 
-def measure(client, path: str, runs: int) -> tuple[float, float, int, float]:
-    """(median ms, p95 ms, queries per request, median ratio to the baseline) for GET path.
+def measure(client, path: str, runs: int) -> tuple[float, float, int, float, float]:
+    """(median ms, p95 ms, queries per request, median ratio to the baseline, median CPU ms of
+    this process: on SQLite that includes the database's work) for GET path.
 
     Each run is paired with one GET of BASELINE (a page that reads nothing from the database but
     the session), so a machine busy with other work slows both and the ratio stays honest."""
     from django.db import connection
 
-    queries = []
+    queries: list[tuple[float, str]] = []
 
     def count(execute, sql, params, many, context):
-        queries.append(sql)
-        return execute(sql, params, many, context)
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            queries.append(((time.perf_counter() - t0) * 1000, sql))
 
     with connection.execute_wrapper(count):
         first = client.get(path)
+    for ms, sql in sorted(queries, reverse=True)[:3]:
+        print(
+            f"      {ms:6.1f} ms  {sql[:110] if len(sql) < 2000 else sql[:60] + ' ... ' + sql[-200:]}"
+        )
     if first.status_code != 200:
         sys.exit(f"GET {path} answered {first.status_code}")
-    times, ratios = [], []
+    times, ratios, cpu = [], [], []
     for _ in range(runs):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         client.get(path)
         t1 = time.perf_counter()
+        cpu.append((time.process_time() - c0) * 1000)
         client.get(BASELINE)
         t2 = time.perf_counter()
         times.append((t1 - t0) * 1000)
         ratios.append((t1 - t0) / (t2 - t1))
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return statistics.median(times), p95, len(queries), statistics.median(ratios)
+    return (
+        statistics.median(times),
+        p95,
+        len(queries),
+        statistics.median(ratios),
+        statistics.median(cpu),
+    )
 
 
 def main() -> None:
@@ -191,9 +207,10 @@ def run(args: argparse.Namespace) -> None:
     if args.profile:
         import cProfile
 
-        clinician, _, _ = seed("carol@clinic.example", args.patients, range(0, 28), now, rng)
+        clinician, _, _ = seed("carol@clinic.example", args.patients, range(0, 365), now, rng)
         client = Client()
         client.force_login(clinician)
+        measure(client, "/clinic/", 3)  # prints the slowest queries
         cProfile.runctx(
             "for _ in range(10): client.get('/clinic/')", globals(), locals(), sort="tottime"
         )
@@ -211,11 +228,11 @@ def run(args: argparse.Namespace) -> None:
         client = Client()
         client.force_login(clinician)
         for path in ("/clinic/", "/api/v1/patients"):
-            med, p95, queries, ratio = measure(client, path, args.runs)
+            med, p95, queries, ratio, cpu = measure(client, path, args.runs)
             results[(label, path)] = med
             print(
                 f"  {path:18} {args.patients} patients, {label:7} of history: "
-                f"median {med:6.1f} ms  p95 {p95:6.1f} ms  {queries} queries  "
+                f"median {med:6.1f} ms  p95 {p95:6.1f} ms  (CPU {cpu:5.1f} ms)  {queries} queries  "
                 f"{ratio:5.1f}x {BASELINE}  ({args.runs} runs)"
             )
     for path in ("/clinic/", "/api/v1/patients"):

@@ -12,13 +12,13 @@ from statistics import median
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Max, Subquery, Sum
+from django.db.models import CharField, Max, Sum
 from django.db.models.functions import Cast
 
 from limber.clinic.care import visible_patients_q
 from limber.clinic.models import Prescription
 from limber.core.progression import FLAGS_FOR_CLINICIAN, PAIN_RISE_FLAG
-from limber.practice.models import Hold, PracticeSession, Screening
+from limber.practice.models import PracticeSession, Screening
 
 WINDOW_DAYS = 28  # the issue: adherence "in the last 7 and 28 days"; also the sparkline's span
 RECENT_DAYS = 7  # Limber's default: alerts are about this week; the weeks before are the usual
@@ -163,16 +163,16 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
         if quiet
         else {}
     )
-    # Holds through the window's sessions (a subquery on started_at), not through the patients:
-    # by patient, SQLite walks every session of the year.
-    window = PracticeSession.objects.filter(
-        user_id__in=ids, started_at__gte=since, started_at__lte=now
-    ).values("id")
+    # From the window's sessions (by started_at) to their holds: starting from the holds, or
+    # from a subquery, the databases walked every session of the year.
     form = {
-        r["session__user_id"]: (r["good"], r["held"])
-        for r in Hold.objects.filter(session_id__in=Subquery(window), good_form_s__isnull=False)
-        .values("session__user_id")
-        .annotate(good=Sum("good_form_s"), held=Sum("held_s"))
+        r["user_id"]: (r["good"], r["held"])
+        for r in PracticeSession.objects.filter(
+            user_id__in=ids, started_at__gte=since, started_at__lte=now
+        )
+        .filter(holds__good_form_s__isnull=False)
+        .values("user_id")
+        .annotate(good=Sum("holds__good_form_s"), held=Sum("holds__held_s"))
     }
     # The latest flag still open per patient: not cleared by a clinician, and no clear answer
     # since that says "a clinician has seen me" (DESIGN.md §6). Screenings are monthly: few rows.

@@ -162,8 +162,7 @@ def patient(request, patient_id):
     facts = exports.patient_facts(p, now)
     library = get_library()
     for s in facts["sessions"]:
-        for h in s["holds"]:
-            h["name"] = library[h["exercise"]].name if h["exercise"] in library else h["exercise"]
+        s["summary"] = _hold_summary(s["holds"], library)
     ctx = {
         "patient": p,
         "facts": facts,
@@ -174,6 +173,25 @@ def patient(request, patient_id):
         **charts.page_context(p, now),
     }
     return render(request, "clinic/patient.html", ctx, status=400 if errors else 200)
+
+
+def _hold_summary(holds: list[dict], library) -> list[str]:
+    """One line per stretch: how many holds, on which legs, how long, and the camera's share."""
+    out = []
+    for slug in dict.fromkeys(h["exercise"] for h in holds):
+        mine = [h for h in holds if h["exercise"] == slug]
+        name = library[slug].name if slug in library else slug
+        sides = "/".join(dict.fromkeys(h["side"] for h in mine))
+        line = f"{name}: {len(mine)} × up to {max(h['held_s'] for h in mine):.0f} s ({sides})"
+        timed = [h for h in mine if h["good_form_s"] is not None]
+        if timed:
+            share = sum(h["good_form_s"] for h in timed) / max(sum(h["held_s"] for h in timed), 1)
+            line += f", good form {share * 100:.0f} %"
+        pains = [h["pain"] for h in mine if h["pain"] is not None]
+        if pains:
+            line += f", pain up to {max(pains)}"
+        out.append(line)
+    return out
 
 
 def _form_to_payload(post) -> dict:
