@@ -430,3 +430,13 @@ def test_clinician_clears_a_flagged_screening(api, cast):
     assert "red_flag" not in {a["kind"] for a in facts["alerts"]}
     # Nothing left to clear: a second click says so.
     assert_error(api.post(f"/patients/{alice.pk}/screening/clear", {}, user=carol), 409)
+
+
+def test_dashboard_escapes_what_patients_typed(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    alice.first_name = '<script>alert("x")</script>'
+    alice.save()
+    client.force_login(carol)
+    page = client.get("/clinic/").content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page

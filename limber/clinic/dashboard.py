@@ -118,7 +118,7 @@ def sparkline(values: list[int | None], width: int = 120, height: int = 28) -> s
 
 
 def rows(clinician, now: datetime) -> list[dict[str, Any]]:
-    """One row per patient this clinician may see; seven queries at most, whatever their number."""
+    """One row per patient this clinician may see; eight queries at most, whatever their number."""
     User = get_user_model()
     return _rows(User.objects.filter(visible_patients_q(clinician), is_active=True), now)
 
@@ -175,22 +175,22 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
         .annotate(good=Sum("holds__good_form_s"), held=Sum("holds__held_s"))
     }
     # The latest flag still open per patient: not cleared by a clinician, and no clear answer
-    # since that says "a clinician has seen me" (DESIGN.md §6). Screenings are monthly: few rows.
+    # since that says "a clinician has seen me" (DESIGN.md §6). Flags are rare, so this reads
+    # only flagged rows and the "seen" answers of the patients who have one.
     screenings: dict[int, dict[str, Any] | None] = {}
-    seen: set[int] = set()
     for sc in (
-        Screening.objects.filter(user_id__in=ids)
+        Screening.objects.filter(user_id__in=ids, flagged=True)
         .order_by("-created", "-id")
-        .values("user_id", "flagged", "created", "cleared_at", "seen_clinician")
+        .values("user_id", "flagged", "created", "cleared_at")
     ):
-        uid = sc["user_id"]
-        if uid in screenings:
-            continue
-        if not sc["flagged"]:
-            if sc["seen_clinician"]:
-                seen.add(uid)
-        else:
-            screenings[uid] = sc if sc["cleared_at"] is None and uid not in seen else None
+        screenings.setdefault(sc["user_id"], sc if sc["cleared_at"] is None else None)
+    open_flags = {uid: sc for uid, sc in screenings.items() if sc is not None}
+    if open_flags:
+        for uid, created in Screening.objects.filter(
+            user_id__in=list(open_flags), flagged=False, seen_clinician=True
+        ).values_list("user_id", "created"):
+            if uid in open_flags and created >= open_flags[uid]["created"]:
+                del open_flags[uid]
 
     out = []
     week_from = now - timedelta(days=RECENT_DAYS)
@@ -219,7 +219,7 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
                 "good_form_share": round(good / held, 2) if held else None,
                 "prescribed": data is not None,
                 "alerts": alerts_for(
-                    sessions, screenings.get(p["id"]), data, last, links.get(p["id"]), now
+                    sessions, open_flags.get(p["id"]), data, last, links.get(p["id"]), now
                 ),
             }
         )
