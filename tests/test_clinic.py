@@ -440,3 +440,17 @@ def test_dashboard_escapes_what_patients_typed(client, cast):
     page = client.get("/clinic/").content.decode()
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+
+
+def test_clinic_command_makes_a_clinic_of_colleagues(cast, capsys):
+    from django.core.management import CommandError, call_command
+
+    call_command("clinic", "Hillside Physio", "erin@elsewhere.example", "DAVE@clinic.example")
+    assert "created clinic 'Hillside Physio': dave@clinic.example, erin@elsewhere.example" in (
+        capsys.readouterr().out
+    )
+    hillside = Clinic.objects.get(name="Hillside Physio")
+    assert set(hillside.members.all()) == {cast["dave"], cast["erin"]}
+    with pytest.raises(CommandError, match="alice@example.org is not a clinician"):
+        call_command("clinic", "Hillside Physio", "alice@example.org")
+    assert hillside.members.count() == 2
