@@ -4,6 +4,7 @@ Sign up, answer the symptoms check, play today's session to the end in test spee
 network drops and comes back, then see it in the history: nothing lost, nothing doubled.
 """
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -148,7 +149,7 @@ def test_a_reload_mid_session_keeps_the_finished_holds(page, live_server):
     page.goto("/practice/?speed=25")
     expected = hold_steps(page)
     start(page)
-    page.wait_for_function("document.getElementById('ready-box').hidden === false")
+    play_until_ready(page)  # the symptoms and pain questions come first
     page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 2")
     page.reload()
@@ -292,8 +293,10 @@ def test_the_screen_is_kept_awake_and_stop_asks_to_confirm(page, live_server):
     done = Hold.objects.count()
     assert 1 <= done < expected
     assert page.get_by_role("heading", name="Session stopped").is_visible()
-    assert page.locator("#done-note").inner_text() == (
-        f"Stopped after {done} of {expected} holds. What you did is logged."
+    assert (
+        page.locator("#done-note")
+        .inner_text()
+        .startswith(f"Stopped after {done} of {expected} holds")
     )
     assert page.evaluate("window.wakeLockRequests")[-1] == "released"
     # A stopped session is not "done for today".
@@ -344,3 +347,159 @@ def test_stopping_early_with_pain_spreading_pauses_progress_and_points_to_screen
     tomorrow = plan.today(session.user, timezone.now() + timedelta(days=1))["prescription"]
     assert tomorrow["paused"] is True
     assert all(item["change"] != "up" for item in tomorrow["items"])
+
+
+SPEECH_STUB = """
+window.spoken = [];
+class FakeUtterance { constructor(text) { this.text = text; } }
+window.SpeechSynthesisUtterance = FakeUtterance;
+Object.defineProperty(window, 'speechSynthesis', {configurable: true, value: {
+  speak(u) { window.spoken.push(u.text); setTimeout(() => u.onend && u.onend(), 0); },
+  cancel() {},
+}});
+"""
+
+
+def test_a_whole_session_is_spoken(page, live_server):
+    """Eyes-free: each set-up step, the way to change legs and each stretch's release is said."""
+    sign_up_and_screen(page, "listener@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.add_init_script(SPEECH_STUB)
+    page.goto("/practice/?speed=25")
+    steps = today_data(page)["script"]["steps"]
+    start(page)
+    play_to_the_end(page)
+    spoken = page.evaluate("window.spoken")
+    text = "\n".join(spoken)
+    intros = [s for s in steps if s["kind"] == "intro"]
+    assert intros
+    for step in intros:
+        lines = step.get("lines") or []
+        assert len(lines) >= 3, step["title"]  # the set-up, step by step
+        for line in lines:
+            assert line in spoken, line
+    for step in steps:
+        if step["kind"] == "switch_side":
+            for line in step.get("lines") or [step["say"]]:
+                assert line in text
+        if step["kind"] == "hold":
+            assert step["release"] and step["release"] in spoken
+            for cue in step.get("cues") or []:
+                assert cue["say"] in spoken
+    releases = {s["exercise"]: s["release"] for s in steps if s["kind"] == "hold"}
+    assert len(set(releases.values())) == len(releases)  # each stretch says its own
+    assert any(s["kind"] == "check_in" and s["say"] in spoken for s in steps)
+    assert spoken[-1] == "Well done. That's today's session."
+
+
+def test_long_holds_get_a_calm_halfway_and_five_more_seconds_cue(page, live_server):
+    """A 20 s hold (the page is given a script with one, as the plan would write it later)."""
+    import re
+    from dataclasses import replace
+
+    from django.utils.html import json_script
+
+    from limber.core import progression
+    from limber.core.script import build_script
+    from limber.library import get_library
+
+    sign_up_and_screen(page, "longer@example.org")
+    library = get_library()
+    today = progression.prescribe(library, [], timezone.now().date())
+    item = replace(today.items[0], hold_s=20, reps_per_side=1, sides=("left",))
+    script = build_script(replace(today, items=(item,)), library).to_dict()
+    hold = next(s for s in script["steps"] if s["kind"] == "hold")
+    assert [c["at_s"] for c in hold["cues"]] == [10, 15]
+
+    def longer(route):
+        html = route.fetch().text()
+        data = json.loads(re.search(r'id="today-data" type="application/json">(.*?)</script>',
+                                    html, re.S)[1])  # fmt: skip
+        data["script"] = script
+        tag = json_script(data, "today-data")
+        html = re.sub(r'<script id="today-data".*?</script>', lambda m: tag, html, flags=re.S)
+        route.fulfill(body=html, headers={"content-type": "text/html; charset=utf-8"})
+
+    page.route("**/practice/?speed=10", longer)
+    page.add_init_script("window.limberEvents = []")
+    page.add_init_script(SPEECH_STUB)
+    page.goto("/practice/?speed=10")
+    start(page)
+    play_to_the_end(page)
+    events = page.evaluate("window.limberEvents")
+    started = next(e["at"] for e in events if e["type"] == "step" and e["kind"] == "hold")
+    cues = [e for e in events if e["type"] == "cue"]
+    assert [c["say"] for c in cues] == [c["say"] for c in hold["cues"]]
+    # Said at the script's seconds into the hold (10 s and 15 s, played 10 times faster).
+    said_at = [(c["at"] - started) / 100 for c in cues]
+    assert abs(said_at[0] - 10) < 1 and abs(said_at[1] - 15) < 1, said_at
+    spoken = page.evaluate("window.spoken")
+    assert (
+        spoken.index(cues[0]["say"]) < spoken.index(cues[1]["say"]) < spoken.index(hold["release"])
+    )
+
+
+RECOGNITION_STUB = """
+window.heardAnswers = ["ready", "no", "3", "ready", "ready", "yes three", "ready", "ready",
+                       "skip four", "two no"];
+window.SpeechRecognition = class {
+  start() {
+    const text = window.heardAnswers.shift() || "";
+    setTimeout(() => {
+      this.onresult?.({results: [[{transcript: text}]]});
+      this.onend?.();
+    }, 20);
+  }
+  abort() {}
+};
+"""
+
+
+def test_answers_can_be_spoken_where_the_browser_listens(page, live_server):
+    sign_up_and_screen(page, "speaker@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.add_init_script(SPEECH_STUB)
+    page.add_init_script(RECOGNITION_STUB)
+    page.goto("/practice/?speed=25")
+    page.get_by_label("Answer by voice").check()
+    assert "recognised" in page.locator("#listen-note").inner_text()
+    page.get_by_role("button", name="Start").click()
+    # No taps from here: "no" new symptoms, pain "3", "ready" at each set-up and leg change,
+    # "yes three" for the first stretch, "skip four" for the second, "two no" at the end.
+    page.locator("#done").wait_for(timeout=60_000)
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    session = PracticeSession.objects.get()
+    assert (session.pain_before, session.pain_after, session.pain_spread) == (3, 2, False)
+    holds = list(Hold.objects.filter(session=session).order_by("position"))
+    towel = [h for h in holds if h.exercise == "towel-hamstring-stretch"]
+    wall = [h for h in holds if h.exercise == "wall-hamstring-stretch"]
+    assert {(h.stretch_felt, h.pain) for h in towel} == {(True, 3)}
+    assert {(h.stretch_felt, h.pain) for h in wall} == {(None, 4)}
+
+
+def test_new_or_worse_symptoms_before_a_session_lead_to_the_symptoms_check(page, live_server):
+    sign_up_and_screen(page, "worse@example.org")
+    page.goto("/practice/")
+    start(page)
+    page.locator("#new_symptoms-box").wait_for()
+    assert page.locator("#checkin-title").inner_text() == "Before you start"
+    page.locator('#new_symptoms-box input[value="yes"]').check(force=True)
+    page.locator("#checkin-next").click()
+    page.wait_for_url("**/screening/")
+    assert PracticeSession.objects.count() == 0  # nothing was started
+
+
+def test_set_up_can_start_by_itself_after_a_stated_time(page, live_server):
+    sign_up_and_screen(page, "hands-free@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    auto = page.get_by_label("Start each stretch by itself after 60 s")
+    auto.check()
+    start(page)
+    play_until_ready(page)
+    assert "Starting by itself in 60 s" in page.locator("#ready-note").inner_text()
+    assert page.locator("#clock").is_visible()
+    # 60 s at 25 times the speed: the first rep's countdown begins without a tap.
+    page.wait_for_function("document.getElementById('stage').dataset.kind === 'get_ready'")
+    page.reload()
+    assert page.get_by_label("Start each stretch by itself after 60 s").is_checked()  # remembered

@@ -62,10 +62,14 @@ def test_end_pose_passes_every_form_check_of_its_variant(slug, variant):
 
 
 @pytest.mark.parametrize("variant", ["heel-on-floor", "heel-closer", "foot-on-stool"])
-def test_seated_end_sits_upright_with_the_heel_down_and_the_other_foot_flat(variant):
+def test_seated_end_tips_forward_from_the_hips_with_the_heel_down_and_the_other_foot_flat(variant):
     s = _scene("seated-hamstring-stretch", variant, "end")
     f, p = s.figure, s.props
-    assert measure(f)["trunk_incline"] == pytest.approx(90, abs=2)
+    # The pelvis tips forward about 10° with a straight back (one straight trunk line): the navel
+    # comes toward the thigh without the trunk folding forward.
+    assert measure(f)["trunk_incline"] == pytest.approx(100, abs=2)
+    start = _scene("seated-hamstring-stretch", variant, "start").figure
+    assert measure(start)["trunk_incline"] == pytest.approx(90, abs=2)
     support = p.stool_top_y if variant == "foot-on-stool" else 0.0
     assert f["heel"][1] == pytest.approx(support, abs=CLOSE)
     assert f["other_heel"][1] == pytest.approx(0, abs=CLOSE)
@@ -130,8 +134,21 @@ def test_hips_are_nearer_the_wall_in_the_full_stretch():
 
 
 @pytest.mark.parametrize("pose", POSES)
-def test_towel_loops_from_the_hands_around_the_sole(pose):
+def test_the_source_towel_wraps_the_back_of_the_thigh(pose):
     s = _scene("towel-hamstring-stretch", "towel", pose)
+    f = s.figure
+    assert s.towel[0] == f["hand"] and s.towel[-1] == f["hand"]
+    around = s.towel[1:-1]
+    assert len(around) >= 2
+    for p in around:
+        # Just outside the thigh's surface, in its upper part near the knee, not at the foot.
+        assert 0.03 < _dist_to_segment(p, f["hip"], f["knee"]) < 0.07
+        assert _dist_to_segment(p, f["heel"], f["toe"]) > 0.15
+
+
+@pytest.mark.parametrize("pose", POSES)
+def test_limbers_sole_variant_loops_from_the_hands_around_the_sole(pose):
+    s = _scene("towel-hamstring-stretch", "towel-at-the-sole", pose)
     f = s.figure
     assert s.towel[0] == f["hand"] and s.towel[-1] == f["hand"]
     sole = (f["heel"], f["toe"])
@@ -139,6 +156,18 @@ def test_towel_loops_from_the_hands_around_the_sole(pose):
     assert len(around) >= 2
     for p in around:
         assert _dist_to_segment(p, *sole) < 0.02
+    assert s.variant.origin == "default" and "Not in the article" in s.variant.note
+
+
+def test_the_floor_leg_of_the_wall_stretch_passes_through_the_doorway(svgs):
+    for side in ("right", "left"):
+        svg = svgs[("wall-hamstring-stretch", "at-the-wall", side, "end")]
+        root = ET.fromstring(svg)
+        texts = [t.text for t in root.iter(SVG + "text")]
+        assert "door frame" in texts and "through the doorway" in texts
+        # The frame is drawn again after the figure, over the leg on the floor.
+        assert svg.rindex('fill-opacity="0.82"') > svg.rindex("far-thigh")
+        assert "through the doorway" in root.find(SVG + "desc").text
 
 
 def test_towel_only_where_the_variant_has_one():
@@ -306,9 +335,13 @@ def test_descriptions_say_what_the_position_is():
     def desc(stretch, variant, side="right", pose="end"):
         return ET.fromstring(draw.render(stretch, variant, side, pose)).find(SVG + "desc").text
 
-    assert "towel looped around the sole of the right foot" in desc(towel, "towel")
+    assert "towel wrapped around the back of the right thigh" in desc(towel, "towel")
+    assert "towel looped around the sole of the right foot" in desc(towel, "towel-at-the-sole")
+    assert "flat on the floor, through the doorway" in desc(LIBRARY["wall-hamstring-stretch"], None)
     assert "back of the left thigh" in desc(towel, "hands", "left")
     assert "heel resting on the floor" in desc(seated, "heel-on-floor")
+    assert "tipping forward from the hips with a straight back" in desc(seated, "heel-on-floor")
+    assert "sitting up straight" in desc(seated, "heel-on-floor", pose="start").lower()
     assert "heel resting on a stool" in desc(seated, "foot-on-stool")
     assert "about 90°" in desc(wall, "at-the-wall")
     assert "knee bent" in desc(wall, "at-the-wall", pose="start")
@@ -318,7 +351,9 @@ def test_descriptions_say_what_the_position_is():
 def test_default_variant_and_side():
     s = LIBRARY["towel-hamstring-stretch"]
     title = ET.fromstring(draw.render(s)).find(SVG + "title").text
-    assert title == "Towel hamstring stretch, with a towel, right leg: end position"
+    assert (
+        title == "Towel hamstring stretch, with a towel around the thigh, right leg: end position"
+    )
 
 
 @pytest.mark.parametrize(

@@ -181,7 +181,7 @@ def test_bent_knee_at_the_start_of_the_towel_stretch():
     v = check_form(synth(TOWEL.default_variant.start, "lying", "left"), TOWEL, side="left")
     assert v.in_position  # lying with the leg raised: the stretch has begun
     assert v.check("knee_straight").ok is False
-    assert v.cues[0] == "Straighten your knee a little more, slowly."
+    assert v.cues[0] == "Straighten the knee slowly, only as far as you feel a gentle stretch."
     assert not v.good_form
 
 
@@ -230,7 +230,10 @@ def test_hidden_knee_is_unknown_never_a_guess():
     assert v.check("leg_raised").ok is True
     # A hidden bent knee gives no cue to straighten it either.
     bent = synth(TOWEL.default_variant.start, "lying", "right", hidden=("right_knee",))
-    assert "Straighten your knee a little more, slowly." not in check_form(bent, TOWEL).cues
+    assert (
+        "Straighten the knee slowly, only as far as you feel a gentle stretch."
+        not in check_form(bent, TOWEL).cues
+    )
 
 
 def test_an_unseen_check_does_not_count_as_good_form():

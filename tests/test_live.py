@@ -175,7 +175,10 @@ def test_good_form_is_counted_and_a_bent_knee_is_not(alice, fake_clock):
             fake_clock[0] += 0.1
         assert last["hold"]["held_s"] == 0 and last["hold"]["counting"] is False
         assert last["verdict"]["good_form"] is False
-        assert "Straighten your knee a little more, slowly." in last["verdict"]["cues"]
+        assert (
+            "Straighten the knee slowly, only as far as you feel a gentle stretch."
+            in last["verdict"]["cues"]
+        )
         await ws.disconnect()
 
     run(go())
@@ -434,7 +437,7 @@ SHOTS = Path(os.environ.get("LIMBER_SCREENSHOT_DIR") or tempfile.gettempdir())
 @pytest.mark.browser
 def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatch):
     from limber.practice.models import Hold
-    from tests.test_browser import hold_steps, play_to_the_end, sign_up_and_screen
+    from tests.test_browser import hold_steps, play_to_the_end, play_until_ready, sign_up_and_screen
 
     # A person who does as asked: the end pose of each hold's stretch, on the leg it asks for.
     engine = FakeEngine()
@@ -457,6 +460,8 @@ def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatc
     page.get_by_label("Use camera").check()
     page.screenshot(path=str(SHOTS / "limber-player-intro.png"), full_page=True)
     page.get_by_role("button", name="Start").click()
+    play_until_ready(page)  # the questions before the first stretch, then its set-up
+    page.locator("#ready").click()
 
     # The first hold: the skeleton is drawn over the video, with the checks and the seconds.
     page.wait_for_function("Number(document.getElementById('camera-overlay').dataset.drawn) >= 3")
@@ -493,7 +498,7 @@ def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatc
 @pytest.mark.browser
 def test_without_a_camera_the_player_carries_on(camera_page):
     from limber.practice.models import Hold
-    from tests.test_browser import hold_steps, play_to_the_end, sign_up_and_screen
+    from tests.test_browser import hold_steps, play_to_the_end, play_until_ready, sign_up_and_screen
 
     page = camera_page
     sign_up_and_screen(page, "nocamera@example.org")
@@ -502,6 +507,7 @@ def test_without_a_camera_the_player_carries_on(camera_page):
     expected = hold_steps(page)
     page.get_by_label("Use camera").check()
     page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
     page.get_by_text("carrying on with the timer alone").wait_for()
     play_to_the_end(page)
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")

@@ -176,3 +176,43 @@ def test_check_ins_arrive_with_nothing_chosen_and_a_skip_for_every_question(clie
     questions = re.findall(r'<fieldset id="(\w+)-box" class="question"', html)
     assert {"felt", "pain_now", "spread", "new_symptoms"} <= set(questions)
     assert html.count("Skip question") == len(questions)
+
+
+def test_stretch_pages_say_how_often_and_where_each_rule_comes_from(client):
+    from limber.core import progression
+
+    html = client.get("/exercises/seated-hamstring-stretch/").content.decode()
+    assert "How often" in html and "Once a day, at most twice" in html
+    for rule in progression.rules_dicts():
+        assert rule["label"] in html
+    assert html.count('class="origin guideline"') >= 1 and "Limber default" in html
+    # The seated stretch holds 30 s from the start: no "working up to 30 s" from 30 s.
+    assert "working up to 30 seconds" not in html
+    index = client.get("/exercises/").content.decode()
+    assert "Hold 30 s · 3 times each leg" in index and "Hold 30 s, working up to 30 s" not in index
+
+
+def test_practise_this_is_offered_to_a_signed_in_person(client, alice):
+    page = "/exercises/wall-hamstring-stretch/"
+    assert "Practise this" not in client.get(page).content.decode()
+    client.force_login(alice)
+    assert 'href="/practice/">Practise this' in client.get(page).content.decode()
+
+
+def test_the_clinicians_note_shows_on_the_player_and_the_history(client, screened, monkeypatch):
+    from limber.practice import plan
+
+    real = plan.today
+
+    def with_note(user, now, *args, **kwargs):
+        today = real(user, now, *args, **kwargs)
+        today["prescription"]["clinician_note"] = "Keep the holds short this week, Alice."
+        return today
+
+    client.force_login(screened)
+    assert "From your clinician" not in client.get("/practice/").content.decode()
+    monkeypatch.setattr(plan, "today", with_note)
+    for page in ("/practice/", "/history/"):
+        html = client.get(page).content.decode()
+        assert "From your clinician" in html
+        assert "Keep the holds short this week, Alice." in html

@@ -17,6 +17,7 @@ from limber.core.progression import (
     pain_band,
     prescribe,
     replay,
+    rules_dicts,
 )
 from limber.core.spec import load_library
 from tests.test_progression import DAY1, SEATED, TOWEL, WALL, day, good_days, hold, perform
@@ -43,11 +44,15 @@ def test_every_rule_names_its_origin_and_reason():
         "pain_bands", "severe_pain", "pain_rise", "baseline", "creeping_pain", "see_clinician",
         "gentler", "good_days", "affected_side", "frequency",
     }  # fmt: skip
-    for r in RULES:
-        assert r.origin in ("source", "guideline", "default")
-        assert r.reason.endswith(".")
-        if r.origin in ("source", "guideline"):
-            assert r.source, r.name
+    shown = rules_dicts()
+    assert {"get_ready", "set_up", "change_legs", "hold_cues", "gentle"} <= {
+        r["name"] for r in shown
+    }
+    for r in shown:
+        assert r["origin"] in ("source", "guideline", "default")
+        assert r["reason"].endswith(".") and r["value"]
+        if r["origin"] in ("source", "guideline"):
+            assert r["source"], r["name"]
 
 
 @pytest.mark.parametrize(
@@ -89,6 +94,27 @@ def test_a_clear_screening_after_the_cause_lifts_see_clinician():
     assert not cleared.see_clinician
     # Still paused until two good days: the check lifts the clinician flag, not the pause.
     assert cleared.paused and hold(cleared, TOWEL) == 15
+
+
+def test_a_check_earlier_the_same_day_does_not_lift_a_later_cause():
+    history, _ = good_days(LIBRARY, 5)
+    p = prescribe(LIBRARY, history, day(6))
+    history.append(perform(p, day(6), pain_after=9, hour=18))
+    morning = datetime(2025, 3, 8, 7, tzinfo=UTC)  # day 6, before the evening session
+    today = prescribe(LIBRARY, history, day(7), clear_at=morning)
+    assert today.see_clinician
+    reasons = today.to_dict()["reasons"]
+    assert reasons[0]["code"] == "severe_pain" and "9/10" in reasons[0]["text"]
+
+
+def test_see_clinician_keeps_its_reason_after_the_pause_ends():
+    history, _ = good_days(LIBRARY, 5)
+    p = prescribe(LIBRARY, history, day(6))
+    history.append(perform(p, day(6), pain_after=8))
+    history, _ = good_days(LIBRARY, 3, history, first=7)
+    today = prescribe(LIBRARY, history, day(10))
+    assert today.see_clinician
+    assert [r["code"] for r in today.to_dict()["reasons"]] == ["severe_pain"]
 
 
 # --- creeping pain --------------------------------------------------------------------------------
@@ -314,3 +340,22 @@ def test_one_replay_gives_what_prescribe_gives_before_each_session(plan):
     for s in history:
         earlier = [r for r in history if r.started_at < s.started_at]
         assert _as_dict(before[s.id]) == _as_dict(prescribe(LIBRARY, earlier, s.day))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    good=st.integers(0, 8),
+    severe=st.integers(7, 10),
+    where=st.sampled_from(["pain_before", "pain_after", "hold_pain"]),
+)
+def test_severe_pain_anywhere_never_lets_holds_grow_and_asks_for_a_clinician(good, severe, where):
+    history = good_days(LIBRARY, good)[0] if good else []
+    p = prescribe(LIBRARY, history, day(good + 1))
+    history.append(perform(p, day(good + 1), **{where: severe}))
+    for n in range(good + 2, good + 6):  # and the good days after it, until a clear check
+        today = prescribe(LIBRARY, history, day(n))
+        assert today.see_clinician
+        for item in today.items:
+            was = p.item(item.exercise)
+            assert was is None or item.hold_s <= was.hold_s
+        history.append(perform(today, day(n)))

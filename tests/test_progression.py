@@ -483,7 +483,7 @@ def test_to_dict_is_json_with_the_documented_keys(library):
         "exercise": TOWEL,
         "name": "Towel hamstring stretch",
         "variant": "towel",
-        "variant_name": "With a towel",
+        "variant_name": "With a towel around the thigh",
         "sides": ["left", "right"],
         "hold_s": 15,
         "goal_s": 30,
@@ -492,7 +492,7 @@ def test_to_dict_is_json_with_the_documented_keys(library):
         "change": "up",
         "reason": "15 s today, up one step: your last 2 sessions went well.",
         "suggestion": "",
-        "offered_variants": ["towel", "hands"],
+        "offered_variants": ["towel", "hands", "towel-at-the-sole"],
         "hold_by_side": {"left": 15, "right": 15},
         "gentler": None,
     }

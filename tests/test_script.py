@@ -9,9 +9,14 @@ import pytest
 
 from limber.core.progression import Caps, HoldRecord, Prescription, SessionRecord, prescribe
 from limber.core.script import (
+    CUE_MIN_HOLD_S,
+    EASE_OFF,
     FELT_NOT_PAINFUL,
+    GENTLE,
     GET_READY_S,
     KINDS,
+    NEW_SYMPTOMS,
+    SETUP_AUTO_S,
     SETUP_S,
     SWITCH_MIN_S,
     Script,
@@ -45,6 +50,15 @@ def play(script: Script, when: date) -> SessionRecord:
     )  # fmt: skip
     start = datetime(when.year, when.month, when.day, 9, tzinfo=UTC)
     return SessionRecord("s", start, start + timedelta(seconds=script.total_s), 1, 1, False, holds)
+
+
+def played_days(library: Library, days: int, caps=None) -> list[SessionRecord]:
+    """``days`` days, each playing that day's script to the letter."""
+    history: list[SessionRecord] = []
+    for n in range(days):
+        p = prescribe(library, history, DAY1 + timedelta(days=n), caps)
+        history.append(play(build_script(p, library), DAY1 + timedelta(days=n)))
+    return history
 
 
 def test_steps_of_a_stretch_in_order(library, first_day):
@@ -118,9 +132,10 @@ def test_check_in_after_each_stretch_asks_about_the_stretch_and_pain(library, fi
 
 def test_total_duration(library, first_day):
     script = build_script(first_day, library)
-    # Each lying stretch: set-up, 6 × (get ready + 10 s hold), 4 rests of 10 s, one change of leg.
+    # Each lying stretch: set-up, 6 × (get ready + 10 s hold), 4 rests of 10 s, one change of leg
+    # (set-up and changing legs at their auto-start times; "I'm ready" starts them sooner).
     per_stretch = SETUP_S + 6 * (GET_READY_S + 10) + 4 * 10 + max(10, SWITCH_MIN_S)
-    assert script.total_s == 2 * per_stretch == 320
+    assert script.total_s == 2 * per_stretch == 470
     assert script.total_s == sum(s.seconds for s in script.steps)
 
 
@@ -137,11 +152,8 @@ def test_seconds_scale_shortens_every_timed_step_but_keeps_the_prescription(libr
 
 
 def test_clinician_reps_and_longer_holds_show_in_the_script(library):
-    history: list[SessionRecord] = []
     caps = {TOWEL: Caps(reps_per_side=2)}
-    for n in range(6):
-        p = prescribe(library, history, DAY1 + timedelta(days=n), caps)
-        history.append(play(build_script(p, library), DAY1 + timedelta(days=n)))
+    history = played_days(library, 6, caps)
     today = prescribe(library, history, DAY1 + timedelta(days=6), caps)
     script = build_script(today, library)
     towel_holds = [s for s in of(script, TOWEL) if s.kind == "hold"]
@@ -157,10 +169,7 @@ def test_clinician_reps_and_longer_holds_show_in_the_script(library):
 
 def test_a_script_played_as_written_counts_as_a_good_session(library):
     """Data flows one way: spec → prescription → script → log → next prescription."""
-    history: list[SessionRecord] = []
-    for n in range(2):
-        p = prescribe(library, history, DAY1 + timedelta(days=n))
-        history.append(play(build_script(p, library), DAY1 + timedelta(days=n)))
+    history = played_days(library, 2)
     after = prescribe(library, history, DAY1 + timedelta(days=2))
     assert [i.hold_s for i in after.items] == [15, 15, 30]
 
@@ -183,13 +192,18 @@ def test_nothing_prescribed_means_just_done(library):
 def test_to_dict_is_json_a_player_can_read(library, first_day):
     d = json.loads(json.dumps(build_script(first_day, library).to_dict()))
     assert set(d) == {"date", "seconds_scale", "total_s", "steps"}
-    assert (d["date"], d["seconds_scale"], d["total_s"]) == ("2025-03-03", 1, 320)
+    assert (d["date"], d["seconds_scale"], d["total_s"]) == ("2025-03-03", 1, 470)
     hold = next(s for s in d["steps"] if s["kind"] == "hold")
+    start = (
+        "Slowly straighten the knee until you feel a stretch in the back of the thigh, the sole "
+        "of your foot toward the ceiling. Only as far as you feel a gentle stretch."
+    )
     assert hold == {
         "kind": "hold",
         "seconds": 10,
         "title": "Towel hamstring stretch",
-        "say": "Hold for 10 seconds, breathing easily. A stretch should be felt, not painful.",
+        "say": f"{start} Hold for 10 seconds, breathing easily. A stretch should be felt, not "
+        "painful.",
         "text": "Hold 10 s. A stretch should be felt, not painful.",
         "exercise": TOWEL,
         "variant": "towel",
@@ -199,4 +213,95 @@ def test_to_dict_is_json_a_player_can_read(library, first_day):
         "target_s": 10,
         "asks": [],
         "final": False,
+        "lines": [hold["say"]],
+        "wait_for_ready": False,
+        "auto_start_s": None,
+        "cues": [],
+        "start_cue": start,
+        "release": "Slowly bend the knee and lower the leg.",
+        "caution": "",
+        "skippable": False,
+        "if_yes": "",
     }
+
+
+# --- a session followed lying on the floor (issue 7 §4) -----------------------------------------
+
+
+def test_every_session_starts_with_new_symptoms_then_pain_before(library, first_day):
+    steps = build_script(first_day, library).steps
+    assert steps[0].kind == "pre_check" and steps[0].asks == ("new_symptoms",)
+    assert steps[0].say == NEW_SYMPTOMS == "Any new or worse symptoms since last time?"
+    assert steps[0].if_yes == "/screening/"
+    assert steps[1].kind == "check_in" and steps[1].asks == ("pain_before",)
+    assert steps[1].skippable and "0 to 10" in steps[1].say
+    first_hold = next(i for i, s in enumerate(steps) if s.kind == "hold")
+    assert first_hold > 1
+
+
+def test_each_set_up_step_of_the_stretch_is_spoken_and_waits_for_ready(library, first_day):
+    script = build_script(first_day, library)
+    for slug in (TOWEL, WALL):
+        intro = of(script, slug)[0]
+        for step in library[slug].steps:
+            assert step.text in intro.lines and step.text in intro.say
+        assert intro.wait_for_ready and intro.seconds == SETUP_AUTO_S
+        assert f"Starts by itself after {SETUP_AUTO_S} s." in intro.text
+        # Lying stretches warn about nerve symptoms before the first hold.
+        assert intro.caution == EASE_OFF and EASE_OFF in intro.lines
+
+
+def test_each_stretch_releases_and_changes_legs_in_its_own_words(library, first_day):
+    script = build_script(first_day, library)
+    for slug in (TOWEL, WALL):
+        cues = library[slug].cues
+        steps = of(script, slug)
+        for s in steps:
+            if s.kind == "hold":
+                assert s.release == cues.release.text
+                assert s.start_cue.startswith(cues.start.text) and s.say.startswith(cues.start.text)
+        switch = next(s for s in steps if s.kind == "switch_side")
+        assert cues.switch.text in switch.say and switch.wait_for_ready
+    wall_switch = next(s for s in of(script, WALL) if s.kind == "switch_side")
+    assert "other side of the door frame" in wall_switch.say
+    towel_release = library[TOWEL].cues.release.text
+    assert towel_release == "Slowly bend the knee and lower the leg."
+    assert "let go" not in " ".join(s.say for s in script.steps).lower()
+
+
+def test_cues_never_push_past_a_gentle_stretch(library, first_day):
+    for step in build_script(first_day, library).steps:
+        assert "more" not in step.start_cue and "further" not in step.start_cue
+        if step.kind == "hold":
+            assert step.start_cue.endswith(GENTLE)
+
+
+def test_long_holds_get_a_halfway_and_five_more_seconds_cue(library):
+    history = played_days(library, 6)
+    today = prescribe(library, history, DAY1 + timedelta(days=6))
+    script = build_script(today, library)
+    for h in (s for s in script.steps if s.kind == "hold"):
+        if h.target_s is not None and h.target_s >= CUE_MIN_HOLD_S:
+            assert [at for at, _ in h.cues] == [h.target_s / 2, h.target_s - 5]
+            assert h.cues[1][1] == "5 more seconds." and "Halfway" in h.cues[0][1]
+        else:
+            assert h.cues == ()
+    assert any(h.cues for h in script.steps if h.kind == "hold")
+    fast = build_script(today, library, seconds_scale=0.1)
+    seated = next(s for s in fast.steps if s.kind == "hold" and s.exercise == SEATED)
+    assert seated.cues[0][0] == pytest.approx(1.5)
+
+
+def test_the_affected_leg_goes_second_with_its_own_hold(library):
+    history = played_days(library, 4)
+    today = prescribe(library, history, DAY1 + timedelta(days=4), affected_side="left")
+    holds = [s for s in of(build_script(today, library), TOWEL) if s.kind == "hold"]
+    assert [(h.side, h.target_s) for h in holds] == [("right", 20)] * 3 + [("left", 15)] * 3
+    intro = of(build_script(today, library), TOWEL)[0]
+    assert "3 × 20 s for the right leg. 3 × 15 s for the left leg." in intro.text
+
+
+def test_check_ins_may_be_skipped(library, first_day):
+    for step in build_script(first_day, library).steps:
+        if step.kind == "check_in":
+            assert step.skippable

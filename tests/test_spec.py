@@ -53,7 +53,8 @@ def test_numbers_limber_adds_are_marked_as_defaults_with_a_reason(library):
 def test_every_source_quote_is_really_in_the_article(library, article):
     quotes = []
     for s in library.values():
-        quotes += [t.quote for t in (*s.steps, *s.cautions) if t.origin == "source"]
+        cues = (s.cues.start, s.cues.release, s.cues.switch)
+        quotes += [t.quote for t in (*s.steps, *s.cautions, *cues) if t.origin == "source"]
         quotes += [v.quote for v in s.variants if v.origin == "source"]
     assert len(quotes) > 15
     missing = [q for q in quotes if q not in article]
@@ -65,7 +66,8 @@ def test_source_cautions_and_variants_are_there(library):
     text = " ".join(t.text.lower() for s in library.values() for t in (*s.steps, *s.cautions))
     for phrase in ("slowly", "one leg at a time", "until you feel a stretch", "gently"):
         assert phrase in text
-    assert {v.slug for v in towel.variants} == {"towel", "hands"}
+    assert {v.slug for v in towel.variants} == {"towel", "hands", "towel-at-the-sole"}
+    assert towel.default_variant.origin == "source" and "thigh" in towel.default_variant.name
     assert len(wall.variants) >= 2  # "can be modified depending on ability level"
     stool = seated.variant("foot-on-stool")
     assert "stool" in stool.props and "stool" in stool.quote
@@ -163,3 +165,29 @@ def test_adding_a_stretch_is_adding_one_file(tmp_path):
     library = load_library(tmp_path)
     assert "strap-hamstring-stretch" in library
     assert len(library) == 4
+
+
+def test_interpretations_are_limbers_defaults_with_a_reason(library):
+    """Only the article's own words are 'source': readings of it are Limber's, with why."""
+    wall, seated = library["wall-hamstring-stretch"], library["seated-hamstring-stretch"]
+    for variant in (wall.variant("away-from-the-wall"), seated.variant("heel-closer")):
+        assert variant.origin == "default" and variant.note and variant.gentler
+    hips = next(c for c in wall.cautions if "further from the wall" in c.text)
+    assert hips.origin == "default"
+    sole = library["towel-hamstring-stretch"].variant("towel-at-the-sole")
+    assert sole.origin == "default" and "Limber" in sole.name
+    for s in library.values():
+        # Each stretch says its own turns; how to come out of it is Limber's (the article is silent).
+        assert s.cues.release.origin == "default" and s.cues.switch.origin == "default"
+    assert "door frame" in wall.cues.switch.text
+    assert len({s.cues.release.text for s in library.values()}) == len(library)
+
+
+def test_a_spec_without_cues_is_refused(tmp_path):
+    start = GOOD.index("[cues.start]")
+    end = GOOD.index("[poses.start]")
+    path = _write(tmp_path, GOOD[:start] + GOOD[end:])
+    with pytest.raises(
+        SpecError, match=r"^towel-hamstring-stretch.toml: cues: expected this field"
+    ):
+        load_stretch(path)

@@ -71,8 +71,9 @@ def test_today_says_when_the_session_is_done_and_how_often(api, alice):
     assert first["prescription"]["frequency"]["per_day"] == 1
     assert first["screening"]["affected_side"] == "right"
     assert first["screening"]["due_in_days"] == 10
-    now = timezone.now() - timedelta(minutes=20)
-    assert api.post("/sessions", played(now, 2, []), user=alice).status_code == 201
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    when = max(timezone.now() - timedelta(minutes=20), midnight)  # today, whatever the hour
+    assert api.post("/sessions", played(when, 2, []), user=alice).status_code == 201
     again = api.get("/today", user=alice).json()
     assert again["done_today"] is True and again["sessions_today"] == 1
 
@@ -90,3 +91,18 @@ def test_today_reads_the_same_number_of_queries_whatever_the_history(
         body = api.get("/today", user=alice).json()
     # Only the window the rules need is read.
     assert body["prescription"]["history_sessions"] <= plan.WINDOW_DAYS // 2 + 1
+
+
+def test_a_clinicians_clear_lifts_see_clinician_too(api, alice, bob):
+    from limber.practice import store
+
+    screened(alice, days_ago=20)
+    start = timezone.now().replace(hour=8, minute=0, second=0, microsecond=0)
+    history: list[SessionRecord] = []
+    for n, pain in enumerate([2, 2, 8]):
+        api.post("/sessions", played(start - timedelta(days=3 - n), pain, history), user=alice)
+        history = plan.window_records(alice, None)
+    assert api.get("/today", user=alice).json()["prescription"]["see_clinician"] is True
+    api.post("/screening", {"answers": {**clear_answers(), "night_pain": True}}, user=alice)
+    store.clear_screening(alice, bob, timezone.now())
+    assert api.get("/today", user=alice).json()["prescription"]["see_clinician"] is False

@@ -33,6 +33,9 @@ SEGMENTS = {
 # Half the thickness of the body at a point: what rests on the floor or a seat.
 TRUNK_RADIUS = 0.05
 LIMB_RADIUS = 0.045
+# Where a towel wrapped round the thigh sits, as fractions of the way from hip to knee: the
+# article's "supporting the thigh ... with a towel wrapped around it", just above the knee.
+THIGH_WRAP = (0.7, 0.9)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,9 @@ def _raw(pose: Pose, position: str) -> dict[str, Point]:
     elif pose.hands == "towel":
         sole = _lerp(work["heel"], work["toe"], 0.35)
         target = _lerp(shoulder, sole, 0.5)
+    elif pose.hands == "towel_thigh":  # the ends of a towel wrapped round the back of the thigh
+        wrap = _lerp(hip, work["knee"], THIGH_WRAP[1])
+        target = _lerp(shoulder, wrap, 0.8)
     elif pose.hands == "seat":
         target = (hip[0] + 0.06, hip[1] - TRUNK_RADIUS)
     elif pose.hands == "hips":

@@ -16,7 +16,16 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from .body import LIMB_RADIUS, SEGMENTS, TRUNK_RADIUS, Figure, figure, interpolate, measure
+from .body import (
+    LIMB_RADIUS,
+    SEGMENTS,
+    THIGH_WRAP,
+    TRUNK_RADIUS,
+    Figure,
+    figure,
+    interpolate,
+    measure,
+)
 from .spec import Pose, Stretch, Variant
 
 __all__ = ["POSES", "Props", "Scene", "figure_for", "render", "scene", "scene_at"]
@@ -176,8 +185,17 @@ def _pose_at(stretch: Stretch, variant: Variant, props: Props, t: float) -> Pose
     return replace(pose, hip=hip)
 
 
-def _towel(f: Figure) -> tuple[Point, ...]:
-    """Hands -> around the sole of the working foot -> hands."""
+def _towel(f: Figure, hands: str) -> tuple[Point, ...]:
+    """Hands -> round the back of the thigh (the source's way) or the sole -> hands."""
+    if hands == "towel_thigh":
+        hip, knee = f["hip"], f["knee"]
+        d = _unit(hip, knee)
+        back = (d[1], -d[0])  # the hamstring side of the hip-to-knee line
+        out = THIGH_R[0] * 0.95 + TOWEL_HALF
+        near, far = (_lerp(hip, knee, t) for t in THIGH_WRAP)
+        a = (far[0] + back[0] * out, far[1] + back[1] * out)
+        b = (near[0] + back[0] * out, near[1] + back[1] * out)
+        return (f["hand"], a, b, f["hand"])
     heel, toe = f["heel"], f["toe"]
     d = _unit(heel, toe)
     sole_out = (d[1], -d[0])  # the side of the heel-to-toe line that faces away from the shin
@@ -196,7 +214,7 @@ def scene_at(stretch: Stretch, variant: str | None, t: float) -> Scene:
     props = _props(stretch, v)
     pose = _pose_at(stretch, v, props, t)
     f = _place(stretch, v, pose)
-    towel = _towel(f) if "towel" in v.props else ()
+    towel = _towel(f, pose.hands) if "towel" in v.props else ()
     return Scene(stretch, v, pose, f, props, towel)
 
 
@@ -434,6 +452,47 @@ def _props_svg(c: _Canvas, p: Props) -> str:
     return "".join(parts)
 
 
+def _doorway_svg(c: _Canvas, p: Props, mirrored: bool) -> str:
+    """The door frame again, in front of the far leg, and its two labels.
+
+    Seen from the side of the raised leg, the frame is nearer than the leg on the floor, which
+    lies beyond it through the doorway (the article: "at a corner or by a door jamb"); drawing
+    the frame over that leg shows it passing through the doorway, not over the frame.
+    """
+    if p.wall_x is None:
+        return ""
+    x0, x1 = p.wall_x, p.wall_x + p.wall_thickness
+    edge = f'stroke="{PROP_EDGE}" stroke-width="{_n(0.006 * SCALE)}"'
+
+    def at(x: float) -> float:  # drawn outside the mirrored group, so mirrored here
+        return c.width - c.x(x) if mirrored else c.x(x)
+
+    left, right = sorted((at(x0), at(x1)))
+    top, bottom = c.y(FRAME_TOP + 0.1), c.y(0)
+    front = (
+        f'<rect x="{_n(left)}" y="{_n(top)}" width="{_n(right - left)}" '
+        f'height="{_n(bottom - top)}" fill="{PROP_FILL}" fill-opacity="0.82"/>'
+        f'<line x1="{_n(at(x0))}" y1="{_n(bottom)}" x2="{_n(at(x0))}" y2="0" {edge}/>'
+    )
+
+    font = (
+        'fill="#475569" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" '
+        f'font-size="{_n(0.036 * SCALE)}" aria-hidden="true"'
+    )
+    mid = (at(x0) + at(x1)) / 2
+    frame_y = c.y(0.42)
+    # "through the doorway" sits in the floor band under the far leg, at the frame's far side.
+    margin = 0.015 * SCALE
+    anchor, beyond = ("start", margin) if mirrored else ("end", c.width - margin)
+    return (
+        front + f'<text x="{_n(mid)}" y="{_n(frame_y)}" {font} text-anchor="middle" '
+        f'transform="rotate(-90 {_n(mid)} {_n(frame_y)})" dominant-baseline="central">'
+        "door frame</text>"
+        + f'<text x="{_n(beyond)}" y="{_n(c.y(-0.047))}" {font} text-anchor="{anchor}">'
+        "through the doorway</text>"
+    )
+
+
 def _floor_svg(c: _Canvas) -> str:
     band = _rect(
         c, c.left - 1, 0, c.left + FRAME_W + 1, FRAME_BOTTOM - 0.1, f' fill="{FLOOR_FILL}"'
@@ -488,9 +547,14 @@ def _position_words(s: Scene, side: str) -> str:
     p = s.props
     parts: list[str] = []
     if s.stretch.position == "sitting":
-        parts.append(
-            f"sitting up straight at the edge of a chair, the {other} foot flat on the floor"
+        tipped = m["trunk_incline"] > 95
+        upright = (
+            "sitting tall at the edge of a chair, tipping forward from the hips with a straight "
+            "back"
+            if tipped
+            else "sitting up straight at the edge of a chair"
         )
+        parts.append(f"{upright}, the {other} foot flat on the floor")
         if knee < 120:
             parts.append(f"the {side} knee bent with the foot on the floor")
         else:
@@ -507,7 +571,8 @@ def _position_words(s: Scene, side: str) -> str:
             where += f", the buttocks {near} a wall or door frame"
         parts.append(where)
         if m["other_knee"] >= 165:
-            parts.append(f"the {other} leg straight and flat on the floor")
+            through = ", through the doorway" if p.wall_x is not None else ""
+            parts.append(f"the {other} leg straight and flat on the floor{through}")
         else:
             parts.append(f"the {other} knee bent with the foot flat on the floor")
         if p.wall_x is not None and knee >= 150:
@@ -524,6 +589,7 @@ def _position_words(s: Scene, side: str) -> str:
             parts.append(raised)
     hands = {
         "towel": f"both hands holding a towel looped around the sole of the {side} foot",
+        "towel_thigh": f"both hands holding a towel wrapped around the back of the {side} thigh",
         "thigh": f"both hands holding the back of the {side} thigh",
         "seat": "the hands holding the edge of the seat",
         "hips": "the hands on the hips",
@@ -629,5 +695,6 @@ def render(
         f'<g stroke-linecap="round">'
         f"{_floor_svg(c)}"
         f"<g{mirror}>{_props_svg(c, by_t[1.0].props)}{figure_svg}</g>"
+        f"{_doorway_svg(c, by_t[1.0].props, side == 'left')}"
         f"</g>{caption}</svg>\n"
     )

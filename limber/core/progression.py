@@ -216,7 +216,10 @@ RULES = (
 
 
 def rules_dicts() -> list[dict[str, str]]:
-    return [r.to_dict() for r in RULES]
+    """Every rule a page shows: the pain and progression rules, then the session's timings."""
+    from limber.core.script import TIMING_RULES  # the script imports this module
+
+    return [r.to_dict() for r in (*RULES, *TIMING_RULES)]
 
 
 def pain_band(pain: int | None) -> str | None:
@@ -397,8 +400,12 @@ class Cause:
 
     code: str  # severe_pain, pain_rise, pain_spread, rise_in_session
     session: str
-    day: date
+    at: datetime  # when that session started
     text: str  # past tense, without the date: "pain reached 8/10"
+
+    @property
+    def day(self) -> date:
+        return self.at.date()
 
     def to_dict(self, today: date) -> dict[str, Any]:
         return {
@@ -620,7 +627,7 @@ class _Replay:
         if (
             self.see is not None
             and self.clear_at is not None
-            and self.see.day <= self.clear_at.date()
+            and self.see.at < self.clear_at
             and session.started_at > self.clear_at
         ):
             self._cleared()
@@ -632,10 +639,10 @@ class _Replay:
         creeping = [p for p in self.rises if p is not None]
         cause: Cause | None = None
         if code:
-            cause = Cause(code, session.id, session.day, text)
+            cause = Cause(code, session.id, session.started_at, text)
         elif len(creeping) >= RISES_TO_PAUSE:
             cause = Cause(
-                "pain_rise", session.id, session.day,
+                "pain_rise", session.id, session.started_at,
                 f"pain was {' and '.join(f'{p}/10' for p in creeping)} in {len(creeping)} of "
                 f"your last {len(self.rises)} sessions, {PAIN_RISE_FLAG} or more above your "
                 f"usual {_num(base or 0)}",
@@ -688,7 +695,7 @@ class _Replay:
         if (
             self.see is not None
             and self.clear_at is not None
-            and self.see.day <= self.clear_at.date()
+            and self.see.at < self.clear_at
             and (now is None or self.clear_at <= now)
         ):
             self._cleared()
@@ -782,6 +789,8 @@ def _prescription(
     others = [t for t in active if t.stretch.position != "lying"]
     gentlest = min(active, key=lambda t: t.stretch.gentleness).stretch if active else None
     causes = tuple(state.causes)
+    if see is not None and see not in causes:
+        causes = (see, *causes)  # the clinician question outlives the pause that came with it
 
     if paused and causes:
         last = causes[-1]

@@ -1,24 +1,29 @@
 """The session script: today's prescription as timed steps that any player can execute.
 
-The browser (or any other player) plays the steps in order, says ``say``, shows ``title`` and
-``text``, waits ``seconds`` for a timed step and asks the questions of a ``check_in``. It holds no
-dosage logic of its own: every hold, rep and rest comes from here.
+The browser (or any other player) plays the steps in order, says ``say`` (or, one by one,
+``lines``), shows ``title`` and ``text``, waits ``seconds`` for a timed step and asks the questions
+of a ``check_in``. It holds no dosage logic of its own: every hold, rep and rest comes from here.
+Everything a person needs is spoken, so a session can be followed lying on the floor.
 
-For each stretch, in the prescription's order:
-
-- ``intro``: the stretch, the variant and its steps, ``SETUP_S`` to get into position;
-- one leg at a time, as the source says ("one leg at a time", "3 times for each leg"): all reps
-  of the first side, then ``switch_side``, then all reps of the other side. Each rep is a
-  ``get_ready`` countdown of ``GET_READY_S`` and a ``hold`` of the prescribed seconds; holds on
-  the same leg are separated by a ``rest`` of the spec's ``rest_s``. Changing legs takes
-  ``rest_s`` too, but at least ``SWITCH_MIN_S`` (moving to the other side of a door jamb is
-  slower than resting a leg);
-- ``check_in`` (untimed): did you feel a stretch, and pain now (0-10). The answers belong to
-  that stretch's holds (``stretch_felt`` and ``pain``).
+- ``pre_check`` (untimed): "Any new or worse symptoms since last time?"; yes leads to the full
+  symptoms check (``if_yes``) instead of the session. Then a ``check_in`` for ``pain_before``.
+- For each stretch, in the prescription's order: ``intro`` speaks each of the stretch's own set-up
+  steps (its spec's ``steps``), and for a lying stretch the warning to ease off at tingling or
+  pain below the knee; it waits for "I'm ready" (``wait_for_ready``), starting by itself after
+  ``seconds`` (``SETUP_AUTO_S``, stated in ``text``).
+- One leg at a time, as the source says ("one leg at a time", "3 times for each leg"): all reps
+  of the first side (the unaffected leg when one has sciatica), then ``switch_side`` with the
+  stretch's own instructions (the wall stretch: the other side of the door frame), waiting for
+  ready too (``SWITCH_AUTO_S``), then the other side. Each rep is a ``get_ready`` countdown of
+  ``GET_READY_S`` and a ``hold``: its ``say`` starts with the stretch's start cue, and holds of
+  ``CUE_MIN_HOLD_S`` or more carry calm ``cues`` (halfway, "5 more seconds"), and every hold
+  carries the stretch's own ``release`` cue for the player to say as the hold ends.
+- ``check_in`` (untimed): did you feel a stretch, and pain now (0-10); every question may be
+  skipped (``skippable``), which stores null.
 
 Then a final ``check_in`` (``final`` is true): pain now and whether it spread down the leg (the
-session's ``pain_after`` and ``pain_spread``), and ``done``. The first hold of every stretch says
-"a stretch should be felt, not painful" (DESIGN.md §6).
+session's ``pain_after`` and ``pain_spread``), and ``done``. Never past "a stretch is felt":
+every start cue ends with ``GENTLE`` and the first hold says ``FELT_NOT_PAINFUL`` (DESIGN.md §6).
 
 ``seconds_scale`` shortens every timed step for automated runs; hold steps keep the prescribed
 hold in ``target_s`` so a player logs the prescription, not the scaled time.
@@ -30,25 +35,71 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from limber.core.progression import Item, Prescription
+from limber.core.progression import Item, Prescription, Rule
 from limber.core.spec import Library
 
 __all__ = [
+    "CUE_MIN_HOLD_S",
+    "EASE_OFF",
     "FELT_NOT_PAINFUL",
+    "GENTLE",
     "GET_READY_S",
     "KINDS",
+    "NEW_SYMPTOMS",
+    "SETUP_AUTO_S",
     "SETUP_S",
+    "SWITCH_AUTO_S",
     "SWITCH_MIN_S",
     "Script",
     "Step",
     "build_script",
 ]
 
-KINDS = ("intro", "get_ready", "hold", "rest", "switch_side", "check_in", "done")
+KINDS = ("pre_check", "intro", "get_ready", "hold", "rest", "switch_side", "check_in", "done")
+# Limber's defaults for the timings, with why:
 GET_READY_S = 5  # a countdown long enough to breathe out and start moving slowly
-SETUP_S = 20  # lying down or sitting at a chair, towel in hand
-SWITCH_MIN_S = 10
+# Set-up and changing legs wait for "I'm ready"; these are the stated auto-start times. Getting
+# down to the floor with a towel, or round a door frame, takes a minute for someone in pain.
+SETUP_AUTO_S = 60
+SWITCH_AUTO_S = 45
+SETUP_S = SETUP_AUTO_S  # the name older players and tests use
+SWITCH_MIN_S = SWITCH_AUTO_S  # the name older players and tests use
+CUE_MIN_HOLD_S = 20  # the issue: holds of 20 s or more get a halfway and a "5 more seconds" cue
+LAST_SECONDS = 5
 FELT_NOT_PAINFUL = "A stretch should be felt, not painful."
+# DESIGN.md §6: never past "a stretch is felt"; tingling or pain below the knee means ease off.
+GENTLE = "Only as far as you feel a gentle stretch."
+EASE_OFF = "Ease off if you feel tingling or pain below the knee."
+NEW_SYMPTOMS = "Any new or worse symptoms since last time?"
+SCREENING_URL = "/screening/"
+
+TIMING_RULES = (
+    Rule(
+        "get_ready", "Get ready before each hold", f"{GET_READY_S} s", "default", "",
+        "Long enough to breathe out and start moving slowly.",
+    ),
+    Rule(
+        "set_up", "Getting into position", f"waits for 'I'm ready'; starts by itself after "
+        f"{SETUP_AUTO_S} s", "default", "",
+        "Getting down to the floor with a towel takes a while when you are in pain; the "
+        "session waits for you.",
+    ),
+    Rule(
+        "change_legs", "Changing legs", f"waits for 'I'm ready'; starts by itself after "
+        f"{SWITCH_AUTO_S} s", "default", "",
+        "Moving round a door frame or changing position takes time.",
+    ),
+    Rule(
+        "hold_cues", "Cues during a hold", f"halfway and {LAST_SECONDS} s before the end, for "
+        f"holds of {CUE_MIN_HOLD_S} s or more", "default", "",
+        "So you can keep your eyes closed and still know where you are.",
+    ),
+    Rule(
+        "gentle", "How far to stretch", "only until a gentle stretch is felt", "source",
+        "The article: 'until a stretch is felt in the back of the thigh'",
+        "Never further: tingling or pain below the knee means ease off.",
+    ),
+)  # fmt: skip
 
 LEG = {"left": "left leg", "right": "right leg"}
 
@@ -68,6 +119,14 @@ class Step:
     target_s: float | None = None  # hold steps: the prescribed hold, unscaled
     asks: tuple[str, ...] = ()  # check_in steps: the record fields the answers fill
     final: bool = False
+    lines: tuple[str, ...] = ()  # what to say, one line at a time (``say`` is them joined)
+    wait_for_ready: bool = False  # show "I'm ready"; ``seconds`` is then the auto-start time
+    cues: tuple[tuple[float, str], ...] = ()  # hold steps: (seconds into the hold, what to say)
+    start_cue: str = ""  # hold steps: what to move as the hold starts
+    release: str = ""  # hold steps: the stretch's own release cue, said as the hold ends
+    caution: str = ""
+    skippable: bool = False  # check-ins: each answer may be skipped, stored as null
+    if_yes: str = ""  # pre_check: where "yes" leads
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +143,15 @@ class Step:
             "target_s": None if self.target_s is None else _num(self.target_s),
             "asks": list(self.asks),
             "final": self.final,
+            "lines": list(self.lines) or [self.say],
+            "wait_for_ready": self.wait_for_ready,
+            "auto_start_s": _num(self.seconds) if self.wait_for_ready else None,
+            "cues": [{"at_s": _num(at), "say": say} for at, say in self.cues],
+            "start_cue": self.start_cue,
+            "release": self.release,
+            "caution": self.caution,
+            "skippable": self.skippable,
+            "if_yes": self.if_yes,
         }
 
 
@@ -126,6 +194,29 @@ def build_script(
         return round(seconds * seconds_scale, 3)
 
     steps: list[Step] = []
+    if prescription.items:
+        steps.append(
+            Step(
+                "pre_check",
+                0,
+                "Before you start",
+                NEW_SYMPTOMS,
+                f"{NEW_SYMPTOMS} If yes, answer the symptoms check first.",
+                asks=("new_symptoms",),
+                if_yes=SCREENING_URL,
+            )  # fmt: skip
+        )
+        steps.append(
+            Step(
+                "check_in",
+                0,
+                "Pain before you start",
+                "How much pain do you have now, from 0 to 10?",
+                "Pain now (0 = none, 10 = worst).",
+                asks=("pain_before",),
+                skippable=True,
+            )  # fmt: skip
+        )
     for item in prescription.items:
         steps.extend(_stretch_steps(item, library, t))
     if prescription.items:
@@ -139,10 +230,24 @@ def build_script(
                 "Pain now (0 = none, 10 = worst). Did pain spread further down your leg?",
                 asks=("pain_after", "pain_spread"),
                 final=True,
+                skippable=True,
             )
         )
     steps.append(Step("done", 0, "Done", "That's today's session.", "That's today's session."))
     return Script(prescription.date.isoformat(), tuple(steps), seconds_scale)
+
+
+def _joined(lines: tuple[str, ...]) -> str:
+    return " ".join(line for line in lines if line)
+
+
+def _hold_cues(hold_s: float, t: Callable[[float], float]) -> tuple[tuple[float, str], ...]:
+    if hold_s < CUE_MIN_HOLD_S:
+        return ()
+    return (
+        (t(hold_s / 2), f"Halfway. Keep breathing easily. {GENTLE}"),
+        (t(hold_s - LAST_SECONDS), f"{LAST_SECONDS} more seconds."),
+    )
 
 
 def _stretch_steps(item: Item, library: Library, t: Callable[[float], float]) -> list[Step]:
@@ -150,8 +255,10 @@ def _stretch_steps(item: Item, library: Library, t: Callable[[float], float]) ->
     variant = stretch.variant(item.variant)
     sides: tuple[str | None, ...] = item.sides if stretch.one_side_at_a_time else (None,)
     reps = item.reps_per_side
-    hold = _num(item.hold_s)
+    cues = stretch.cues
+    release = cues.release.text
     how = " ".join(step.text for step in stretch.steps)
+    caution = EASE_OFF if stretch.position == "lying" else ""
 
     def step(
         kind: str,
@@ -163,34 +270,56 @@ def _stretch_steps(item: Item, library: Library, t: Callable[[float], float]) ->
         rep: int | None = None,
         target_s: float | None = None,
         asks: tuple[str, ...] = (),
+        **more: Any,
     ) -> Step:
         of = reps if rep is not None else None
         return Step(
             kind, seconds, title, say, text, item.exercise, item.variant, side, rep, of,
-            target_s, asks,
+            target_s, asks, **more,
         )  # fmt: skip
 
+    holds = {side: _num(item.side_hold(side)) for side in sides}
+    dose = (
+        " ".join(f"{reps} × {hold} s for the {_leg(side)}." for side, hold in holds.items())
+        if len(set(holds.values())) > 1
+        else f"{reps} × {next(iter(holds.values()))} s for each leg."
+    )
+    setup = (
+        f"{stretch.name}, {variant.name.lower()}.",
+        *(s.text for s in stretch.steps),
+        *((caution,) if caution else ()),
+        "Get into position, and tell me when you are ready.",
+    )
     steps = [
         step(
             "intro",
-            t(SETUP_S),
+            t(SETUP_AUTO_S),
             stretch.name,
-            f"{stretch.name}, {variant.name.lower()}. {stretch.summary} Get into position.",
-            f"{variant.name}: {how} {reps} × {hold} s for each leg.",
+            _joined(setup),
+            f"{variant.name}: {how} {dose} Starts by itself after {SETUP_AUTO_S} s.",
+            lines=setup,
+            wait_for_ready=True,
+            caution=caution,
         )
     ]
     first = True
     for n, side in enumerate(sides):
         leg = _leg(side)
+        hold_s = item.side_hold(side)
+        hold = _num(hold_s)
         if n > 0:
+            lines = (cues.switch.text, f"Now the {leg}. Tell me when you are ready.")
             steps.append(
                 step(
                     "switch_side",
-                    t(max(item.rest_s, SWITCH_MIN_S)),
+                    t(SWITCH_AUTO_S),
                     "Change legs",
-                    f"Relax. Now get ready for the {leg}.",
-                    f"Change to the {leg}.",
+                    _joined(lines),
+                    f"Change to the {leg}: {cues.switch.text} Starts by itself after "
+                    f"{SWITCH_AUTO_S} s.",
                     side,
+                    lines=lines,
+                    wait_for_ready=True,
                 )
             )
         for rep in range(1, reps + 1):
@@ -205,32 +334,27 @@ def _stretch_steps(item: Item, library: Library, t: Callable[[float], float]) ->
                     rep,
                 )
             )
-            cue = f" {FELT_NOT_PAINFUL}" if first else ""
+            felt = f" {FELT_NOT_PAINFUL}" if first else ""
+            start = f"{cues.start.text} {GENTLE}"
             steps.append(
                 step(
                     "hold",
-                    t(item.hold_s),
+                    t(hold_s),
                     stretch.name,
-                    f"Hold for {hold} seconds, breathing easily.{cue}",
-                    f"Hold {hold} s.{cue}",
+                    f"{start} Hold for {hold} seconds, breathing easily.{felt}",
+                    f"Hold {hold} s.{felt}",
                     side,
                     rep,
-                    target_s=item.hold_s,
+                    target_s=hold_s,
+                    cues=_hold_cues(hold_s, t),
+                    start_cue=start,
+                    release=release,
                 )
             )
             first = False
             if rep < reps and item.rest_s > 0:
-                steps.append(
-                    step(
-                        "rest",
-                        t(item.rest_s),
-                        "Rest",
-                        "Slowly let go, and rest.",
-                        f"Rest {_num(item.rest_s)} s.",
-                        side,
-                        rep,
-                    )
-                )
+                rest = f"Rest {_num(item.rest_s)} s."
+                steps.append(step("rest", t(item.rest_s), "Rest", "Rest.", rest, side, rep))
     steps.append(
         step(
             "check_in",
@@ -240,6 +364,7 @@ def _stretch_steps(item: Item, library: Library, t: Callable[[float], float]) ->
             "from 0 to 10?",
             "Did you feel a stretch? Pain now (0 = none, 10 = worst).",
             asks=("stretch_felt", "pain"),
+            skippable=True,
         )
     )
     return steps

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_DIR",
     "JOINTS",
     "CheckRule",
+    "Cues",
     "Dose",
     "Library",
     "Number",
@@ -36,7 +37,7 @@ POSITIONS = ("lying", "sitting")
 SIDES = ("left", "right")
 ORIGINS = ("source", "default")
 PROPS = ("floor", "wall", "chair", "stool", "towel")
-HANDS = ("floor", "thigh", "towel", "seat", "hips")
+HANDS = ("floor", "thigh", "towel", "towel_thigh", "seat", "hips")
 
 # The joint angles a key pose gives, all interior angles in degrees (180 = straight).
 # trunk_incline: the trunk's angle up from the floor (0 lying flat on the back, 90 upright).
@@ -94,6 +95,15 @@ class Text:
     text: str
     origin: str
     quote: str = ""
+
+
+@dataclass(frozen=True)
+class Cues:
+    """What the session says at the turns of a stretch, in this stretch's own words."""
+
+    start: Text  # as a hold starts: what to move
+    release: Text  # as a hold ends: how to come out of it
+    switch: Text  # how to change to the other leg (the wall stretch: the other side of the door)
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,7 @@ class Stretch:
     cautions: tuple[Text, ...]
     variants: tuple[Variant, ...]
     checks: tuple[CheckRule, ...]
+    cues: Cues
     file: str = field(compare=False, default="")
 
     @property
@@ -443,6 +454,9 @@ def _parse(source: str, data: Mapping[str, Any]) -> Stretch:
     dose = _dose(r.sub("dose"))
     steps = tuple(_text(t) for t in r.subs("steps"))
     cautions = tuple(_text(t) for t in r.subs("cautions"))
+    c = r.sub("cues")
+    cues = Cues(_text(c.sub("start")), _text(c.sub("release")), _text(c.sub("switch")))
+    c.done()
     poses = r.sub("poses")
     start = _pose(poses.sub("start"), None)
     end = _pose(poses.sub("end"), None)
@@ -460,7 +474,7 @@ def _parse(source: str, data: Mapping[str, Any]) -> Stretch:
     r.done()
     return Stretch(
         slug, name, summary, position, gentleness, sides, one_side, related,
-        dose, steps, cautions, variants, checks, file=source,
+        dose, steps, cautions, variants, checks, cues, file=source,
     )  # fmt: skip
 
 

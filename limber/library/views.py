@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from limber.core import draw
+from limber.core import draw, progression
 from limber.core.spec import Stretch
 from limber.library import get_library
 
@@ -48,12 +48,15 @@ def detail(request, slug):
         for v in stretch.variants
     ]
     library = get_library()
+    rules = progression.rules_dicts()
     ctx = {
         "stretch": stretch,
         "animation": _svg(stretch, None, side, "animated"),
         "variants": variants,
         "related": [library[r] for r in stretch.related],
         "dose": stretch.dose,
+        "rules": rules,
+        "frequency": next(r for r in rules if r["name"] == "frequency"),
     }
     return render(request, "library/detail.html", ctx)
 

@@ -128,6 +128,7 @@ def page_context(user, now: datetime) -> dict[str, Any]:
             }
         )
     return {
+        "session_count": len(sessions),
         "sessions": rows,
         "today_reasons": [f"{i.name}: {i.reason}" for i in today.items],
         "calendar": months({s.started_at.date() for s in sessions}, now.date()),

@@ -16,12 +16,14 @@ from limber.library import get_library
 from limber.practice import store
 from limber.practice.models import Hold, PracticeSession
 
-# How much history today's prescription reads. Every rule looks back a bounded time: the pain
-# baseline 14 days (plus the first sessions' pains, read separately), the rise check the last 3
-# sessions, a see-clinician flag at most until the next symptoms check (due every 30 days), and a
-# stretch's hold is what its last session logged. 60 days holds all of that with room to spare; a
-# stretch not done for 60 days starts again at its first hold, which is the safe way back.
-WINDOW_DAYS = 60
+# How much history today's prescription reads: every rule looks back a bounded time. The pain
+# baseline uses the last 14 days (and the first sessions' pains, read separately); the rise check
+# the last 3 sessions; a stretch's hold is what its last session logged (so it is in the window
+# whenever the stretch was done in it); a see-clinician flag lasts until the next symptoms check,
+# and a check is due every 30 days, so any cause older than 30 days has had one after it. Sessions
+# older than the window change nothing but a pause without two good days in a month, and a stretch
+# not done for a month starts again at its first hold: the safe way back after a break.
+WINDOW_DAYS = screening.MAX_AGE_DAYS
 
 SESSION_COLUMNS = ("id", "started_at", "finished_at", "pain_before", "pain_after", "pain_spread")
 HOLD_COLUMNS = ("session_id", "exercise", "variant", "side", "rep", "target_s", "held_s",
@@ -105,8 +107,12 @@ def screening_status(user, now: datetime | None = None) -> dict[str, Any]:
         "due": True,
         "latest": latest,
         "flagged": flagged,
-        # A clear screening after the latest flag, or the latest one: it lifts see_clinician.
-        "clear_at": next((r.created for r in after if not r.flagged), None),
+        # The latest clear check (or a clinician's clear of the flag): it lifts see_clinician.
+        "clear_at": max(
+            [r.created for r in after if not r.flagged][:1]
+            + ([flagged.cleared_at] if flagged is not None and flagged.cleared_at else []),
+            default=None,
+        ),
     }
     if latest is None:
         status["blocked"] = _("Answer the symptoms check before your first session.")

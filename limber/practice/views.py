@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from limber.core import draw
+from limber.core import draw, progression
 from limber.core import screening as red_flags
 from limber.library import get_library
 from limber.practice import history as charts
@@ -129,7 +129,7 @@ def practice(request):
     ctx = {
         "today": today,
         "figures": figures,
-        "rules": today["prescription"].get("rules", []),
+        "rules": progression.rules_dicts(),
         "script_asks_pain_before": any(
             "pain_before" in step.get("asks", ()) for step in today["script"]["steps"]
         ),

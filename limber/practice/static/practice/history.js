@@ -8,9 +8,9 @@ const HEIGHT = 260;
 
 // Marker and line styles that stay apart when two series sit on the same values.
 const STYLES = [
-  { stroke: "#0f766e", dash: [], points: { size: 11, fill: "#fff", width: 2.5 } }, // ring
-  { stroke: "#7c3aed", dash: [7, 4], points: { size: 6, width: 1 } }, // small dot, dashed
-  { stroke: "#c2410c", dash: [2, 3], points: { size: 8, width: 1 } }, // dot, dotted
+  { stroke: "#0f766e", dash: [], points: { size: 15, fill: "#fff", width: 2.5 } }, // ring
+  { stroke: "#7c3aed", dash: [7, 4], points: { size: 7, fill: "#7c3aed", width: 1 } }, // dot (inside the ring when equal)
+  { stroke: "#c2410c", dash: [2, 3], points: { size: 9, fill: "#c2410c", width: 1 } }, // dot, dotted
   { stroke: "#2563eb", dash: [10, 3, 2, 3], points: { size: 9, fill: "#fff", width: 1.5 } },
 ];
 
@@ -84,9 +84,12 @@ function chart(el, series, values, yLabel, yRange, levels = []) {
   el.dataset.points = String(values[0].length);
   new ResizeObserver(() => plot.setSize({ width: width(el), height: HEIGHT })).observe(el);
   legend(el, [...series, ...levels.map((l) => ({ ...l, line: true }))]);
+  return plot;
 }
 
-chart(
+// For the browser tests: the plots and the date labeller.
+window.limberCharts = { dateLabels };
+window.limberCharts.holds = chart(
   document.getElementById("holds-chart"),
   data.holds.series.map((label, i) => ({ label, style: STYLES[i % STYLES.length] })),
   data.holds.values, "seconds",
@@ -100,4 +103,4 @@ const painSeries = [
 ];
 const levels = pain.baseline === null || pain.baseline === undefined ? []
   : [{ value: pain.baseline, label: `Your usual pain (baseline): ${pain.baseline}`, style: { stroke: "#9a3412", dash: [5, 4] } }];
-chart(document.getElementById("pain-chart"), painSeries, pain.values, "pain (0–10)", [0, 10], levels);
+window.limberCharts.pain = chart(document.getElementById("pain-chart"), painSeries, pain.values, "pain (0–10)", [0, 10], levels);

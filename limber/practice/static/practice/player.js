@@ -167,26 +167,31 @@ function recordHold(step, heldMs, goodS = null) {
 // --- playing steps -------------------------------------------------------------------------------
 // The movement is demonstrated while setting up; during a hold the figure is still, in the stretch.
 const POSE = { intro: "animated", hold: "end" };
-function showFigure(step) {
+function showFigure(step, index) {
   const pose = POSE[step.kind] || "start";
+  // A set-up step shows the leg that goes first: the next step of this stretch that names one.
+  const side = step.side || script.steps.slice(index).find((s) => s.exercise === step.exercise && s.side)?.side;
   for (const fig of document.querySelectorAll("#figures .fig")) {
-    fig.hidden = !(fig.dataset.exercise === step.exercise && fig.dataset.side === (step.side || "right")
+    fig.hidden = !(fig.dataset.exercise === step.exercise && fig.dataset.side === (side || "right")
       && fig.dataset.pose === pose);
   }
 }
 function fmt(ms) {
   return String(Math.max(0, Math.ceil(ms / 1000)));
 }
-function render(step) {
+function render(step, index) {
   $("what").textContent = step.title || "";
   $("leg").textContent = step.side ? (step.side === "left" ? "Left leg" : "Right leg") : "";
   $("rep").textContent = step.rep ? `Rep ${step.rep} of ${step.of}` : "";
-  $("text").textContent = step.text || "";
-  const lines = step.lines || [];
+  // While setting up, the steps one by one take the place of the running text (which would
+  // repeat them, and state an auto-start that the person may have switched off).
+  const lines = waits(step) ? step.lines || [] : [];
+  $("text").textContent = lines.length ? "" : step.text || "";
+  $("text").hidden = !!lines.length;
   $("setup").hidden = !lines.length;
   $("setup").replaceChildren(...lines.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
   $("stage").dataset.kind = step.kind;
-  if (step.exercise) showFigure(step);
+  if (step.exercise) showFigure(step, index);
 }
 function showOnly(id) {
   for (const panel of ["intro", "stage", "checkin", "done", "done-today"]) {
@@ -204,7 +209,7 @@ function play(index) {
   if (step.kind === "check_in" || step.kind === "pre_check") return checkIn(step);
   showOnly("stage");
   document.body.classList.add("playing");
-  render(step);
+  render(step, index);
   state.stepStarted = performance.now();
   state.pausedFor = 0;
   state.paused = false;
@@ -212,7 +217,7 @@ function play(index) {
   state.waiting = waits(step);
   $("pause").textContent = "Pause";
   $("ready-box").hidden = !state.waiting;
-  $("pause").hidden = state.waiting;
+  $("pause").hidden = $("skip").hidden = state.waiting;
   $("clock").hidden = false;
   if (state.waiting) {
     const auto = $("auto-start").checked;
@@ -230,10 +235,9 @@ function play(index) {
     coach.startHold(step);
   }
   // Everything needed is spoken: each set-up step one by one, what to move as a hold starts.
-  const lines = step.lines?.length ? [step.title, ...step.lines] : [step.say];
-  if (step.kind === "hold" && step.start_cue && !step.say.includes(step.start_cue)) lines.unshift(step.start_cue);
-  if (state.waiting) lines.push($("auto-start").checked ? "Tap I'm ready when you are in position, or I will start by myself." : "Tap I'm ready when you are in position.");
-  say(lines);
+  const lines = step.lines?.length ? [...step.lines] : [step.say];
+  if (state.waiting && $("auto-start").checked) lines.push(`Or I will start by myself in ${autoStartS(step)} seconds.`);
+  say(lines).then(() => listenForReady(step));
   announce([step.title, $("leg").textContent, $("rep").textContent, step.text].filter(Boolean).join(". "));
   window.limberEvents?.push({ type: "step", kind: step.kind, index, at: state.stepStarted });
   tick();
@@ -259,8 +263,9 @@ function tick() {
     state.cuesSaid += 1;
   }
   if (left <= 0) return endStep(false);
-  // Wake at the next whole second shown, or at the deadline itself if that comes first.
-  state.timer = setTimeout(tick, Math.min(left, (left % 1000) + 1, 250));
+  // Wake at the next whole second shown, the next cue, or the deadline, whichever comes first.
+  const next = state.cuesSaid < cues.length ? ((cues[state.cuesSaid].at_s - elapsedS) * 1000) / speed : Infinity;
+  state.timer = setTimeout(tick, Math.max(0, Math.min(left, (left % 1000) + 1, 250, next + 1)));
 }
 
 function endStep(skipped) {
@@ -281,6 +286,7 @@ function endStep(skipped) {
 function ready() {
   if (!state.waiting || $("stage").hidden) return;
   state.waiting = false;
+  state.stopListening();
   voice.hush();
   endStep(false);
 }
@@ -334,6 +340,7 @@ function stopSession() {
   if (step?.kind === "hold") {
     const ms = (state.paused ? state.pauseStarted : performance.now()) - state.stepStarted - state.pausedFor;
     recordHold(step, ms, coach.endHold());
+    state.cutShort = true;
   }
   // Jump to the final check-in: how the session went is worth keeping even when it is cut short.
   const last = script.steps.findLastIndex((s) => s.kind === "check_in" && s.final);
@@ -435,6 +442,16 @@ function listenForAnswers(step) {
   go();
 }
 
+// "Tell me when you are ready": where the browser listens, saying "ready" works like the button.
+function listenForReady(step) {
+  if (!recogniser || !$("listen").checked || !state.waiting || script.steps[state.index] !== step) return;
+  state.stopListening = listenOnce(recogniser, LANG, (answers) => {
+    if (answers.some((a) => a.kind === "ready") && script.steps[state.index] === step) ready();
+  }, () => {
+    if (state.waiting && script.steps[state.index] === step) listenForReady(step);
+  });
+}
+
 function finish() {
   clearTimeout(state.timer);
   showOnly("done");
@@ -450,7 +467,7 @@ function finish() {
   $("done-title").textContent = all ? "Well done — that's today's session." : "Session stopped";
   $("done-note").textContent = all
     ? `All ${n} holds done and logged.`
-    : `Stopped after ${n} of ${HOLDS} holds. What you did is logged.`;
+    : `Stopped after ${n} of ${HOLDS} holds${state.cutShort ? " (the last one cut short)" : ""}. What you did is logged.`;
   // DESIGN §6: symptoms that change are a reason to screen again before the next session.
   $("spread-note").hidden = !state.session.pain_spread;
   say(all ? "Well done. That's today's session." : `Session stopped after ${n} of ${HOLDS} holds.`);
@@ -463,7 +480,7 @@ function showSync({ waiting, online, error }) {
   if (error) text = error;
   else if (waiting && !online) text = `Offline: ${waiting} update${waiting === 1 ? "" : "s"} kept on this device, sent when you are back online.`;
   else if (waiting) text = "Saving…";
-  else if (state.session && state.stored) text = "All holds saved.";
+  else if (state.session && state.stored) text = state.session.holds.length ? "All holds saved." : "Saved.";
   $("sync").textContent = text;
   $("sync").dataset.waiting = String(waiting);
 }

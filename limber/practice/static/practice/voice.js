@@ -5,6 +5,7 @@ const NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", 
 const YES = /\b(yes|yeah|yep|yup)\b/;
 const NO = /\b(no|nope|none)\b/;
 const SKIP = /\b(skip|pass)\b/;
+const READY = /\b(ready|start|go)\b/;
 
 export class Voice {
   constructor({ enabled }) {
@@ -44,7 +45,7 @@ export async function listening(lang) {
   return { Recognition, local };
 }
 
-// What a spoken answer said: a pain number, yes, no, or skip (several may come in one phrase).
+// What a spoken answer said: a pain number, yes, no, skip or ready (several may come in one phrase).
 export function parseAnswer(text) {
   const words = ` ${text.toLowerCase().replace(/[^a-z0-9 ]+/g, " ")} `;
   const out = [];
@@ -52,7 +53,7 @@ export function parseAnswer(text) {
     const n = /\d/.test(m[1]) ? Number(m[1]) : NUMBERS.indexOf(m[1]);
     if (n >= 0 && n <= 10) out.push({ at: m.index, kind: "number", value: n });
   }
-  for (const [re, kind] of [[YES, "yes"], [NO, "no"], [SKIP, "skip"]]) {
+  for (const [re, kind] of [[YES, "yes"], [NO, "no"], [SKIP, "skip"], [READY, "ready"]]) {
     const m = words.match(re);
     if (m) out.push({ at: m.index, kind });
   }

@@ -1,0 +1,247 @@
+"""The pages on a phone (360-390 px) and a desktop, in a real browser.
+
+Each test checks what a person would notice on a small screen (the navigation fits, the pain
+scale is one row, labels don't break, tables keep their column labels, charts read right with
+one session, two, or a year). Set LIMBER_SHOTS=DIR to also keep a screenshot of each page there.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from limber.practice.models import Hold, PracticeSession
+from tests.conftest import watched_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 360, "height": 780}
+PHONE_390 = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 860}
+SHOTS = os.environ.get("LIMBER_SHOTS")
+
+
+def shot(page, name: str, full_page: bool = True) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=full_page)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    with watched_page(browser, live_server.url) as pg:
+        yield pg
+
+
+def log_in(page, user, base_url: str):
+    """Signed in by a session cookie (the login form's throttle counts every test's attempts)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}]
+    )
+
+
+def rows_of(page, selector: str) -> int:
+    """How many rows the visible matching elements make (boxes that overlap vertically share one)."""
+    return page.evaluate(
+        """(sel) => {
+             const boxes = [...document.querySelectorAll(sel)].filter(e => e.offsetParent)
+               .map(e => e.getBoundingClientRect()).sort((a, b) => a.top - b.top);
+             let rows = 0, bottom = -Infinity;
+             for (const b of boxes) {
+               if (b.top >= bottom - 2) { rows += 1; bottom = b.bottom; }
+               else bottom = Math.max(bottom, b.bottom);
+             }
+             return rows; }""",
+        selector,
+    )
+
+
+def broken_labels(page, selector: str) -> list[str]:
+    """Visible controls whose own words wrap onto a second line."""
+    return page.evaluate(
+        """(sel) => [...document.querySelectorAll(sel)].filter(e => e.offsetParent).filter(e => {
+             const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+             const rects = [];
+             for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+               if (!n.textContent.trim()) continue;
+               const r = document.createRange(); r.selectNodeContents(n);
+               rects.push(...[...r.getClientRects()].filter(x => x.width > 1));
+             }
+             const lineHeight = parseFloat(getComputedStyle(e).fontSize);
+             const tops = rects.map(x => x.top).sort((a, b) => a - b);
+             return tops.length && tops[tops.length - 1] - tops[0] > lineHeight * 0.8;
+           }).map(e => e.textContent.trim())""",
+        selector,
+    )
+
+
+def test_home_page_for_a_visitor_on_a_phone_and_a_desktop(page):
+    for name, size in (("home-phone", PHONE_390), ("home-desktop", DESKTOP)):
+        page.set_viewport_size(size)
+        page.goto("/")
+        assert page.get_by_role("link", name="Sign up").first.is_visible()
+        assert page.get_by_role("heading", name="Not medical advice").is_visible()
+        assert rows_of(page, "header.site > *:not([hidden])") == 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+        shot(page, name)
+
+
+def test_on_a_phone_the_navigation_folds_into_a_menu(page, screened, live_server):
+    page.set_viewport_size(PHONE)
+    log_in(page, screened, live_server.url)
+    page.goto("/exercises/")
+    nav = page.locator("#site-nav")
+    assert rows_of(page, "header.site > *:not([hidden])") == 1
+    assert not nav.is_visible()
+    page.get_by_role("button", name="Menu").click()
+    assert nav.get_by_role("link", name="History").is_visible()
+    assert page.get_by_role("button", name="Menu").get_attribute("aria-expanded") == "true"
+    page.set_viewport_size(DESKTOP)
+    assert rows_of(page, "header.site nav > *") == 1
+
+
+def test_the_player_on_a_phone_and_a_desktop(page, screened, live_server):
+    log_in(page, screened, live_server.url)
+    page.add_init_script("window.limberEvents = []")
+    for label, size in (("phone", PHONE_390), ("desktop", DESKTOP), ("phone360", PHONE)):
+        page.set_viewport_size(size)
+        page.goto("/practice/?speed=8")
+        page.evaluate("localStorage.clear()")  # each size starts a fresh session
+        page.reload()
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+        if page.locator("#pain_before-box").is_visible():
+            assert rows_of(page, "#pain_before-box .scale span") == 1  # 0-10 on one row
+            page.locator('#pain_before-box input[value="2"]').check(force=True)
+        assert broken_labels(page, "#intro button, #intro .toggles label") == []
+        shot(page, f"player-{label}-start")
+        page.get_by_role("button", name="Start").click()
+        while not page.locator("#ready").is_visible():
+            page.wait_for_function(
+                "!document.getElementById('checkin').hidden"
+                " || !document.getElementById('ready-box').hidden"
+            )
+            if page.locator("#checkin").is_visible():
+                assert rows_of(page, "#checkin fieldset:not([hidden]) .scale span") <= 1
+                shot(page, f"player-{label}-question", full_page=False)
+                for box in page.locator("#checkin fieldset.question:visible").all():
+                    value = "no" if box.get_attribute("data-name") == "new_symptoms" else "2"
+                    box.locator(f'input[value="{value}"]').check(force=True)
+                page.locator("#checkin-next").click()
+        assert broken_labels(page, "#stage button") == []
+        shot(page, f"player-{label}-setup", full_page=False)
+        page.locator("#ready").click()
+        page.wait_for_function("document.getElementById('stage').dataset.kind === 'hold'")
+        # The figure is still during a hold: no animation in the drawing shown.
+        assert page.locator("#figures .fig:not([hidden]) animate").count() == 0
+        shot(page, f"player-{label}-hold", full_page=False)
+        while not page.locator("#checkin").is_visible():
+            page.wait_for_function(
+                "!document.getElementById('checkin').hidden"
+                " || !document.getElementById('ready-box').hidden"
+            )
+            if page.locator("#ready").is_visible():
+                page.locator("#ready").click()  # changing legs waits for the person too
+        assert rows_of(page, "#pain_now-box .scale span") == 1
+        assert broken_labels(page, "#checkin button, #checkin label") == []
+        shot(page, f"player-{label}-checkin", full_page=False)
+        for box in page.locator("#checkin fieldset.question:visible").all():
+            box.locator('input[value="yes"], input[value="2"]').first.check(force=True)
+        page.locator("#checkin-next").click()
+        page.locator("#ready").click()  # the next stretch's set-up
+        page.wait_for_function("document.getElementById('stage').dataset.kind === 'hold'")
+        page.get_by_role("button", name="Stop").click()
+        shot(page, f"player-{label}-stop", full_page=False)
+        page.get_by_role("button", name="Stop here").click()
+        for box in page.locator("#checkin fieldset.question:visible").all():
+            box.locator('input[value="no"], input[value="2"]').first.check(force=True)
+        page.locator("#checkin-next").click()
+        page.locator("#done").wait_for()
+        shot(page, f"player-{label}-done", full_page=False)
+
+
+def add_session(user, when, pain_before, pain_after, hold_s=(10, 10)):
+    session = PracticeSession.objects.create(
+        user=user, started_at=when, finished_at=when + timedelta(minutes=9),
+        pain_before=pain_before, pain_after=pain_after, pain_spread=False,
+    )  # fmt: skip
+    for i, (exercise, held) in enumerate(
+        zip(("towel-hamstring-stretch", "wall-hamstring-stretch"), hold_s, strict=True)
+    ):
+        variant = "towel" if exercise.startswith("towel") else "at-the-wall"
+        for n, side in enumerate(("left", "right")):
+            Hold.objects.create(
+                session=session, exercise=exercise, variant=variant, side=side, rep=1,
+                target_s=held, held_s=held, stretch_felt=True, pain=pain_before,
+                position=i * 2 + n,
+            )  # fmt: skip
+
+
+def history_checks(page, label, size, sessions):
+    page.set_viewport_size(size)
+    page.goto("/history/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+    for chart in ("#holds-chart", "#pain-chart"):
+        assert page.locator(f"{chart} canvas").count() == 1
+        assert page.locator(f"{chart} + .chart-legend li").count() >= 2
+        assert "--" not in page.locator(f"{chart}").locator("..").inner_text()
+    # The time axis spans real dates, at least two weeks, even for one session.
+    span = page.evaluate("window.limberCharts.pain.scales.x")
+    xs = page.evaluate("window.limberCharts.pain.data[0]")
+    assert span["max"] - span["min"] >= 14 * 86400
+    assert span["min"] < min(xs) and max(xs) < span["max"]
+    assert span["max"] > timezone.now().timestamp()  # today is on the axis
+    if size["width"] < 640:
+        labels = page.evaluate(
+            "[...document.querySelectorAll('table.sessions td')].slice(0, 4)"
+            ".map(td => getComputedStyle(td, '::before').content)"
+        )
+        assert labels == ['"Date"', '"Holds"', '"Pain before → after"', '"Plan that day"']
+    shot(page, f"history-{label}")
+
+
+def test_history_reads_right_with_one_session_two_and_a_year(page, screened, live_server):
+    log_in(page, screened, live_server.url)
+    now = timezone.now()
+    add_session(screened, now - timedelta(hours=3), 3, 3)
+    for size_label, size in (("phone", PHONE_390), ("desktop", DESKTOP)):
+        history_checks(page, f"one-{size_label}", size, 1)
+    add_session(screened, now - timedelta(days=2), 4, 3)
+    for size_label, size in (("phone", PHONE_390), ("desktop", DESKTOP)):
+        history_checks(page, f"two-{size_label}", size, 2)
+    hold = 10
+    for day in range(365, 3, -1):
+        if day % 3 == 0:
+            continue  # some days missed
+        hold = min(30, 10 + (365 - day) // 20)
+        pain = 2 + (day // 40) % 3
+        add_session(screened, now - timedelta(days=day), pain, max(0, pain - 1), (hold, hold))
+    for size_label, size in (("phone", PHONE_390), ("desktop", DESKTOP)):
+        history_checks(page, f"year-{size_label}", size, 200)
+    labels = page.evaluate(
+        "window.limberCharts.dateLabels(window.limberCharts.pain, [Date.now() / 1000])"
+    )
+    assert str(now.year) in labels[0]  # a year of history names months and years
+
+
+def test_stretch_page_on_a_phone(page, screened, live_server):
+    page.set_viewport_size({"width": 1100, "height": 900})
+    page.goto("/exercises/towel-hamstring-stretch/")
+    assert page.get_by_role("link", name="Practise this").count() == 0  # not signed in
+    shot(page, "stretch-page-readme", full_page=False)  # docs/stretch-page.png
+    log_in(page, screened, live_server.url)
+    page.set_viewport_size(PHONE_390)
+    page.goto("/exercises/towel-hamstring-stretch/")
+    assert page.get_by_role("link", name="Practise this").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_390["width"]
+    shot(page, "stretch-phone")
+    page.set_viewport_size({"width": 1100, "height": 900})
+    page.goto("/exercises/towel-hamstring-stretch/")
+    shot(page, "stretch-desktop")
