@@ -286,7 +286,10 @@ def handout(request, patient_id=None):
     paper = request.GET.get("paper", "a4")
     if paper not in exports.PAPERS:
         raise Http404("paper must be a4 or letter")
-    pdf = exports.handout_pdf(p, request.build_absolute_uri(reverse("practice")), paper)
+    try:
+        pdf = exports.handout_pdf(p, request.build_absolute_uri(reverse("practice")), paper)
+    except care.CareError as e:  # WeasyPrint or Pango missing on this server
+        return HttpResponse(str(e), status=e.status, content_type="text/plain; charset=utf-8")
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="limber-handout-{paper}.pdf"'
     return response
