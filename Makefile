@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test fuzz check format browser clean peer
+.PHONY: run test fuzz check format browser pango clean peer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(BIN)/python:
 # The app with the camera check (the vision extra); its model files are fetched from the
 # mediapipe wheel on the package index and checked by SHA-256, never committed.
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[vision]'
+	$(BIN)/pip install -q -e '.[vision,handout]'
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
@@ -25,7 +25,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 # A checkout keeps its data in ./var; the installed `limber` command defaults to the per-user
 # data folder instead (see the README), so `make run` says where it wants it.
 run: export LIMBER_DATA_DIR ?= $(CURDIR)/var
-run: $(VENV)/.run-installed
+run: $(VENV)/.run-installed pango
 	@$(BIN)/limber models || echo "note: the camera check is unavailable until 'limber models' succeeds; everything else works"
 	$(BIN)/limber migrate --no-input
 	$(BIN)/limber serve --host $(HOST) --port $(PORT)
@@ -37,7 +37,14 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "note: /usr/bin/chromium is missing and cannot be installed here; browser tests will skip"
 
-test: $(VENV)/.test-installed browser
+# Handouts (WeasyPrint) draw text with the system's Pango; install it the same way when missing.
+pango:
+	@ldconfig -p | grep -q libpangoft2-1.0 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 \
+	   libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core >/dev/null) ; } || \
+	  echo "note: Pango is missing and cannot be installed here; handouts (PDF) will not work"
+
+test: $(VENV)/.test-installed browser pango
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The API against its own OpenAPI schema: schemathesis, every check, a fixed seed (tests/fuzz).

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "limber.library",
     "limber.accounts",
     "limber.practice",
+    "limber.clinic",
 ]
 
 MIDDLEWARE = [

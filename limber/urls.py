@@ -8,5 +8,6 @@ urlpatterns = [
     path("exercises/", include("limber.library.urls")),
     path("accounts/", include("limber.accounts.urls")),
     path("", include("limber.practice.urls")),
+    path("", include("limber.clinic.urls")),
     path("api/v1/", api.urls),
 ]

@@ -85,8 +85,9 @@ def test_today_reads_the_same_number_of_queries_whatever_the_history(
     start = timezone.now() - timedelta(days=200)
     for n in range(0, 200, 2):
         api.post("/sessions", played(start + timedelta(days=n), 2, []), user=alice)
-    # The token, the screenings (3), the window (2), the first pains and the side: none per session.
-    with django_assert_max_num_queries(9):
+    # The token, the screenings (3), the window (2), the first pains, the side and the clinician's
+    # prescription (the clinic's provider): none per session.
+    with django_assert_max_num_queries(10):
         body = api.get("/today", user=alice).json()
     # Only the window the rules need is read.
     assert body["prescription"]["history_sessions"] <= plan.WINDOW_DAYS // 2 + 1

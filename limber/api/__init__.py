@@ -156,3 +156,6 @@ def _too_big(request, exc):
 
 
 from limber.api import views  # noqa: E402,F401  (registers the operations)
+from limber.clinic.api import router as clinic_router  # noqa: E402
+
+api.add_router("", clinic_router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -149,6 +151,52 @@ def screening_status(user, now: datetime | None = None) -> dict[str, Any]:
     return status
 
 
+@dataclass(frozen=True)
+class ClinicianPlan:
+    """What a clinician prescribed, in the core's terms (caps) plus what the core has no field for."""
+
+    caps: Mapping[str, progression.Caps]
+    sides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    reps_per_side: Mapping[str, int] = field(default_factory=dict)
+    affected_side: str | None = None
+    times_per_week: int | None = None
+    clinician_note: str = ""
+    override_reason: str = ""
+
+
+# Apps that shape today's plan register a function user -> ClinicianPlan | None here (the clinic
+# does, in its AppConfig.ready), so that practice never imports them (DESIGN.md §3).
+PROVIDERS: list[Callable[[Any], ClinicianPlan | None]] = []
+
+
+def clinician_plan(user) -> ClinicianPlan | None:
+    return next((p for p in (provider(user) for provider in PROVIDERS) if p is not None), None)
+
+
+def _follow(prescription: progression.Prescription, cp: ClinicianPlan) -> progression.Prescription:
+    """The prescribed sides and reps, which Caps cannot say (it only lowers the reps). The sides
+    keep the core's order (the affected leg second) and its per-side holds."""
+
+    def follow(i: progression.Item) -> progression.Item:
+        sides = cp.sides.get(i.exercise, i.sides)
+        return replace(
+            i,
+            sides=tuple(x for x in i.sides if x in sides),
+            hold_by_side=tuple(h for h in i.hold_by_side if h[0] in sides),
+            reps_per_side=cp.reps_per_side.get(i.exercise, i.reps_per_side),
+        )
+
+    items = tuple(follow(i) for i in prescription.items)
+    # The note itself is shown apart (prescription.clinician_note); the reason for going past
+    # the article's goal is a note, so the patient reads it wherever notes are shown.
+    notes = (
+        [f"Your clinician allowed longer holds than the article's goal: {cp.override_reason}"]
+        if cp.override_reason
+        else []
+    )
+    return replace(prescription, items=items, notes=(*notes, *prescription.notes))
+
+
 def screening_block(user, now: datetime | None = None) -> str:
     """Why practice may not start now, or "" when it may."""
     return str(screening_status(user, now)["blocked"])
@@ -159,15 +207,19 @@ def today(user, now: datetime, status: dict[str, Any] | None = None) -> dict[str
     status = status or screening_status(user, now)
     library = get_library()
     history = window_records(user, now - timedelta(days=WINDOW_DAYS))
-    affected = store.affected_side_of(user)
+    cp = clinician_plan(user)
+    affected = (cp.affected_side if cp else None) or store.affected_side_of(user)
     prescription = progression.prescribe(
         library,
         history,
         now.date(),
+        cp.caps if cp else None,
         affected_side=affected,
         first_pains=first_pains(user),
         clear_at=status["clear_at"],
     )
+    if cp is not None:
+        prescription = _follow(prescription, cp)
     script = build_script(prescription, library)
     day = now.date()
     today_sessions = [s for s in history if s.day == day]
@@ -183,6 +235,18 @@ def today(user, now: datetime, status: dict[str, Any] | None = None) -> dict[str
             else 0,
             "affected_side": affected,
         },
-        "prescription": {**prescription.to_dict(), "history_sessions": len(history)},
+        "prescription": {
+            **prescription.to_dict(),
+            "history_sessions": len(history),
+            **(_clinician_fields(cp) if cp else {}),
+        },
         "script": script.to_dict(),
+    }
+
+
+def _clinician_fields(cp: ClinicianPlan) -> dict[str, Any]:
+    return {
+        "clinician_note": cp.clinician_note,
+        "override_reason": cp.override_reason,
+        "times_per_week": cp.times_per_week,
     }

@@ -1,0 +1,185 @@
+"""The clinic's JSON endpoints, registered with the one Limber API (same auth, same error shape)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from ninja import Router, Schema, Status
+from pydantic import Field, StrictFloat, StrictInt
+
+from limber.api import error
+from limber.api.schemas import ErrorOut
+from limber.clinic import care, dashboard, exports, prescriptions
+from limber.clinic.models import CalendarFeed, Prescription, PrescriptionChange
+
+router = Router(tags=["clinic"])
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut}  # fmt: skip
+
+Side = Literal["left", "right"]
+Slug = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ItemIn(Schema):
+    exercise: Slug
+    variant: Slug | None = None
+    sides: Annotated[list[Side], Field(min_length=1, max_length=2)] | None = None
+    reps_per_side: Annotated[StrictInt, Field(ge=1, le=prescriptions.MAX_REPS)] | None = None
+    hold_cap_s: Annotated[StrictFloat | StrictInt, Field(ge=1, le=600)] | None = None
+
+
+class PrescriptionIn(Schema):
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=20)]
+    times_per_week: Annotated[StrictInt, Field(ge=1, le=7)] = 7
+    affected_side: Side | None = None
+    note: Annotated[str, Field(max_length=prescriptions.MAX_NOTE)] = ""
+    override_reason: Annotated[str, Field(max_length=500)] = ""
+
+
+class CodeIn(Schema):
+    code: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class EmailIn(Schema):
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+
+
+def _care_error(request, e: care.CareError):
+    return error(request, e.status, e.code, str(e), e.field)
+
+
+# --- linking --------------------------------------------------------------------------------
+
+
+@router.post("/invites", response={201: dict, **ERRORS})
+def create_invite(request):
+    """A single-use code valid for 7 days, with the link a patient opens to join."""
+    inv = care.invite(request.auth, timezone.now())
+    return Status(201, exports.invite_dict(request, inv))
+
+
+@router.post("/care", response={201: dict, **ERRORS})
+def join(request, payload: CodeIn):
+    """Link your account to the clinician who gave you the code."""
+    try:
+        link = care.join(request.auth, payload.code, timezone.now())
+    except care.CareError as e:
+        return _care_error(request, e)
+    return Status(201, {"clinician": _clinician_dict(link)})
+
+
+@router.get("/care", response={200: dict, **ERRORS})
+def my_care(request):
+    """Your clinician, if you have one: their name and clinic, nothing more."""
+    link = care.clinician_of(request.auth)
+    return {"clinician": _clinician_dict(link) if link else None}
+
+
+@router.delete("/care", response={204: None, **ERRORS})
+def end_care(request):
+    """End the link to your clinician. Your history stays yours."""
+    if not care.end(request.auth, timezone.now()):
+        return error(request, 404, "not_found", "you are not linked to a clinician")
+    return Status(204, None)
+
+
+def _clinician_dict(link) -> dict:
+    return {"name": care.display_name(link.clinician), "clinic": care.clinic_name(link.clinician)}
+
+
+# --- patients -------------------------------------------------------------------------------
+
+
+@router.get("/patients", response={200: dict, **ERRORS})
+def patients(request):
+    """Your patients with adherence, pain and alerts (the dashboard's facts)."""
+    care.require_clinician(request.auth)
+    rows = dashboard.rows(request.auth, timezone.now())
+    return {"patients": [{k: v for k, v in r.items() if k != "last_session_at"} for r in rows]}
+
+
+@router.get("/patients/{patient_id}", response={200: dict, **ERRORS})
+def patient(request, patient_id: int):
+    p = care.patient_for(request.auth, patient_id)
+    return exports.patient_facts(p, timezone.now())
+
+
+@router.get("/patients/{patient_id}/prescription", response={200: dict, **ERRORS})
+def get_prescription(request, patient_id: int):
+    p = care.patient_for(request.auth, patient_id)
+    row = Prescription.objects.filter(patient=p).first()
+    return {"prescription": row.data if row else None}
+
+
+@router.put("/patients/{patient_id}/prescription", response={200: dict, **ERRORS})
+def put_prescription(request, patient_id: int, payload: PrescriptionIn):
+    """Prescribe within the article's limits; a cap above its goal needs `override_reason`."""
+    p = care.patient_for(request.auth, patient_id)
+    try:
+        data = prescriptions.validate(payload.dict())
+    except prescriptions.FieldError as e:
+        return error(request, 422, "invalid", str(e), e.field)
+    prescriptions.save(p, request.auth, data, timezone.now())
+    latest = PrescriptionChange.objects.filter(patient=p).first()
+    return {"prescription": data, "changes": latest.changes if latest else []}
+
+
+@router.post("/patients/{patient_id}/access", response={201: dict, **ERRORS})
+def grant_access(request, patient_id: int, payload: EmailIn):
+    """Let a colleague of your clinic see this patient (the patient's own clinician only)."""
+    p = care.own_patient_for(request.auth, patient_id)
+    try:
+        access = care.grant(request.auth, p, payload.email, timezone.now())
+    except care.CareError as e:
+        return _care_error(request, e)
+    return Status(201, {"colleague": access.colleague.email})
+
+
+@router.post("/patients/{patient_id}/screening/clear", response={200: dict, **ERRORS})
+def clear_screening(request, patient_id: int):
+    """After seeing the patient: clear their flagged symptoms check, on the record."""
+    p = care.patient_for(request.auth, patient_id)
+    try:
+        row = exports.clear_screening(p, request.auth, timezone.now())
+    except care.CareError as e:
+        return _care_error(request, e)
+    return row
+
+
+@router.get("/patients/{patient_id}/handout.pdf", response={200: None, **ERRORS})
+def handout(request, patient_id: int, paper: str = "a4"):
+    """The printable handout of this patient's prescription (paper=a4 or letter)."""
+    p = care.patient_for(request.auth, patient_id)
+    return exports.handout_response(request, p, paper)
+
+
+@router.get("/patients/{patient_id}/fhir", response={200: dict, **ERRORS})
+def fhir(request, patient_id: int):
+    """An R4 Bundle: the Patient, a CarePlan of the prescribed stretches, pain and holds."""
+    p = care.patient_for(request.auth, patient_id)
+    response = HttpResponse(exports.fhir_json(p), content_type="application/fhir+json")
+    return response
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+
+@router.get("/calendar", response={200: dict, **ERRORS})
+def calendar(request):
+    """Your private reminder feed's address: add it to any calendar app."""
+    feed, _ = CalendarFeed.objects.get_or_create(patient=request.auth)
+    return {"url": _feed_url(request, feed)}
+
+
+@router.post("/calendar/reset", response={200: dict, **ERRORS})
+def reset_calendar(request):
+    """A new secret address; the old one stops answering."""
+    CalendarFeed.objects.filter(patient=request.auth).delete()
+    feed = CalendarFeed.objects.create(patient=request.auth)
+    return {"url": _feed_url(request, feed)}
+
+
+def _feed_url(request, feed: CalendarFeed) -> str:
+    return request.build_absolute_uri(reverse("clinic-calendar-feed", args=[feed.secret]))

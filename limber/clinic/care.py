@@ -1,0 +1,142 @@
+"""Who may see whom: invites, care links, colleagues' access. One access helper per resource.
+
+A clinician sees a patient when the patient is linked to them, or when the patient's own clinician
+gave them access (a colleague in the same clinic). Anyone else gets a 404, never a 403 that would
+confirm the patient exists; a patient on a clinician's endpoint gets a 403.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import Http404
+
+from limber.accounts.models import Profile, role_of
+from limber.clinic.models import Access, CareLink, Clinic, Invite, Prescription
+
+
+class CareError(ValueError):
+    def __init__(
+        self, message: str, status: int = 422, code: str = "invalid", field: str | None = None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.field = field
+
+
+def require_clinician(user) -> None:
+    if role_of(user) != Profile.CLINICIAN:
+        raise PermissionDenied
+
+
+def visible_patients_q(clinician) -> Q:
+    """The users this clinician may see, as a filter on the user model."""
+    return Q(care_links__clinician=clinician, care_links__ended=None) | Q(
+        pk__in=Access.objects.filter(colleague=clinician).values("patient")
+    )
+
+
+def patient_for(clinician, patient_id: int):
+    """The patient, if this clinician may see them; Http404 otherwise (403 for non-clinicians)."""
+    require_clinician(clinician)
+    patient = (
+        get_user_model()
+        .objects.filter(visible_patients_q(clinician), pk=patient_id, is_active=True)
+        .distinct()
+        .first()
+    )
+    if patient is None:
+        raise Http404
+    return patient
+
+
+def own_patient_for(clinician, patient_id: int):
+    """Like patient_for, but only the patient's own clinician (granting access, ...)."""
+    patient = patient_for(clinician, patient_id)
+    if not CareLink.objects.filter(patient=patient, clinician=clinician, ended=None).exists():
+        raise PermissionDenied
+    return patient
+
+
+def clinician_of(patient) -> CareLink | None:
+    return CareLink.objects.select_related("clinician").filter(patient=patient, ended=None).first()
+
+
+def display_name(user) -> str:
+    return user.get_full_name() or user.email
+
+
+def clinic_name(user) -> str:
+    clinic = Clinic.objects.filter(members=user).order_by("pk").first()
+    return clinic.name if clinic else ""
+
+
+def invite(clinician, now: datetime) -> Invite:
+    require_clinician(clinician)
+    return Invite.objects.create(clinician=clinician, created=now)
+
+
+def join(patient, code: str, now: datetime) -> CareLink:
+    """Link the patient to the clinician who made the code. Single use; never twice."""
+    if role_of(patient) != Profile.PATIENT:
+        raise CareError("only a patient account can join a clinician", 403, "forbidden")
+    with transaction.atomic():
+        inv = Invite.objects.select_for_update().filter(code=code.strip().upper()).first()
+        if inv is None:
+            raise CareError("unknown invite code", 404, "not_found", "code")
+        if inv.used_at is not None:
+            raise CareError("this invite code has already been used", 409, "conflict", "code")
+        if inv.expires <= now:
+            raise CareError(
+                "this invite code has expired: ask for a new one", 410, "expired", "code"
+            )
+        if CareLink.objects.filter(patient=patient, ended=None).exists():
+            raise CareError(
+                "you are already linked to a clinician: end that link first",
+                409,
+                "conflict",
+                "code",
+            )
+        inv.used_by, inv.used_at = patient, now
+        inv.save(update_fields=["used_by", "used_at"])
+        try:
+            with transaction.atomic():
+                return CareLink.objects.create(
+                    patient=patient, clinician=inv.clinician, created=now
+                )
+        except IntegrityError:  # a second join raced this one
+            raise CareError(
+                "you are already linked to a clinician", 409, "conflict", "code"
+            ) from None
+
+
+def end(patient, now: datetime) -> bool:
+    """The patient ends their care link; their practice history stays theirs."""
+    with transaction.atomic():
+        ended = CareLink.objects.filter(patient=patient, ended=None).update(ended=now)
+        if ended:
+            Access.objects.filter(patient=patient).delete()
+            Prescription.objects.filter(patient=patient).delete()
+    return bool(ended)
+
+
+def grant(clinician, patient, colleague_email: str, now: datetime) -> Access:
+    """The patient's own clinician lets a colleague of the same clinic see the patient."""
+    colleague = get_user_model().objects.filter(email__iexact=colleague_email.strip()).first()
+    shared = (
+        colleague is not None
+        and role_of(colleague) == Profile.CLINICIAN
+        and Clinic.objects.filter(members=clinician).filter(members=colleague).exists()
+    )
+    if not shared or colleague == clinician:
+        # The same answer whether or not the address exists: no probing for accounts.
+        raise CareError("no colleague in your clinic has that e-mail", 422, "invalid", "email")
+    access, _ = Access.objects.get_or_create(
+        patient=patient, colleague=colleague, defaults={"granted_by": clinician, "created": now}
+    )
+    return access

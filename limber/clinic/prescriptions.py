@@ -1,0 +1,200 @@
+"""Prescriptions: validated against the exercise specs, kept with their history, and handed to
+practice as the core's caps (through `limber.practice.plan.PROVIDERS`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from limber.clinic.models import Prescription, PrescriptionChange
+from limber.core.progression import Caps
+from limber.core.spec import Library
+from limber.library import get_library
+from limber.practice.plan import ClinicianPlan
+
+MAX_REPS = 10  # Limber's default: more than ten holds per leg in one go is a typo, not a dose
+MAX_NOTE = 2000
+
+
+class FieldError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, Any]:
+    """A prescription checked against the spec files, in its stored shape (FieldError if not).
+
+    The spec's first hold (`hold_start_s`) and goal (`hold_goal_s`) come from the article: a cap
+    below the first hold is refused; a cap above the goal needs a written `override_reason`, which
+    the patient sees.
+    """
+    library = library or get_library()
+    items = data.get("items") or []
+    if not items:
+        raise FieldError("items", "prescribe at least one stretch")
+    seen: set[str] = set()
+    out_items = []
+    over_goal = False
+    for n, item in enumerate(items):
+        at = f"items[{n}]"
+        stretch = library.get(item["exercise"])
+        if stretch is None:
+            raise FieldError(f"{at}.exercise", f"unknown stretch {item['exercise']!r}")
+        if stretch.slug in seen:
+            raise FieldError(f"{at}.exercise", f"{stretch.slug} is listed twice")
+        seen.add(stretch.slug)
+        variant = item.get("variant")
+        if variant is not None and variant not in {v.slug for v in stretch.variants}:
+            raise FieldError(f"{at}.variant", f"{stretch.slug} has no variant {variant!r}")
+        sides = list(item.get("sides") or stretch.sides)
+        for side in sides:
+            if side not in stretch.sides:
+                raise FieldError(f"{at}.sides", f"{stretch.slug} is not done with side {side!r}")
+        if len(set(sides)) != len(sides):
+            raise FieldError(f"{at}.sides", "a side is listed twice")
+        reps = item.get("reps_per_side")
+        if reps is None:
+            reps = int(stretch.dose.reps_per_side.value)
+        if not 1 <= reps <= MAX_REPS:
+            raise FieldError(f"{at}.reps_per_side", f"reps_per_side must be from 1 to {MAX_REPS}")
+        cap = item.get("hold_cap_s")
+        if isinstance(cap, float) and cap.is_integer():
+            cap = int(cap)  # "15 s", as the specs write it, not "15.0 s"
+        first, goal = stretch.dose.hold_start_s.value, stretch.dose.hold_goal_s.value
+        if cap is not None and cap < first:
+            raise FieldError(
+                f"{at}.hold_cap_s",
+                f"{cap:g} s is below the article's first hold for this stretch ({first:g} s)",
+            )
+        if cap is not None and cap > goal:
+            over_goal = True
+            if not (data.get("override_reason") or "").strip():
+                raise FieldError(
+                    f"{at}.hold_cap_s",
+                    f"{cap:g} s is above the article's goal for this stretch ({goal:g} s): "
+                    "say why in override_reason, which the patient will see",
+                )
+        out_items.append(
+            {"exercise": stretch.slug, "variant": variant, "sides": sides,
+             "reps_per_side": reps, "hold_cap_s": cap}
+        )  # fmt: skip
+    times = data.get("times_per_week", 7)
+    if not 1 <= times <= 7:
+        raise FieldError("times_per_week", "times_per_week must be from 1 to 7")
+    affected = data.get("affected_side")
+    if affected not in (None, "left", "right"):
+        raise FieldError("affected_side", "affected_side must be left, right or null")
+    note = (data.get("note") or "").strip()
+    if len(note) > MAX_NOTE:
+        raise FieldError("note", f"the note is longer than {MAX_NOTE} characters")
+    return {
+        "items": out_items,
+        "times_per_week": times,
+        "affected_side": affected,
+        "note": note,
+        # Kept only while some cap is above the goal, so the patient never reads a stale reason.
+        "override_reason": (data.get("override_reason") or "").strip() if over_goal else "",
+    }
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(value) or "none"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+ITEM_FIELDS = {
+    "variant": "variant",
+    "sides": "sides",
+    "reps_per_side": "reps per side",
+    "hold_cap_s": "hold cap (s)",
+}
+TOP_FIELDS = {
+    "times_per_week": "times per week",
+    "affected_side": "affected side",
+    "note": "note",
+    "override_reason": "reason for going past the goal",
+}
+
+
+def describe_changes(
+    old: dict[str, Any] | None, new: dict[str, Any], library: Library
+) -> list[str]:
+    """What changed, as sentences for the patient page's history."""
+
+    def name(slug: str) -> str:
+        return library[slug].name if slug in library else slug
+
+    if old is None:
+        return ["First prescription: " + ", ".join(name(i["exercise"]) for i in new["items"]) + "."]
+    out = []
+    before = {i["exercise"]: i for i in old["items"]}
+    after = {i["exercise"]: i for i in new["items"]}
+    for slug in after.keys() - before.keys():
+        out.append(f"Added {name(slug)}.")
+    for slug in before.keys() - after.keys():
+        out.append(f"Removed {name(slug)}.")
+    for slug in after.keys() & before.keys():
+        for key, label in ITEM_FIELDS.items():
+            if before[slug].get(key) != after[slug].get(key):
+                out.append(
+                    f"{name(slug)}: {label} {_fmt(before[slug].get(key))} → {_fmt(after[slug].get(key))}."
+                )
+    for key, label in TOP_FIELDS.items():
+        if old.get(key) != new.get(key):
+            out.append(f"{label.capitalize()}: {_fmt(old.get(key))} → {_fmt(new.get(key))}.")
+    return sorted(out) if out else ["No change."]
+
+
+def save(patient, clinician, data: dict[str, Any], now: datetime) -> Prescription:
+    """Store a validated prescription and record the change, all or nothing."""
+    library = get_library()
+    with transaction.atomic():
+        current = Prescription.objects.select_for_update().filter(patient=patient).first()
+        changes = describe_changes(current.data if current else None, data, library)
+        if current is None:
+            current = Prescription(patient=patient)
+        current.data, current.updated_by, current.updated = data, clinician, now
+        current.save()
+        PrescriptionChange.objects.create(
+            patient=patient, changed_by=clinician, created=now, changes=changes, data=data
+        )
+    return current
+
+
+def as_plan(data: dict[str, Any], library: Library) -> ClinicianPlan:
+    """A stored prescription in the core's terms: every stretch not prescribed is excluded."""
+    items = {i["exercise"]: i for i in data["items"]}
+    caps = {
+        slug: Caps(
+            max_hold_s=items[slug]["hold_cap_s"],
+            reps_per_side=items[slug]["reps_per_side"],
+            variant=items[slug]["variant"],
+        )
+        if slug in items
+        else Caps(excluded=True)
+        for slug in library
+    }
+    return ClinicianPlan(
+        caps=caps,
+        sides={slug: tuple(i["sides"]) for slug, i in items.items()},
+        reps_per_side={slug: i["reps_per_side"] for slug, i in items.items()},
+        affected_side=data.get("affected_side"),
+        times_per_week=data.get("times_per_week"),
+        clinician_note=data.get("note", ""),
+        override_reason=data.get("override_reason", ""),
+    )
+
+
+def clinician_plan(user) -> ClinicianPlan | None:
+    """The provider registered with practice: the prescription while the patient is in care."""
+    # Ending care deletes the current prescription (care.end), so no join is needed here.
+    row = Prescription.objects.filter(patient=user).only("data").first()
+    return as_plan(row.data, get_library()) if row else None

@@ -1,0 +1,343 @@
+"""The clinic's pages: dashboard, invites, joining, the patient page, and the patient's care page."""
+
+from __future__ import annotations
+
+import html
+
+from django.contrib import auth
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from pydantic import ValidationError
+
+from limber.accounts.forms import SignupForm
+from limber.accounts.models import Profile, role_of
+from limber.api import _field_path
+from limber.clinic import care, dashboard, exports, prescriptions
+from limber.clinic.api import PrescriptionIn
+from limber.clinic.models import CalendarFeed, CareLink, Invite, Prescription
+from limber.library import get_library
+from limber.practice import history as charts
+
+
+@login_required
+@require_GET
+def home(request):
+    if role_of(request.user) != Profile.CLINICIAN:
+        return HttpResponseRedirect(reverse("clinic-care"))
+    rows = dashboard.rows(request.user, timezone.now())
+    base = reverse("clinic-patient", args=[0]).removesuffix("0/")
+    ctx = {
+        "rows": [_row_html(r, f"{base}{r['id']}/") for r in rows],
+        "alert_sources": dashboard.ALERT_SOURCES.values(),
+    }
+    return render(request, "clinic/dashboard.html", ctx)
+
+
+def _row_html(r: dict, url: str) -> str:
+    """One patient's row. Built here with f-strings rather than template tags or format_html:
+    for 200 patients those were a third of the page's time (bench/bench_clinic.py). Every text
+    is escaped; the numbers are ours."""
+    e = html.escape
+    alerts = (
+        "".join(
+            f'<a class="alert alert-{e(a["kind"])}" title="{e(a["source"])}" '
+            f'href="{url}{"#session-" + e(a["session"]) if a["session"] else ""}">{e(a["reason"])}</a>'
+            for a in r["alerts"]
+        )
+        or '<span class="note">–</span>'
+    )
+    last = r["last_session_at"]
+    when = (
+        f'<time datetime="{e(r["last_session"])}">{last:%a %-d %b}</time>'
+        if last
+        else e(_("never"))
+    )
+    share, pain = r["good_form_share"], r["latest_pain"]
+    form = (
+        f"{share * 100:.0f} %" if share is not None
+        else f'<span class="note" title="{e(_("the camera check was not used"))}">–</span>'
+    )  # fmt: skip
+    no_rx = (
+        "" if r["prescribed"] else f'<br><small class="note">{e(_("no prescription yet"))}</small>'
+    )
+    week = f"{r['days_7']} / {r['target_7']}" if r["target_7"] else r["days_7"]
+    month = f"{r['days_28']} / {r['target_28']}" if r["target_28"] else r["days_28"]
+    marked = ' class="has-alert"' if r["alerts"] else ""
+    return mark_safe(
+        f"<tr{marked}>"
+        f'<td data-sort="{e(r["name"].lower())}"><a href="{url}">{e(r["name"])}</a>{no_rx}</td>'
+        f'<td data-sort="{len(r["alerts"])}">{alerts}</td>'
+        f'<td data-sort="{e(r["last_session"] or "")}">{when}</td>'
+        f'<td data-sort="{r["days_7"]}">{week}</td><td data-sort="{r["days_28"]}">{month}</td>'
+        f'<td data-sort="{-1 if pain is None else pain}" class="pain">'
+        f"{dashboard.sparkline(r['pain'])}<span>{'–' if pain is None else pain}</span></td>"
+        f'<td data-sort="{-1 if share is None else share}">{form}</td></tr>'
+    )
+
+
+@login_required
+@require_POST
+def new_invite(request):
+    inv = care.invite(request.user, timezone.now())
+    return HttpResponseRedirect(reverse("clinic-invite", args=[inv.code]))
+
+
+@login_required
+@require_GET
+def invite(request, code):
+    care.require_clinician(request.user)
+    inv = get_object_or_404(Invite, code=code, clinician=request.user)
+    info = exports.invite_dict(request, inv)
+    ctx = {"invite": inv, "url": info["url"], "qr": exports.qr_data_uri(info["url"])}
+    return render(request, "clinic/invite.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+def join(request, code):
+    """Open an invite link: sign up here (or log in) and join the clinician in one step."""
+    inv = Invite.objects.select_related("clinician").filter(code=code.upper()).first()
+    if inv is None:
+        raise Http404
+    form = SignupForm(request.POST or None) if not request.user.is_authenticated else None
+    error = ""
+    if request.method == "POST":
+        try:
+            with transaction.atomic():
+                if form is not None:
+                    if not form.is_valid():
+                        raise care.CareError("")
+                    user = _sign_up(form)
+                else:
+                    user = request.user
+                care.join(user, code, timezone.now())
+        except care.CareError as e:
+            error = str(e)
+        else:
+            if form is not None:
+                auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            # Practice sends a newcomer to the symptoms check first, as signing up does.
+            return HttpResponseRedirect(reverse("practice"))
+    ctx = {
+        "invite": inv,
+        "clinician": care.display_name(inv.clinician),
+        "clinic": care.clinic_name(inv.clinician),
+        "form": form,
+        "error": error,
+        "expired": inv.used_at is not None or inv.expires <= timezone.now(),
+    }
+    return render(
+        request, "clinic/join.html", ctx, status=400 if error or (form and form.errors) else 200
+    )
+
+
+def _sign_up(form):
+    email = form.cleaned_data["email"]
+    user = get_user_model().objects.create_user(
+        username=email, email=email, password=form.cleaned_data["password"]
+    )
+    Profile.objects.create(user=user, role=Profile.PATIENT)
+    return user
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient(request, patient_id):
+    p = care.patient_for(request.user, patient_id)
+    errors: dict[str, str] = {}
+    current = Prescription.objects.filter(patient=p).first()
+    submitted = None
+    if request.method == "POST":
+        submitted = _form_to_payload(request.POST)
+        try:
+            payload = PrescriptionIn.model_validate(submitted)
+            data = prescriptions.validate(payload.dict())
+        except ValidationError as e:
+            first = e.errors()[0]
+            errors[_field_path(first["loc"]) or "form"] = first["msg"].removeprefix("Value error, ")
+        except prescriptions.FieldError as e:
+            errors[e.field] = str(e)
+        else:
+            prescriptions.save(p, request.user, data, timezone.now())
+            return HttpResponseRedirect(reverse("clinic-patient", args=[p.pk]) + "#prescription")
+    now = timezone.now()
+    facts = exports.patient_facts(p, now)
+    library = get_library()
+    for s in facts["sessions"]:
+        s["summary"] = _hold_summary(s["holds"], library)
+    ctx = {
+        "patient": p,
+        "facts": facts,
+        "form": _form_rows(submitted or (current.data if current else None)),
+        "top": submitted or (current.data if current else {"times_per_week": 7}),
+        "errors": errors,
+        "own": CareLink.objects.filter(patient=p, clinician=request.user, ended=None).exists(),
+        **charts.page_context(p, now),
+    }
+    return render(request, "clinic/patient.html", ctx, status=400 if errors else 200)
+
+
+def _hold_summary(holds: list[dict], library) -> list[str]:
+    """One line per stretch: how many holds, on which legs, how long, and the camera's share."""
+    out = []
+    for slug in dict.fromkeys(h["exercise"] for h in holds):
+        mine = [h for h in holds if h["exercise"] == slug]
+        name = library[slug].name if slug in library else slug
+        sides = "/".join(dict.fromkeys(h["side"] for h in mine))
+        line = f"{name}: {len(mine)} × up to {max(h['held_s'] for h in mine):.0f} s ({sides})"
+        timed = [h for h in mine if h["good_form_s"] is not None]
+        if timed:
+            share = sum(h["good_form_s"] for h in timed) / max(sum(h["held_s"] for h in timed), 1)
+            line += f", good form {share * 100:.0f} %"
+        pains = [h["pain"] for h in mine if h["pain"] is not None]
+        if pains:
+            line += f", pain up to {max(pains)}"
+        out.append(line)
+    return out
+
+
+def _form_to_payload(post) -> dict:
+    """The prescription form as the API's body, so both are checked by the same code."""
+    items = []
+    for slug in get_library():
+        if not post.get(f"include-{slug}"):
+            continue
+        items.append(
+            {
+                "exercise": slug,
+                "variant": post.get(f"variant-{slug}") or None,
+                "sides": post.getlist(f"sides-{slug}"),
+                "reps_per_side": _number(post.get(f"reps-{slug}"), int),
+                "hold_cap_s": _number(post.get(f"cap-{slug}"), float),
+            }
+        )
+    return {
+        "items": items,
+        "times_per_week": _number(post.get("times_per_week"), int) or 7,
+        "affected_side": post.get("affected_side") or None,
+        "note": post.get("note", ""),
+        "override_reason": post.get("override_reason", ""),
+    }
+
+
+def _number(text: str | None, kind):
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text  # let validation name the field
+    return int(value) if kind is int and value.is_integer() else value
+
+
+def _form_rows(data: dict | None) -> list[dict]:
+    chosen = {i["exercise"]: i for i in (data or {}).get("items", [])}
+    rows = []
+    for slug, s in get_library().items():
+        item = chosen.get(slug, {})
+        rows.append(
+            {
+                "stretch": s,
+                "index": list(chosen).index(slug) if slug in chosen else None,
+                "included": slug in chosen,
+                "variant": item.get("variant"),
+                "sides": item.get("sides") or list(s.sides),
+                "reps": item.get("reps_per_side") or "",
+                "cap": item.get("hold_cap_s") or "",
+            }
+        )
+    return rows
+
+
+@login_required
+@require_POST
+def clear_screening(request, patient_id):
+    p = care.patient_for(request.user, patient_id)
+    try:
+        exports.clear_screening(p, request.user, timezone.now())
+    except care.CareError:
+        pass  # nothing flagged (a second click): the page shows the current state
+    return HttpResponseRedirect(reverse("clinic-patient", args=[p.pk]))
+
+
+@login_required
+@require_POST
+def grant(request, patient_id):
+    p = care.own_patient_for(request.user, patient_id)
+    try:
+        care.grant(request.user, p, request.POST.get("email", ""), timezone.now())
+    except care.CareError:
+        pass
+    return HttpResponseRedirect(reverse("clinic-patient", args=[p.pk]))
+
+
+@login_required
+@require_GET
+def handout(request, patient_id=None):
+    """The handout PDF: your own (patients), or a patient's (their clinicians)."""
+    p = care.patient_for(request.user, patient_id) if patient_id is not None else request.user
+    paper = request.GET.get("paper", "a4")
+    if paper not in exports.PAPERS:
+        raise Http404("paper must be a4 or letter")
+    try:
+        pdf = exports.handout_pdf(p, request.build_absolute_uri(reverse("practice")), paper)
+    except care.CareError as e:  # WeasyPrint or Pango missing on this server
+        return HttpResponse(str(e), status=e.status, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="limber-handout-{paper}.pdf"'
+    return response
+
+
+# --- the patient's side -----------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_care(request):
+    link = care.clinician_of(request.user)
+    feed = CalendarFeed.objects.filter(patient=request.user).first()
+    ctx = {
+        "link": link,
+        "clinician": care.display_name(link.clinician) if link else "",
+        "clinic": care.clinic_name(link.clinician) if link else "",
+        "prescription": Prescription.objects.filter(patient=request.user).first(),
+        "feed_url": request.build_absolute_uri(reverse("clinic-calendar-feed", args=[feed.secret]))
+        if feed
+        else "",
+    }
+    return render(request, "clinic/care.html", ctx)
+
+
+@login_required
+@require_POST
+def end_care(request):
+    care.end(request.user, timezone.now())
+    return HttpResponseRedirect(reverse("clinic-care"))
+
+
+@login_required
+@require_POST
+def reset_calendar(request):
+    with transaction.atomic():
+        CalendarFeed.objects.filter(patient=request.user).delete()
+        CalendarFeed.objects.create(patient=request.user)
+    return HttpResponseRedirect(reverse("clinic-care") + "#reminders")
+
+
+@require_GET
+def calendar_feed(request, secret):
+    """The private feed: no login, whoever holds the secret address; gone once it is reset."""
+    feed = CalendarFeed.objects.select_related("patient").filter(secret=secret).first()
+    if feed is None or not feed.patient.is_active:
+        raise Http404
+    body = exports.calendar_feed(
+        feed.patient, request.build_absolute_uri(reverse("practice")), timezone.now()
+    )
+    return HttpResponse(body, content_type="text/calendar; charset=utf-8")

@@ -1,0 +1,456 @@
+"""The clinic: linking, prescribing within the article's limits, following along, exports.
+
+A shared cast, as in healthchecks' BaseTestCase: Carol is Alice's clinician; Dave is Carol's
+colleague at the same clinic (no access until Carol gives it); Erin works at another clinic;
+Alice and Bob are patients.
+"""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from limber.accounts.models import ApiToken
+from limber.clinic import dashboard
+from limber.clinic.models import CareLink, Clinic, Invite, Prescription, PrescriptionChange
+from limber.practice.models import PracticeSession, Screening
+from tests.conftest import clear_answers
+from tests.test_api import assert_error
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def cast(make_user, alice, bob):
+    carol = make_user("carol@clinic.example", role="clinician")
+    carol.first_name, carol.last_name = "Carol", "Physio"
+    carol.save()
+    dave = make_user("dave@clinic.example", role="clinician")
+    erin = make_user("erin@elsewhere.example", role="clinician")
+    Clinic.objects.create(name="Riverside Physio").members.add(carol, dave)
+    Clinic.objects.create(name="Elsewhere Clinic").members.add(erin)
+    CareLink.objects.create(patient=alice, clinician=carol)
+    Screening.objects.create(user=alice, answers=clear_answers(), flagged=False)
+    return {"carol": carol, "dave": dave, "erin": erin, "alice": alice, "bob": bob}
+
+
+def bearer(user) -> dict:
+    return {"Authorization": "Bearer " + ApiToken.objects.issue(user)[1]}
+
+
+def put(client, path, body, user):
+    return client.put(
+        "/api/v1" + path, json.dumps(body), content_type="application/json", headers=bearer(user)
+    )
+
+
+def rx(**over):
+    body = {
+        "items": [{"exercise": "towel-hamstring-stretch", "variant": "hands",
+                   "sides": ["left", "right"], "reps_per_side": 2, "hold_cap_s": 15}],
+        "times_per_week": 7, "affected_side": "left", "note": "Gently, please.",
+    }  # fmt: skip
+    body.update(over)
+    return body
+
+
+def log_session(user, started, pain_before=3, pain_after=3, spread=False, holds=()):
+    s = PracticeSession.objects.create(
+        id=uuid.uuid4(), user=user, started_at=started, finished_at=started + timedelta(minutes=8),
+        pain_before=pain_before, pain_after=pain_after, pain_spread=spread,
+    )  # fmt: skip
+    for n, (exercise, variant, side, target, held, good) in enumerate(holds):
+        s.holds.create(
+            exercise=exercise, variant=variant, side=side, rep=n + 1, target_s=target,
+            held_s=held, good_form_s=good, position=n,
+        )  # fmt: skip
+    return s
+
+
+# --- the access matrix ------------------------------------------------------------------------
+
+ENDPOINTS = [
+    ("get", "/patients/{id}"),
+    ("get", "/patients/{id}/prescription"),
+    ("put", "/patients/{id}/prescription"),
+    ("post", "/patients/{id}/screening/clear"),
+    ("get", "/patients/{id}/handout.pdf"),
+    ("get", "/patients/{id}/fhir"),
+    ("post", "/patients/{id}/access"),
+]
+EXPECTED = {"carol": 200, "dave": 404, "erin": 404, "alice": 403, "bob": 403, None: 401}
+
+
+def call(client, api, method, path, user):
+    if method == "get":
+        return api.get(path, user=user)
+    body = rx() if "prescription" in path else {"email": "dave@clinic.example"}
+    if method == "put":
+        if user is None:
+            return client.put("/api/v1" + path, json.dumps(body), content_type="application/json")
+        return put(client, path, body, user)
+    return api.post(path, body, user=user)
+
+
+@pytest.mark.parametrize("method, path", ENDPOINTS)
+@pytest.mark.parametrize("who", list(EXPECTED))
+def test_access_matrix(client, api, cast, method, path, who):
+    url = path.format(id=cast["alice"].pk)
+    response = call(client, api, method, url, cast[who] if who else None)
+    expected = EXPECTED[who]
+    if expected == 200:
+        # The clear endpoint answers 409 when nothing is flagged: allowed in, nothing to clear.
+        assert response.status_code in (200, 201, 409), response.content
+        if response.status_code == 409:
+            assert "flagged" in response.json()["error"]["message"]
+    else:
+        assert_error(response, expected)
+
+
+def test_unknown_patient_reads_the_same_as_someone_elses(api, cast):
+    unknown = api.get("/patients/999999", user=cast["erin"])
+    theirs = api.get(f"/patients/{cast['alice'].pk}", user=cast["erin"])
+    assert unknown.status_code == theirs.status_code == 404
+    assert unknown.json() == theirs.json()
+
+
+def test_patient_list_shows_only_linked_patients(api, cast):
+    mine = api.get("/patients", user=cast["carol"]).json()["patients"]
+    assert [p["email"] for p in mine] == ["alice@example.org"]
+    assert api.get("/patients", user=cast["erin"]).json()["patients"] == []
+    assert_error(api.get("/patients", user=cast["alice"]), 403)
+    assert_error(api.get("/patients"), 401)
+
+
+def test_a_colleague_sees_the_patient_once_given_access(api, cast):
+    alice, dave = cast["alice"], cast["dave"]
+    assert_error(api.get(f"/patients/{alice.pk}", user=dave), 404)
+    # Only a colleague of the same clinic can be given access.
+    refused = api.post(
+        f"/patients/{alice.pk}/access", {"email": "erin@elsewhere.example"}, user=cast["carol"]
+    )
+    assert_error(refused, 422, "email")
+    given = api.post(
+        f"/patients/{alice.pk}/access", {"email": "DAVE@clinic.example"}, user=cast["carol"]
+    )
+    assert given.status_code == 201
+    assert api.get(f"/patients/{alice.pk}", user=dave).status_code == 200
+    assert [p["email"] for p in api.get("/patients", user=dave).json()["patients"]] == [alice.email]
+    # Dave may look, but may not pass the patient on: only her own clinician can.
+    assert_error(
+        api.post(f"/patients/{alice.pk}/access", {"email": "carol@clinic.example"}, user=dave), 403
+    )
+
+
+# --- linking ----------------------------------------------------------------------------------
+
+
+def test_invite_is_single_use_and_expires(api, cast, make_user):
+    made = api.post("/invites", {}, user=cast["carol"])
+    assert made.status_code == 201
+    body = made.json()
+    assert body["url"].endswith(f"/clinic/join/{body['code']}/")
+    expires = datetime.fromisoformat(body["expires"])
+    assert timedelta(days=6, hours=23) < expires - timezone.now() <= timedelta(days=7)
+
+    joined = api.post("/care", {"code": body["code"]}, user=cast["bob"])
+    assert joined.status_code == 201
+    assert joined.json() == {"clinician": {"name": "Carol Physio", "clinic": "Riverside Physio"}}
+    assert api.get("/care", user=cast["bob"]).json()["clinician"]["name"] == "Carol Physio"
+    # Replaying the code, by the same account or another, links nobody twice.
+    assert_error(api.post("/care", {"code": body["code"]}, user=cast["bob"]), 409, "code")
+    frank = make_user("frank@example.org")
+    assert_error(api.post("/care", {"code": body["code"]}, user=frank), 409, "code")
+    assert CareLink.objects.filter(patient=cast["bob"]).count() == 1
+
+    old = Invite.objects.create(clinician=cast["carol"], created=timezone.now() - timedelta(days=8))
+    assert_error(api.post("/care", {"code": old.code}, user=frank), 410, "code")
+    assert_error(api.post("/care", {"code": "NOSUCHCODE"}, user=frank), 404, "code")
+    assert not CareLink.objects.filter(patient=frank).exists()
+
+
+def test_only_clinicians_invite_and_only_patients_join(api, cast):
+    assert_error(api.post("/invites", {}, user=cast["alice"]), 403)
+    code = api.post("/invites", {}, user=cast["carol"]).json()["code"]
+    assert_error(api.post("/care", {"code": code}, user=cast["erin"]), 403)
+
+
+def test_ending_care_keeps_the_history_and_drops_the_prescription(client, api, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    log_session(alice, timezone.now() - timedelta(days=1))
+    assert put(client, f"/patients/{alice.pk}/prescription", rx(), carol).status_code == 200
+    assert (
+        api.get("/today", user=alice).json()["prescription"]["clinician_note"] == "Gently, please."
+    )
+    assert client.delete("/api/v1/care", headers=bearer(alice)).status_code == 204
+    assert PracticeSession.objects.filter(user=alice).count() == 1
+    assert_error(api.get(f"/patients/{alice.pk}", user=carol), 404)
+    assert "clinician_note" not in api.get("/today", user=alice).json()["prescription"]
+
+
+# --- prescribing ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"exercise": "no-such-stretch"}, "items[0].exercise"),
+        ({"variant": "on-a-trampoline"}, "items[0].variant"),
+        ({"hold_cap_s": 35}, "items[0].hold_cap_s"),  # the article's goal is 30 s
+        ({"hold_cap_s": 5}, "items[0].hold_cap_s"),  # its first hold is 10 s
+        ({"reps_per_side": 0}, "items[0].reps_per_side"),
+        ({"sides": ["middle"]}, "items[0].sides[0]"),
+        ({"reps_per_side": "2"}, "items[0].reps_per_side"),
+    ],
+)
+def test_prescriptions_outside_the_article_are_refused_naming_the_field(
+    client, cast, change, field
+):
+    body = rx()
+    body["items"][0].update(change)
+    response = put(client, f"/patients/{cast['alice'].pk}/prescription", body, cast["carol"])
+    assert_error(response, 422, field)
+    assert not Prescription.objects.exists() and not PrescriptionChange.objects.exists()
+
+
+def test_a_cap_above_the_goal_needs_a_reason_the_patient_sees(client, api, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    body = rx(override_reason="Long-standing tightness, seen in clinic.")
+    body["items"][0]["hold_cap_s"] = 45
+    assert put(client, f"/patients/{alice.pk}/prescription", body, carol).status_code == 200
+    today = api.get("/today", user=alice).json()["prescription"]
+    assert today["override_reason"] == "Long-standing tightness, seen in clinic."
+    assert any("Long-standing tightness" in n for n in today["notes"])
+
+
+def test_today_follows_the_prescription(client, api, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    before = api.get("/today", user=alice).json()
+    assert "clinician_note" not in before["prescription"]  # no prescription: as before
+    body = rx()
+    body["items"][0].update(sides=["left"], reps_per_side=2, hold_cap_s=10)
+    assert put(client, f"/patients/{alice.pk}/prescription", body, carol).status_code == 200
+    # Days of good sessions would grow the hold; the cap holds it at 10 s.
+    for day in range(6, 0, -1):
+        start = timezone.now() - timedelta(days=day)
+        holds = [("towel-hamstring-stretch", "hands", "left", 10, 10, None)] * 2
+        log_session(alice, start, holds=holds)
+    today = api.get("/today", user=alice).json()
+    items = today["prescription"]["items"]
+    assert [i["exercise"] for i in items] == ["towel-hamstring-stretch"]
+    assert items[0]["variant"] == "hands" and items[0]["sides"] == ["left"]
+    assert items[0]["reps_per_side"] == 2 and items[0]["hold_s"] == 10
+    assert today["prescription"]["clinician_note"] == "Gently, please."
+    holds = [s for s in today["script"]["steps"] if s["kind"] == "hold"]
+    assert [(h["side"], h["target_s"]) for h in holds] == [("left", 10), ("left", 10)]
+
+
+def test_every_change_is_kept_with_who_and_what(client, api, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    put(client, f"/patients/{alice.pk}/prescription", rx(), carol)
+    body = rx(times_per_week=3)
+    body["items"][0]["hold_cap_s"] = 20
+    put(client, f"/patients/{alice.pk}/prescription", body, carol)
+    changes = api.get(f"/patients/{alice.pk}", user=carol).json()["changes"]
+    assert [c["by"] for c in changes] == ["Carol Physio", "Carol Physio"]
+    assert changes[0]["what"] == [
+        "Times per week: 7 → 3.",
+        "Towel hamstring stretch: hold cap (s) 15 → 20.",
+    ]
+    assert changes[1]["what"] == ["First prescription: Towel hamstring stretch."]
+
+
+# --- following along --------------------------------------------------------------------------
+
+
+def test_dashboard_alerts_name_their_reason_and_session(cast):
+    alice, carol = cast["alice"], cast["carol"]
+    Prescription.objects.create(patient=alice, data={"items": [], "times_per_week": 7})
+    for day in (20, 18, 15, 12):
+        log_session(alice, NOW - timedelta(days=day), pain_before=3, pain_after=3)
+    spread = log_session(alice, NOW - timedelta(days=4), pain_before=3, pain_after=4, spread=True)
+    rows = dashboard.rows(carol, NOW)
+    kinds = {a["kind"]: a for a in rows[0]["alerts"]}
+    assert kinds["pain_spread"]["session"] == str(spread.id)
+    assert "spread down the leg" in kinds["pain_spread"]["reason"]
+    assert "no_sessions" in kinds  # daily prescription, last session 4 days ago
+    assert "pain_up" not in kinds  # 4 is not 2 above her usual 3
+    assert rows[0]["days_7"] == 1 and rows[0]["days_28"] == 5 and rows[0]["target_28"] == 28
+
+    log_session(alice, NOW - timedelta(days=1), pain_before=3, pain_after=6)
+    kinds = {a["kind"]: a for a in dashboard.rows(carol, NOW)[0]["alerts"]}
+    assert kinds["pain_up"]["reason"].startswith("pain rose from 3 to 6")
+    assert "see_clinician" in kinds  # two flagged sessions in a row
+    assert "no_sessions" not in kinds
+    Screening.objects.create(user=alice, answers=clear_answers(True), flagged=True)
+    kinds = {a["kind"] for a in dashboard.rows(carol, NOW)[0]["alerts"]}
+    assert "red_flag" in kinds
+
+
+def test_dashboard_reads_a_fixed_number_of_queries(cast, make_user, django_assert_max_num_queries):
+    carol = cast["carol"]
+    for n in range(15):
+        p = make_user(f"p{n}@example.org")
+        CareLink.objects.create(patient=p, clinician=carol)
+        log_session(
+            p,
+            NOW - timedelta(days=n),
+            holds=[("towel-hamstring-stretch", "towel", "left", 10, 10, 8)],
+        )
+    with django_assert_max_num_queries(7):
+        rows = dashboard.rows(carol, NOW)
+    assert len(rows) == 16
+    assert rows[1]["good_form_share"] == 0.8
+
+
+def test_dashboard_page_sorts_and_links_alerts(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    spread = log_session(alice, timezone.now() - timedelta(hours=2), spread=True)
+    client.force_login(carol)
+    page = client.get("/clinic/").content.decode()
+    assert f"/clinic/patients/{alice.pk}/#session-{spread.id}" in page
+    assert "pain spread down the leg" in page
+    patient_page = client.get(f"/clinic/patients/{alice.pk}/").content.decode()
+    assert f'id="session-{spread.id}"' in patient_page
+    client.force_login(cast["erin"])
+    assert client.get(f"/clinic/patients/{alice.pk}/").status_code == 404
+    client.force_login(alice)
+    assert client.get(f"/clinic/patients/{alice.pk}/").status_code == 403
+    assert client.get("/clinic/").status_code == 302  # patients go to their own care page
+
+
+def test_prescription_form_on_the_patient_page(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    form = {
+        "include-towel-hamstring-stretch": "1", "variant-towel-hamstring-stretch": "towel",
+        "sides-towel-hamstring-stretch": ["left"], "reps-towel-hamstring-stretch": "2",
+        "cap-towel-hamstring-stretch": "40", "times_per_week": "5", "note": "Slowly.",
+    }  # fmt: skip
+    refused = client.post(f"/clinic/patients/{alice.pk}/", form)
+    assert refused.status_code == 400
+    assert "above the article&#x27;s goal" in refused.content.decode()
+    form["cap-towel-hamstring-stretch"] = "20"
+    assert client.post(f"/clinic/patients/{alice.pk}/", form).status_code == 302
+    data = Prescription.objects.get(patient=alice).data
+    assert data["items"][0]["hold_cap_s"] == 20 and data["times_per_week"] == 5
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+def test_fhir_bundle_is_valid_r4(client, api, cast):
+    from fhir.resources.R4B.bundle import Bundle
+
+    alice, carol = cast["alice"], cast["carol"]
+    put(client, f"/patients/{alice.pk}/prescription", rx(), carol)
+    log_session(alice, NOW - timedelta(days=1), pain_before=4, pain_after=None,
+                holds=[("towel-hamstring-stretch", "hands", "left", 15, 14.5, None)])  # fmt: skip
+    response = api.get(f"/patients/{alice.pk}/fhir", user=carol)
+    assert response["Content-Type"] == "application/fhir+json"
+    bundle = Bundle.model_validate_json(response.content)
+    kinds = [e.resource.__resource_type__ for e in bundle.entry]
+    assert kinds == ["Patient", "CarePlan", "Observation", "Observation"]
+    patient = bundle.entry[0].resource
+    assert not patient.identifier and not patient.telecom  # no e-mail leaves with the export
+    activity = bundle.entry[1].resource.activity[0].detail
+    assert activity.code.text == "Towel hamstring stretch"
+    assert activity.scheduledTiming.repeat.frequency == 7
+    pain = bundle.entry[2].resource
+    assert pain.code.coding[0].code == "72514-3" and pain.valueInteger == 4
+    assert bundle.entry[3].resource.valueQuantity.value == 14.5  # pain_after skipped: not sent
+
+
+def test_handout_pdf_has_the_prescription(client, api, cast):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    alice, carol = cast["alice"], cast["carol"]
+    put(client, f"/patients/{alice.pk}/prescription", rx(), carol)
+    sizes = {}
+    for paper in ("a4", "letter"):
+        response = api.get(f"/patients/{alice.pk}/handout.pdf?paper={paper}", user=carol)
+        assert response["Content-Type"] == "application/pdf"
+        reader = PdfReader(BytesIO(response.content))
+        box = reader.pages[0].mediabox
+        sizes[paper] = (round(float(box.width)), round(float(box.height)))
+        text = " ".join(p.extract_text() for p in reader.pages)
+        assert "Towel hamstring stretch" in text and "Wall" not in text
+        assert "2 holds on the left leg and right leg" in text and "up to 15 s" in text
+        assert "Gently, please." in text and "Carol Physio" in text
+        assert "back passage" in text  # the red flags
+    assert sizes == {"a4": (595, 842), "letter": (612, 792)}
+    assert_error(api.get(f"/patients/{alice.pk}/handout.pdf?paper=a3", user=carol), 422, "paper")
+    client.force_login(alice)
+    own = client.get("/handout.pdf")
+    assert own.status_code == 200 and own.content.startswith(b"%PDF")
+
+
+def test_calendar_feed_follows_the_schedule_and_stops_when_reset(client, api, cast):
+    from icalendar import Calendar
+
+    alice, carol = cast["alice"], cast["carol"]
+    put(client, f"/patients/{alice.pk}/prescription", rx(times_per_week=3), carol)
+    url = api.get("/calendar", user=alice).json()["url"]
+    assert api.get("/calendar", user=alice).json()["url"] == url  # stable until reset
+    client.logout()
+    feed = client.get(url)
+    assert feed.status_code == 200 and feed["Content-Type"].startswith("text/calendar")
+    event = Calendar.from_ical(feed.content).walk("VEVENT")[0]
+    assert event["RRULE"]["FREQ"] == ["WEEKLY"] and event["RRULE"]["BYDAY"] == ["MO", "WE", "FR"]
+    assert event.walk("VALARM")[0]["ACTION"] == "DISPLAY"
+    assert "/practice/" in str(event["URL"])
+
+    new = api.post("/calendar/reset", {}, user=alice).json()["url"]
+    assert new != url
+    assert client.get(url).status_code == 404
+    assert client.get(new).status_code == 200
+    assert_error(api.get("/calendar"), 401)
+
+
+def test_clinician_clears_a_flagged_screening(api, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    Screening.objects.create(user=alice, answers=clear_answers(True), flagged=True)
+    assert_error(api.get("/today", user=alice), 409)
+    kinds = {a["kind"] for a in api.get(f"/patients/{alice.pk}", user=carol).json()["alerts"]}
+    assert "red_flag" in kinds
+    cleared = api.post(f"/patients/{alice.pk}/screening/clear", {}, user=carol)
+    assert cleared.status_code == 200
+    assert cleared.json()["cleared_by"] == "Carol Physio"
+    row = Screening.objects.get(user=alice, flagged=True)
+    assert row.cleared_by == carol and row.cleared_at is not None
+    assert api.get("/today", user=alice).status_code == 200
+    facts = api.get(f"/patients/{alice.pk}", user=carol).json()
+    assert facts["screening"]["open_flag"] is None
+    assert "red_flag" not in {a["kind"] for a in facts["alerts"]}
+    # Nothing left to clear: a second click says so.
+    assert_error(api.post(f"/patients/{alice.pk}/screening/clear", {}, user=carol), 409)
+
+
+def test_dashboard_escapes_what_patients_typed(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    alice.first_name = '<script>alert("x")</script>'
+    alice.save()
+    client.force_login(carol)
+    page = client.get("/clinic/").content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+
+
+def test_clinic_command_makes_a_clinic_of_colleagues(cast, capsys):
+    from django.core.management import CommandError, call_command
+
+    call_command("clinic", "Hillside Physio", "erin@elsewhere.example", "DAVE@clinic.example")
+    assert "created clinic 'Hillside Physio': dave@clinic.example, erin@elsewhere.example" in (
+        capsys.readouterr().out
+    )
+    hillside = Clinic.objects.get(name="Hillside Physio")
+    assert set(hillside.members.all()) == {cast["dave"], cast["erin"]}
+    with pytest.raises(CommandError, match="alice@example.org is not a clinician"):
+        call_command("clinic", "Hillside Physio", "alice@example.org")
+    assert hillside.members.count() == 2

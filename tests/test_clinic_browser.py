@@ -1,0 +1,144 @@
+"""The clinic in a real browser: invite, join by the link, prescribe a cap, practise within it,
+and see the session and its alert on the dashboard.
+
+Set LIMBER_SHOTS=/some/folder to keep screenshots of the pages (phone and desktop widths).
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.core.cache import cache
+
+from limber.clinic.models import CareLink, Clinic
+from limber.practice.models import Hold, PracticeSession
+from tests.conftest import watched_page
+from tests.test_browser import play_to_the_end, start
+
+PASSWORD = "stretch-gently-42"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def shoot(page, name: str) -> None:
+    folder = os.environ.get("LIMBER_SHOTS")
+    if not folder:
+        return
+    for label, width in (("desktop", 1200), ("phone", 390)):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(Path(folder) / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size({"width": 900, "height": 700})
+
+
+def log_in(page, email):
+    # Earlier tests' failed logins from 127.0.0.1 may still count in the throttle's cache.
+    cache.clear()
+    page.goto("/accounts/login/?next=/clinic/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: urlparse(url).path == "/clinic/")
+
+
+def test_invite_join_prescribe_practise_and_follow(browser, live_server, make_user):
+    carol = make_user("carol@clinic.example", role="clinician", password=PASSWORD)
+    carol.first_name, carol.last_name = "Carol", "Physio"
+    carol.save()
+    Clinic.objects.create(name="Riverside Physio").members.add(carol)
+
+    with (
+        watched_page(browser, live_server.url) as clinician,
+        watched_page(browser, live_server.url) as patient,
+    ):
+        # The clinician makes an invite: a link and a QR code.
+        log_in(clinician, "carol@clinic.example")
+        clinician.get_by_role("button", name="Invite a patient").click()
+        link = clinician.locator("#invite-link").get_attribute("href")
+        assert "/clinic/join/" in link
+        assert clinician.locator(".qr img").evaluate("img => img.naturalWidth") > 0
+
+        # A new patient opens the link, signs up there, and answers the symptoms check.
+        patient.goto(link)
+        assert "Join Carol Physio on Limber" in patient.locator("h1").inner_text()
+        patient.get_by_label("E-mail").fill("newcomer@example.org")
+        patient.get_by_label("Password", exact=True).fill(PASSWORD)
+        patient.get_by_label("Password again").fill(PASSWORD)
+        patient.get_by_role("button", name="Create account and join").click()
+        patient.wait_for_url("**/screening/")
+        for fieldset in patient.locator("form.screening fieldset").all():
+            fieldset.get_by_label("No").check()
+        patient.get_by_role("button", name="Continue").click()
+        patient.wait_for_url("**/practice/")
+        newcomer = CareLink.objects.get(clinician=carol).patient
+        assert newcomer.email == "newcomer@example.org"
+
+        # The clinician prescribes the towel stretch, left leg only, one hold capped at 10 s.
+        clinician.goto("/clinic/")
+        clinician.get_by_role("link", name="newcomer@example.org").click()
+        for box in clinician.locator("legend input[type=checkbox]").all():
+            box.uncheck()
+        towel = clinician.locator("fieldset.rx-item").filter(has_text="Towel hamstring stretch")
+        towel.locator("legend input").check()
+        towel.get_by_label("right").uncheck()
+        towel.get_by_label("Reps per side").fill("1")
+        towel.get_by_label("Hold cap (s)").fill("10")
+        clinician.get_by_label("Note to the patient").fill("Only the left leg for now.")
+        clinician.get_by_role("button", name="Save prescription").click()
+        clinician.locator("table.changes").get_by_text("First prescription").wait_for()
+
+        # The patient's session follows it: one hold, left leg, 10 s, and the note is shown.
+        patient.add_init_script("window.limberEvents = []")
+        patient.goto("/practice/?speed=25")
+        patient.locator(".clinician-note").get_by_text("Only the left leg for now.").wait_for()
+        holds = patient.evaluate(
+            "JSON.parse(document.getElementById('today-data').textContent)"
+            ".script.steps.filter(s => s.kind === 'hold')"
+            ".map(s => [s.exercise, s.side, s.target_s])"
+        )
+        assert holds == [["towel-hamstring-stretch", "left", 10]]
+        start(patient, pain_before="3")
+        play_to_the_end(patient, answers={"pain_now": "4", "spread": "yes"})
+        patient.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+        session = PracticeSession.objects.get(user=newcomer)
+        assert session.pain_spread is True
+        assert [(h.side, h.target_s) for h in Hold.objects.filter(session=session)] == [
+            ("left", 10)
+        ]
+
+        # The dashboard shows the session and an alert that links to it.
+        clinician.goto("/clinic/")
+        row = clinician.locator("#patients tbody tr").filter(has_text="newcomer@example.org")
+        assert row.locator("td").nth(3).inner_text().startswith("1 / 7")
+        alert = row.locator("a.alert-pain_spread")
+        assert "pain spread down the leg" in alert.inner_text()
+        shoot(clinician, "dashboard")
+        alert.click()
+        clinician.wait_for_url(f"**#session-{session.id}")
+        assert (
+            clinician.locator(f"#session-{session.id}")
+            .get_by_text("spread down the leg")
+            .is_visible()
+        )
+        shoot(clinician, "patient")
+
+        # The patient sees who their clinician is.
+        patient.goto("/clinic/care/")
+        assert patient.locator("#clinician").inner_text() == "Carol Physio, Riverside Physio"
+
+
+def test_dashboard_columns_sort(browser, live_server, make_user):
+    carol = make_user("carol@clinic.example", role="clinician", password=PASSWORD)
+    for email in ("zoe@example.org", "adam@example.org", "mia@example.org"):
+        CareLink.objects.create(patient=make_user(email), clinician=carol)
+    with watched_page(browser, live_server.url) as page:
+        log_in(page, "carol@clinic.example")
+
+        def names():
+            return page.locator("#patients tbody tr td:first-child a").all_inner_texts()
+
+        assert names() == ["adam@example.org", "mia@example.org", "zoe@example.org"]
+        page.locator('#patients th button[data-col="0"]').click()
+        page.locator('#patients th button[data-col="0"]').click()
+        assert names() == ["zoe@example.org", "mia@example.org", "adam@example.org"]
+        assert page.locator("th[aria-sort]").get_attribute("aria-sort") == "descending"
