@@ -147,16 +147,25 @@ def cmd_help(args: argparse.Namespace) -> int:
     _setup()
     from django.core.management import get_commands
 
-    django = sorted(set(get_commands()) - own)
+    commands = get_commands()  # name -> the app that provides it
+    ours = sorted(n for n, app in commands.items() if app.startswith("limber") and n not in own)
+    django = sorted(n for n in commands if n not in own and n not in ours)
+    if ours:
+        print("\nLimber's management commands (limber help COMMAND for one):")
+        _print_names(ours)
     print("\nDjango's commands underneath (limber help COMMAND for one):")
+    _print_names(django)
+    return 0
+
+
+def _print_names(names: list[str]) -> None:
     line = " "
-    for name in django:
+    for name in names:
         if len(line) + len(name) > 88:
             print(line)
             line = " "
         line += " " + name
     print(line)
-    return 0
 
 
 def _port(value: str) -> int:

@@ -264,5 +264,22 @@ def watched_page(browser, base_url: str, timeout_ms: int = 20_000, bypass_csp: b
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     yield pg
+    settle_outbox(pg)
     context.close()
     assert errors == [], f"JavaScript errors: {errors}"
+
+
+def settle_outbox(page) -> None:
+    """Let the player's outbox finish sending before the page closes.
+
+    A save still in flight when a test ends reaches the live server while the test database is
+    being emptied ("table is locked" on SQLite, a deadlock on PostgreSQL).
+    """
+    try:
+        page.wait_for_function(
+            "(() => { const s = document.getElementById('sync');"
+            " return !s || !s.dataset.waiting || s.dataset.waiting === '0'; })()",
+            timeout=10_000,
+        )
+    except Exception:  # a closed or navigated page has nothing left to send
+        pass

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from limber.practice.models import Hold, PracticeSession
 from tests.conftest import confirmation_link, watched_page
@@ -190,13 +191,13 @@ def test_set_up_waits_for_ready_and_the_keyboard_pauses_the_clock(page, live_ser
     page.wait_for_function("document.getElementById('stage').dataset.kind === 'get_ready'")
     page.locator("body").focus()
     page.keyboard.press("Space")
-    assert page.locator("#pause").inner_text() == "Resume"
+    expect(page.locator("#pause")).to_have_text("Resume")
     shown = page.locator("#clock").inner_text()
     page.wait_for_timeout(1500)
     assert page.locator("#clock").inner_text() == shown  # paused: the clock stands still
     page.keyboard.press("Space")
-    assert page.locator("#pause").inner_text() == "Pause"
-    assert page.locator("#live").inner_text() == "Resumed"
+    expect(page.locator("#pause")).to_have_text("Pause")
+    expect(page.locator("#live")).to_have_text("Resumed")
 
 
 def test_a_check_in_cannot_be_continued_without_an_answer_and_a_skip_is_stored_as_null(
