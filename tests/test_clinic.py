@@ -225,6 +225,9 @@ def test_a_cap_above_the_goal_needs_a_reason_the_patient_sees(client, api, cast)
     today = api.get("/today", user=alice).json()["prescription"]
     assert today["override_reason"] == "Long-standing tightness, seen in clinic."
     assert any("Long-standing tightness" in n for n in today["notes"])
+    # The override is honoured: the towel stretch may now grow past the article's 30 s.
+    towel = next(i for i in today["items"] if i["exercise"] == "towel-hamstring-stretch")
+    assert towel["goal_s"] == 45
 
 
 def test_today_follows_the_prescription(client, api, cast):

@@ -427,6 +427,22 @@ def test_clinician_cap_on_the_hold_is_never_exceeded(library):
     assert towel.reason == "Holding 20 s today: that is your clinician's limit."
 
 
+@pytest.mark.parametrize(
+    "beyond_goal, expected",
+    [(False, [30, 30]), (True, [35, 35])],  # the towel stretch's goal is 30 s
+)
+def test_a_cap_above_the_goal_counts_only_with_the_clinicians_override(
+    library, beyond_goal, expected
+):
+    caps = {TOWEL: Caps(max_hold_s=35, beyond_goal=beyond_goal)}
+    _, seen = good_days(library, 14, caps=caps)
+    assert [hold(p, TOWEL) for p in seen[-2:]] == expected
+    towel = seen[-1].item(TOWEL)
+    assert towel is not None and towel.goal_s == expected[-1]
+    limit = "your clinician's limit" if beyond_goal else "the goal for this stretch"
+    assert towel.reason == f"Holding {expected[-1]} s today: that is {limit}."
+
+
 def test_clinician_reps_and_exclusion(library):
     caps = {TOWEL: Caps(reps_per_side=2), WALL: Caps(excluded=True)}
     p = prescribe(library, [], DAY1, caps)

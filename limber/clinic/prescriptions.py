@@ -177,6 +177,8 @@ def as_plan(data: dict[str, Any], library: Library) -> ClinicianPlan:
             max_hold_s=items[slug]["hold_cap_s"],
             reps_per_side=items[slug]["reps_per_side"],
             variant=items[slug]["variant"],
+            # validate() keeps a cap above the goal only with a written override_reason.
+            beyond_goal=bool(data.get("override_reason")),
         )
         if slug in items
         else Caps(excluded=True)

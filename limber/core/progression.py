@@ -336,6 +336,9 @@ class Caps:
     reps_per_side: int | None = None
     variant: str | None = None
     excluded: bool = False
+    # A clinician who writes down why (the patient sees the reason) may let max_hold_s pass the
+    # article's goal; without that, a cap can only lower the goal.
+    beyond_goal: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_hold_s", "start_hold_s", "reps_per_side"):
@@ -542,7 +545,7 @@ def _track(stretch: Stretch, cap: Caps) -> _Track:
     dose = stretch.dose
     ceiling = float(dose.hold_goal_s.value)
     if cap.max_hold_s is not None:
-        ceiling = min(ceiling, cap.max_hold_s)
+        ceiling = float(cap.max_hold_s) if cap.beyond_goal else min(ceiling, cap.max_hold_s)
     floor = float(cap.start_hold_s if cap.start_hold_s is not None else dose.hold_start_s.value)
     floor = min(floor, ceiling)
     reps = int(dose.reps_per_side.value)
@@ -960,9 +963,7 @@ def _reason(t: _Track, cap: Caps, paused: bool, today: date) -> str:
         why = t.why_down
         return f"{hold} today, one step shorter: {why.text} {_when(why.day, today)}."
     if t.level >= t.ceiling and not paused:
-        capped = cap.max_hold_s is not None and cap.max_hold_s < float(
-            t.stretch.dose.hold_goal_s.value
-        )
+        capped = t.ceiling != float(t.stretch.dose.hold_goal_s.value)
         limit = "your clinician's limit" if capped else "the goal for this stretch"
         return f"Holding {hold} today: that is {limit}."
     if paused:
