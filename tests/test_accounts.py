@@ -304,3 +304,19 @@ def test_changing_the_password_revokes_every_token(client, alice):
     assert changed.status_code == 302
     assert _today(client, key).status_code == 401
     assert ApiToken.objects.filter(user=alice).count() == 0
+
+
+def test_a_clinician_lands_on_their_patients_and_a_patient_on_practice(client, make_user):
+    make_user("carol@example.org", role="clinician")
+    make_user("pat@example.org")
+    for email, home, absent in (
+        ("carol@example.org", "/clinic/", "Symptoms check"),
+        ("pat@example.org", "/practice/", "Patients"),
+    ):
+        form = {"email": email, "password": "stretch-gently-42"}
+        response = client.post("/accounts/login/", form)
+        assert response.status_code == 302 and response.url == home
+        nav = client.get("/exercises/").content.decode()
+        assert 'href="/accounts/"' in nav  # the account page, with tokens, is in the navigation
+        assert absent not in nav
+        client.post("/accounts/logout/")

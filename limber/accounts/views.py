@@ -24,7 +24,7 @@ from limber.accounts.forms import (
     TokenForm,
 )
 from limber.accounts.mail import send_later
-from limber.accounts.models import ApiToken, Profile
+from limber.accounts.models import ApiToken, Profile, role_of
 from limber.security import client_ip
 
 
@@ -128,7 +128,9 @@ def login(request):
             if user is not None:
                 throttle.LOGIN_PER_ACCOUNT_AND_ADDRESS.clear(email, ip)
                 auth.login(request, user)
-                return HttpResponseRedirect(_next_url(request, reverse("practice")))
+                # A clinician's day starts with their patients, not with a practice session.
+                home = "clinic-home" if role_of(user) == Profile.CLINICIAN else "practice"
+                return HttpResponseRedirect(_next_url(request, reverse(home)))
             throttle.LOGIN_PER_ACCOUNT_AND_ADDRESS.count(email, ip)
             throttle.LOGIN_PER_ADDRESS.count(ip)
             error = _("That e-mail and password do not match an account.")
