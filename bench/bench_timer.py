@@ -78,7 +78,7 @@ def main() -> None:
                 executable_path="/usr/bin/chromium", headless=True,
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )  # fmt: skip
-            page = browser.new_page(base_url=f"http://127.0.0.1:{port}")
+            page = browser.new_page(base_url=f"http://127.0.0.1:{port}", bypass_csp=True)
             page.goto("/accounts/login/")
             page.get_by_label("E-mail").fill("timer@example.org")
             page.get_by_label("Password").fill(PASSWORD)
