@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# A checkout keeps the pose models in ./var/models (as `make run` does); LIMBER_MODELS_DIR wins.
+os.environ.setdefault("LIMBER_MODELS_DIR", str(ROOT / "var" / "models"))
 sys.path.insert(0, str(ROOT))
 SETS = [ROOT.parent / "shared" / "data" / "poses-wide", ROOT.parent / "shared" / "data" / "poses"]
 BOOL = {"true": True, "false": False, "-": None, "": None}

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A checkout keeps the pose models in ./var/models (as `make run` does); LIMBER_MODELS_DIR wins.
+os.environ.setdefault("LIMBER_MODELS_DIR", str(ROOT / "var" / "models"))
 
 PEER = r"""
 import sys, cv2, mediapipe as mp

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A checkout keeps the pose models in ./var/models (as `make run` does); LIMBER_MODELS_DIR wins.
+os.environ.setdefault("LIMBER_MODELS_DIR", str(ROOT / "var" / "models"))
 sys.path.insert(0, str(ROOT))
 POSES = ROOT / "tests" / "data" / "photos"  # licensed photos shipped with the tests
 PHOTOS = ("lying-band-knee-bent.jpg", "lying-band-leg-straight.jpg")

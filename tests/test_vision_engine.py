@@ -73,10 +73,13 @@ def test_models_come_out_of_a_wheel_checked(tmp_path, models):
     assert not (tmp_path / "other" / "pose_detection.tflite").exists()
 
 
-def test_models_dir_follows_the_data_dir(tmp_path):
+def test_models_dir_follows_the_data_dir(tmp_path, monkeypatch):
     assert models_dir({"LIMBER_DATA_DIR": str(tmp_path)}) == tmp_path / "models"
     assert models_dir({"LIMBER_MODELS_DIR": str(tmp_path / "m")}) == tmp_path / "m"
-    assert models_dir({}).parts[-2:] == ("var", "models")
+    # Neither set: the per-user data folder, not ./var of whatever folder limber runs in.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    monkeypatch.chdir(tmp_path)
+    assert models_dir({}) == (tmp_path / "share" / "limber" / "models").resolve()
 
 
 def test_limber_runs_without_the_vision_extra(tmp_path):

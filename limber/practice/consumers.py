@@ -28,6 +28,7 @@ from limber.core.form import LANDMARK_NAMES, Landmark, Landmarks, PoseEngine, ch
 from limber.core.holdcounter import HoldCounter
 from limber.core.smoothing import LandmarkSmoother
 from limber.errors import UserError
+from limber.vision.imagesize import jpeg_size as read_jpeg_size
 
 logger = logging.getLogger(__name__)
 
@@ -133,22 +134,10 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
     """(width, height) from a JPEG's frame header, read without decoding the image."""
     if data[:2] != b"\xff\xd8":
         raise BadMessage("a frame must be a JPEG image")
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            i += 1
-            continue
-        marker = data[i + 1]
-        if marker in (0xD8, 0x01, 0xFF) or 0xD0 <= marker <= 0xD7:
-            i += 2 if marker != 0xFF else 1
-            continue
-        length = int.from_bytes(data[i + 2 : i + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height = int.from_bytes(data[i + 5 : i + 7], "big")
-            width = int.from_bytes(data[i + 7 : i + 9], "big")
-            return width, height
-        i += 2 + length
-    raise BadMessage("the frame is not a readable JPEG image")
+    size = read_jpeg_size(data)
+    if size is None:
+        raise BadMessage("the frame is not a readable JPEG image")
+    return size
 
 
 def decode_frame(data: bytes) -> Any:

@@ -27,6 +27,8 @@ from limber.core.smoothing import LandmarkSmoother
 from limber.core.spec import Library, Stretch, Variant, load_library
 from limber.errors import UserError
 
+from .imagesize import image_size
+
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_PIXELS",
@@ -111,49 +113,6 @@ def _check_file(path: Path) -> None:
         raise UserError(f"{path}: the file is empty")
 
 
-def _header_size(head: bytes) -> tuple[int, int] | None:
-    """Width and height from a PNG, JPEG, GIF, BMP or WebP header, without decoding pixels."""
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
-    if head[:2] == b"BM" and len(head) >= 26:
-        return abs(int.from_bytes(head[18:22], "little", signed=True)), abs(
-            int.from_bytes(head[22:26], "little", signed=True)
-        )
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        kind = head[12:16]
-        if kind == b"VP8X":
-            return 1 + int.from_bytes(head[24:27], "little"), 1 + int.from_bytes(
-                head[27:30], "little"
-            )
-        if kind == b"VP8 ":
-            return int.from_bytes(head[26:28], "little") & 0x3FFF, int.from_bytes(
-                head[28:30], "little"
-            ) & 0x3FFF
-        if kind == b"VP8L":
-            bits = int.from_bytes(head[21:25], "little")
-            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if head[:2] == b"\xff\xd8":
-        i = 2
-        while i + 9 < len(head):
-            if head[i] != 0xFF:
-                i += 1
-                continue
-            marker = head[i + 1]
-            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
-                i += 1 if marker == 0xFF else 2
-                continue
-            length = int.from_bytes(head[i + 2 : i + 4], "big")
-            # Start-of-frame markers (not DHT C4, JPG C8, DAC CC) carry the size.
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                return int.from_bytes(head[i + 7 : i + 9], "big"), int.from_bytes(
-                    head[i + 5 : i + 7], "big"
-                )
-            i += 2 + length
-    return None
-
-
 def _complete(data: bytes) -> bool:
     """False for a JPEG or PNG cut short (OpenCV would decode its missing part as grey)."""
     if data[:2] == b"\xff\xd8":
@@ -177,7 +136,7 @@ def read_image(path: Path) -> Any:
         raise UserError(f"{path}: cannot read it ({e.strerror})") from None
     if not data:
         raise UserError(f"{path}: over 512 MB; too large a file for a photo")
-    size = _header_size(data[:65536])
+    size = image_size(data[:65536])
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         raise UserError(
             f"{path}: {size[0]} x {size[1]} pixels is over the {MAX_PIXELS // 1_000_000} "

@@ -155,6 +155,11 @@ class BlazePose:
     def __init__(self, models: ModelPaths | None = None, threads: int = 2) -> None:
         np, cv2, interpreter_cls = require_vision()
         self._np, self._cv2 = np, cv2
+        # OpenCV's own worker threads for a 256 x 256 crop cost more CPU than they save and
+        # take turns with the model's threads on the same cores: a 60 s video took 0.3-2.6 s
+        # less CPU in 6 of 6 paired runs on one thread (bench/bench_vision.py; wall time too
+        # noisy on the shared machine to call). This is OpenCV's process-wide setting.
+        cv2.setNumThreads(1)
         paths = models or ensure_models(fetch=False)
         for p in (paths.detector, paths.landmarks):
             if not p.is_file():

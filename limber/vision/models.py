@@ -45,11 +45,18 @@ class ModelPaths:
 
 
 def models_dir(env: dict[str, str] | None = None) -> Path:
-    """$LIMBER_MODELS_DIR, else $LIMBER_DATA_DIR/models (the data folder defaults to ./var)."""
+    """$LIMBER_MODELS_DIR, else `models` in Limber's data folder.
+
+    The data folder is the one the rest of Limber uses ($LIMBER_DATA_DIR, else the per-user
+    data folder), so `limber models` run from any folder fetches them once for that person;
+    `make run` sets LIMBER_DATA_DIR to the checkout's ./var.
+    """
+    from limber.config import default_data_dir
+
     env = dict(os.environ if env is None else env)
     if env.get("LIMBER_MODELS_DIR"):
         return Path(env["LIMBER_MODELS_DIR"]).expanduser().resolve()
-    return (Path(env.get("LIMBER_DATA_DIR") or "var").expanduser() / "models").resolve()
+    return default_data_dir(env) / "models"
 
 
 def _sha256(path: Path) -> str:
