@@ -5,6 +5,7 @@ colleague at the same clinic (no access until Carol gives it); Erin works at ano
 Alice and Bob are patients.
 """
 
+import html
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -250,6 +251,10 @@ def test_today_follows_the_prescription(client, api, cast):
     assert today["prescription"]["clinician_note"] == "Gently, please."
     holds = [s for s in today["script"]["steps"] if s["kind"] == "hold"]
     assert [(h["side"], h["target_s"]) for h in holds] == [("left", 10), ("left", 10)]
+    # The history page explains the plan under the same cap.
+    client.force_login(alice)
+    page = html.unescape(client.get("/history/").content.decode())
+    assert "Holding 10 s today: that is your clinician's limit." in page
 
 
 def test_every_change_is_kept_with_who_and_what(client, api, cast):

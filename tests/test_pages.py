@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -202,16 +203,10 @@ def test_practise_this_is_offered_to_a_signed_in_person(client, alice):
 def test_the_clinicians_note_shows_on_the_player_and_the_history(client, screened, monkeypatch):
     from limber.practice import plan
 
-    real = plan.today
-
-    def with_note(user, now, *args, **kwargs):
-        today = real(user, now, *args, **kwargs)
-        today["prescription"]["clinician_note"] = "Keep the holds short this week, Alice."
-        return today
-
+    note = plan.ClinicianPlan(caps={}, clinician_note="Keep the holds short this week, Alice.")
     client.force_login(screened)
     assert "From your clinician" not in client.get("/practice/").content.decode()
-    monkeypatch.setattr(plan, "today", with_note)
+    monkeypatch.setattr(plan, "PROVIDERS", [lambda user: note])
     for page in ("/practice/", "/history/"):
         html = client.get(page).content.decode()
         assert "From your clinician" in html
@@ -236,3 +231,18 @@ def test_the_plan_says_which_leg_goes_first(client, screened):
     client.force_login(screened)
     html = client.get("/practice/").content.decode()
     assert "(left leg first)" in html
+
+
+def test_the_history_page_bears_a_session_dated_later_today_or_tomorrow(client, screened):
+    from django.utils import timezone
+
+    from limber.practice.models import PracticeSession
+
+    # The API accepts a start up to a day ahead (a phone's clock can be wrong).
+    PracticeSession.objects.create(
+        user=screened, started_at=timezone.now() + timedelta(hours=20), pain_before=2
+    )
+    client.force_login(screened)
+    response = client.get("/history/")
+    assert response.status_code == 200
+    assert "1 session so far." in response.content.decode()

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import calendar as cal
 from datetime import date, datetime, timedelta
-from statistics import fmean
 from typing import Any
+
+from django.db.models import Avg
 
 from limber.core import progression
 from limber.library import get_library
 from limber.practice import plan, store
+from limber.practice.models import Hold, PracticeSession
 
 MONTHS_SHOWN = 2
 REASONED_SESSIONS = 30  # the table explains the latest sessions; older ones are in the export
+# Limber's default: the charts show the last year, enough to see a programme's whole course at
+# a glance; older sessions are in the export.
+CHART_DAYS = 365
 
 
 DAY_S = 86_400
@@ -45,35 +50,30 @@ def pain_trend(xs: list[int], pains: list[int | None]) -> list[float | None]:
     return out
 
 
-def chart_data(sessions: list, now: datetime, baseline: float | None = None) -> dict[str, Any]:
+def chart_data(
+    points: list[dict[str, Any]], now: datetime, baseline: float | None = None
+) -> dict[str, Any]:
     """uPlot's column layout: x (unix seconds) then one column per series, oldest first.
 
-    ``span`` is the time axis: at least MIN_SPAN_DAYS wide and ending a day after today.
+    ``points`` are the charted sessions (``chart_points``). ``span`` is the time axis: at least
+    MIN_SPAN_DAYS wide and ending a day after today.
     """
     library = get_library()
-    ordered = sorted(sessions, key=lambda s: s.started_at)
-    xs = [int(s.started_at.timestamp()) for s in ordered]
+    ordered = sorted(points, key=lambda p: p["started_at"])
+    xs = [int(p["started_at"].timestamp()) for p in ordered]
     end = max([int(now.timestamp()), *xs]) + DAY_S // 2
     start = min([end - MIN_SPAN_DAYS * DAY_S, *(x - DAY_S // 2 for x in xs)])
-    used = [
-        slug for slug in library if any(h.exercise == slug for s in ordered for h in s.holds.all())
-    ]
-    columns = []
-    for slug in used:
-        col = []
-        for s in ordered:
-            held = [h.held_s for h in s.holds.all() if h.exercise == slug]
-            col.append(round(fmean(held), 1) if held else None)
-        columns.append(col)
-    pains = [session_pain(s.pain_before, s.pain_after) for s in ordered]
+    used = [slug for slug in library if any(slug in p["held"] for p in ordered)]
+    columns = [[p["held"].get(slug) for p in ordered] for slug in used]
+    pains = [session_pain(p["pain_before"], p["pain_after"]) for p in ordered]
     return {
         "span": [start, end],
         "holds": {"series": [library[slug].name for slug in used], "values": [xs, *columns]},
         "pain": {
             "values": [
                 xs,
-                [s.pain_before for s in ordered],
-                [s.pain_after for s in ordered],
+                [p["pain_before"] for p in ordered],
+                [p["pain_after"] for p in ordered],
                 pain_trend(xs, pains),
             ],
             "baseline": baseline,
@@ -82,14 +82,41 @@ def chart_data(sessions: list, now: datetime, baseline: float | None = None) -> 
     }
 
 
-def months(practised: set[date], today: date) -> list[dict[str, Any]]:
-    out = []
-    first = today.replace(day=1)
-    starts = [first]
+def chart_points(user, since: datetime) -> list[dict[str, Any]]:
+    """The sessions since ``since`` as chart points: pains, and the mean hold per stretch.
+
+    Two queries of plain values, the holds averaged by the database, so the page costs what a
+    year costs, however long the history behind it.
+    """
+    points = {
+        sid: {"started_at": started, "pain_before": before, "pain_after": after, "held": {}}
+        for sid, started, before, after in PracticeSession.objects.filter(
+            user=user, started_at__gte=since
+        ).values_list("id", "started_at", "pain_before", "pain_after")
+    }
+    held = (
+        Hold.objects.filter(session__user=user, session__started_at__gte=since)
+        .values_list("session_id", "exercise")
+        .annotate(mean=Avg("held_s"))
+    )
+    for sid, exercise, mean in held:
+        if sid in points:
+            points[sid]["held"][exercise] = round(mean, 1)
+    return list(points.values())
+
+
+def month_starts(today: date) -> list[date]:
+    """The first day of each month the calendar shows, oldest first, ending with this month."""
+    starts = [today.replace(day=1)]
     for _ in range(MONTHS_SHOWN - 1):
         starts.insert(0, (starts[0] - timedelta(days=1)).replace(day=1))
+    return starts
+
+
+def months(practised: set[date], today: date) -> list[dict[str, Any]]:
+    out = []
     weekdays = [(cal.day_abbr[d][:2], cal.day_name[d]) for d in range(7)]
-    for start in starts:
+    for start in month_starts(today):
         weeks = []
         for week in cal.Calendar(firstweekday=0).monthdayscalendar(start.year, start.month):
             weeks.append(
@@ -104,18 +131,21 @@ def months(practised: set[date], today: date) -> list[dict[str, Any]]:
 
 def page_context(user, now: datetime) -> dict[str, Any]:
     library = get_library()
-    sessions = store.sessions_of(user)
-    before, today = _replayed(user, sessions[:REASONED_SESSIONS], now)
+    # Bounded reads (issue 10): the latest sessions for the table, a year for the charts, the
+    # calendar's months; the whole history is in the export, and in /api/v1/history by pages.
+    latest = PracticeSession.objects.filter(user=user).order_by("-started_at")
+    shown = [str(sid) for sid in latest.values_list("id", flat=True)[:REASONED_SESSIONS]]
+    records, before, today, cp = _replayed(user, shown, now)
     rows = []
-    for s in sessions[:REASONED_SESSIONS]:
+    for s in sorted((records[sid] for sid in shown), key=lambda r: r.started_at, reverse=True):
         # The plan as it stood that day: the history before the session, prescribed for its day.
-        prescription = before[str(s.id)]
+        # (None for a session dated after today, which the API allows by up to a day.)
+        prescription = before.get(s.id)
         summary = []
         for slug in library:
-            holds = [h for h in s.holds.all() if h.exercise == slug]
-            if holds:
-                longest = max(h.held_s for h in holds)
-                summary.append(f"{library[slug].name}: {len(holds)} × up to {longest:g} s")
+            held = [h.held_s for h in s.holds if h.exercise == slug]
+            if held:
+                summary.append(f"{library[slug].name}: {len(held)} × up to {max(held):g} s")
         rows.append(
             {
                 "started_at": s.started_at,
@@ -124,35 +154,59 @@ def page_context(user, now: datetime) -> dict[str, Any]:
                 "pain_spread": s.pain_spread,
                 "summary": summary,
                 "reasons": [f"{i.name}: {i.reason}" for i in prescription.items]
-                + list(prescription.notes),
+                + list(prescription.notes)
+                if prescription
+                else [],
             }
         )
+    first = month_starts(now.date())[0]
+    since = datetime(first.year, first.month, first.day, tzinfo=now.tzinfo)
+    practised = {
+        d.date()
+        for d in PracticeSession.objects.filter(user=user, started_at__gte=since).values_list(
+            "started_at", flat=True
+        )
+    }
     return {
-        "session_count": len(sessions),
+        "session_count": latest.count(),
         "sessions": rows,
         "today_reasons": [f"{i.name}: {i.reason}" for i in today.items],
-        "calendar": months({s.started_at.date() for s in sessions}, now.date()),
-        "chart_data": chart_data(sessions, now, today.baseline),
+        "calendar": months(practised, now.date()),
+        "chart_data": chart_data(
+            chart_points(user, now - timedelta(days=CHART_DAYS)), now, today.baseline
+        ),
+        "chart_days": CHART_DAYS,
         "baseline": today.baseline,
+        "clinician_note": cp.clinician_note if cp else None,
     }
 
 
 def _replayed(
-    user, shown: list, now: datetime
-) -> tuple[dict[str, progression.Prescription], progression.Prescription]:
-    """One replay for the whole page: the plan before each shown session, and today's.
+    user, shown: list[str], now: datetime
+) -> tuple[
+    dict[str, progression.SessionRecord],
+    dict[str, progression.Prescription],
+    progression.Prescription,
+    plan.ClinicianPlan | None,
+]:
+    """One read and one replay for the whole page: the shown sessions' records, the plan before
+    each of them (under the clinician's caps, as /today had it), and today's.
 
     It reads the same bounded window as today's plan, reaching back from the oldest shown session.
     """
-    oldest = min((s.started_at for s in shown), default=now)
-    since = min(oldest, now) - timedelta(days=plan.WINDOW_DAYS)
+    oldest = PracticeSession.objects.filter(id__in=shown).order_by("started_at").first()
+    start = min(oldest.started_at, now) if oldest else now
+    records = plan.window_records(user, start - timedelta(days=plan.WINDOW_DAYS))
     status = plan.screening_status(user, now)
-    return progression.replay(
+    cp = plan.clinician_plan(user)
+    before, today = progression.replay(
         get_library(),
-        plan.window_records(user, since),
+        records,
         now.date(),
-        wanted=[str(s.id) for s in shown],
-        affected_side=store.affected_side_of(user),
+        cp.caps if cp else None,
+        wanted=shown,
+        affected_side=(cp.affected_side if cp else None) or store.affected_side_of(user),
         first_pains=plan.first_pains(user),
         clear_at=status["clear_at"],
     )
+    return {r.id: r for r in records}, before, today, cp

@@ -173,8 +173,6 @@ QUESTIONS = {
 def history(request):
     now = timezone.now()
     ctx = charts.page_context(request.user, now)
-    # The clinician's note (when the clinic gave one) as /api/v1/today shows it.
-    ctx["clinician_note"] = plan.today(request.user, now)["prescription"].get("clinician_note")
     return render(request, "practice/history.html", ctx)
 
 
