@@ -226,6 +226,34 @@ def test_holds_sent_as_they_happen_add_up_and_answers_fill_in_later(api, alice):
     assert stored["pain_after"] == 2 and stored["pain_spread"] is True
 
 
+def test_too_strong_is_stored_returned_and_filled_in_later(api, alice):
+    body = session(n_holds=2, finished_at=None)
+    body["holds"][0].update(too_strong=True)  # answered "Too strong"
+    body["holds"][1].update(stretch_felt=None, too_strong=None, pain=None)  # not answered yet
+    stored = api.post("/sessions", body, user=alice).json()
+    assert [h["too_strong"] for h in stored["holds"]] == [True, None]
+    body["holds"][0].update(too_strong=False)  # what was answered first stands
+    body["holds"][1].update(stretch_felt=True, too_strong=False, pain=1)
+    again = api.post("/sessions", body, user=alice).json()
+    assert [(h["stretch_felt"], h["too_strong"]) for h in again["holds"]] == [
+        (True, True),
+        (True, False),
+    ]
+    assert list(Hold.objects.order_by("position").values_list("too_strong", flat=True)) == [
+        True,
+        False,
+    ]
+    listed = api.get("/history", user=alice).json()
+    assert [h["too_strong"] for h in listed["sessions"][0]["holds"]] == [True, False]
+
+
+def test_too_strong_must_be_a_boolean(api, alice):
+    body = session(n_holds=1)
+    body["holds"][0].update(too_strong="very")
+    assert_error(api.post("/sessions", body, user=alice), 422)
+    assert not PracticeSession.objects.exists()
+
+
 def test_history_is_newest_first(api, alice):
     old = session(started_at="2026-11-20T08:00:00Z", finished_at="2026-11-20T08:10:00Z")
     new = session(started_at="2026-11-23T08:00:00Z", finished_at="2026-11-23T08:10:00Z")
@@ -410,6 +438,7 @@ def test_exports_hold_every_session_and_hold(client, api, alice):
 
     bodies = [session(n_holds=3, started_at=f"2026-11-{d:02d}T08:00:00Z",
                       finished_at=None) for d in range(1, 6)]  # fmt: skip
+    bodies[0]["holds"][0]["too_strong"] = True
     for b in bodies:
         api.post("/sessions", b, user=alice)
     client.force_login(alice)
@@ -422,6 +451,9 @@ def test_exports_hold_every_session_and_hold(client, api, alice):
                                                     .streaming_content).decode())))  # fmt: skip
     assert len(rows) == 15
     assert {r["hold_id"] for r in rows} == {h["id"] for b in bodies for h in b["holds"]}
+    strong = [r["hold_id"] for r in rows if r["too_strong"] == "True"]
+    assert strong == [bodies[0]["holds"][0]["id"]]
+    assert data["sessions"][-1]["holds"][0]["too_strong"] is True  # oldest last
     assert client.get("/history/export.xml").status_code == 404
 
 

@@ -30,6 +30,7 @@ HOLD_FIELDS = [
     "held_s",
     "stretch_felt",
     "pain",
+    "too_strong",
 ]
 
 

@@ -250,8 +250,43 @@ def test_a_check_in_cannot_be_continued_without_an_answer_and_a_skip_is_stored_a
     assert (session.pain_before, session.pain_after, session.pain_spread) == (None, None, None)
     holds = list(Hold.objects.filter(session=session))
     first = [h for h in holds if h.exercise == holds[0].exercise]
-    assert all(h.stretch_felt is True and h.pain is None for h in first)
-    assert all(h.stretch_felt is None and h.pain is None for h in holds if h not in first)
+    assert all(h.stretch_felt is True and h.too_strong is False and h.pain is None for h in first)
+    others = [h for h in holds if h not in first]
+    assert all(h.stretch_felt is None and h.too_strong is None and h.pain is None for h in others)
+
+
+def test_the_stretch_question_has_three_answers_and_too_strong_is_stored(page, live_server):
+    sign_up_and_screen(page, "strong@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    start(page)
+    while not page.locator("#felt-box").is_visible():
+        page.wait_for_function(
+            "!document.getElementById('checkin').hidden || !document.getElementById('ready-box').hidden"
+        )
+        if page.locator("#ready").is_visible():
+            page.locator("#ready").click()
+        elif not page.locator("#felt-box").is_visible():
+            answer_check_in(page)
+    felt = page.locator("#felt-box")
+    assert felt.locator("legend").inner_text() == "How did the back of your thigh feel?"
+    choices = [label.inner_text().strip() for label in felt.locator("label").all()]
+    assert choices == ["No stretch", "A gentle stretch", "Too strong", "Skip question"]
+    assert page.locator("#checkin input[type=radio]:checked").count() == 0
+    assert page.locator("#checkin-next").is_disabled()
+    page.locator("#pain_now-box").get_by_text("1", exact=True).click()
+    assert page.locator("#checkin-next").is_disabled()  # the stretch question is still unanswered
+    felt.get_by_text("Too strong").click()
+    assert page.locator("#checkin-next").is_enabled()
+    page.locator("#checkin-next").click()
+    play_to_the_end(page)
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    holds = list(Hold.objects.order_by("position"))
+    first = [h for h in holds if h.exercise == holds[0].exercise]
+    assert {(h.stretch_felt, h.too_strong, h.pain) for h in first} == {(True, True, 1)}
+    # The rest were answered "A gentle stretch" (answer_check_in's default).
+    rest = [h for h in holds if h not in first]
+    assert rest and {(h.stretch_felt, h.too_strong) for h in rest} == {(True, False)}
 
 
 WAKE_LOCK_STUB = """
@@ -443,7 +478,7 @@ def test_long_holds_get_a_calm_halfway_and_five_more_seconds_cue(page, live_serv
 
 
 RECOGNITION_STUB = """
-window.heardAnswers = ["ready", "no", "3", "ready", "ready", "yes three", "ready", "ready",
+window.heardAnswers = ["ready", "no", "3", "ready", "ready", "too strong three", "ready", "ready",
                        "skip four", "two no"];
 window.SpeechRecognition = class {
   start() {
@@ -468,7 +503,7 @@ def test_answers_can_be_spoken_where_the_browser_listens(page, live_server):
     assert "recognised" in page.locator("#listen-note").inner_text()
     page.get_by_role("button", name="Start").click()
     # No taps from here: "no" new symptoms, pain "3", "ready" at each set-up and leg change,
-    # "yes three" for the first stretch, "skip four" for the second, "two no" at the end.
+    # "too strong three" for the first stretch, "skip four" for the second, "two no" at the end.
     page.locator("#done").wait_for(timeout=60_000)
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     session = PracticeSession.objects.get()
@@ -476,8 +511,8 @@ def test_answers_can_be_spoken_where_the_browser_listens(page, live_server):
     holds = list(Hold.objects.filter(session=session).order_by("position"))
     towel = [h for h in holds if h.exercise == "towel-hamstring-stretch"]
     wall = [h for h in holds if h.exercise == "wall-hamstring-stretch"]
-    assert {(h.stretch_felt, h.pain) for h in towel} == {(True, 3)}
-    assert {(h.stretch_felt, h.pain) for h in wall} == {(None, 4)}
+    assert {(h.stretch_felt, h.too_strong, h.pain) for h in towel} == {(True, True, 3)}
+    assert {(h.stretch_felt, h.too_strong, h.pain) for h in wall} == {(None, None, 4)}
 
 
 def test_new_or_worse_symptoms_before_a_session_lead_to_the_symptoms_check(page, live_server):

@@ -125,9 +125,9 @@ def test_check_in_after_each_stretch_asks_about_the_stretch_and_pain(library, fi
     for slug in (TOWEL, WALL):
         last = of(script, slug)[-1]
         assert last.kind == "check_in" and not last.final
-        assert last.asks == ("stretch_felt", "pain")
+        assert last.asks == ("stretch_felt", "too_strong", "pain")
         assert last.seconds == 0
-        assert "feel a stretch" in last.say and "0 to 10" in last.say
+        assert "a gentle stretch, or too strong" in last.say and "0 to 10" in last.say
 
 
 def test_total_duration(library, first_day):

@@ -24,12 +24,14 @@ def screened(user, days_ago: int = 20, **fields) -> Screening:
     return row
 
 
-def played(when, pain: int, history: list[SessionRecord]) -> dict:
-    """The session a person would send after doing ``when``'s prescription fully."""
+def played(when, pain: int, history: list[SessionRecord], too_strong: tuple[str, ...] = ()) -> dict:
+    """The session a person would send after doing ``when``'s prescription fully; the stretches
+    named in ``too_strong`` were answered "Too strong"."""
     p = prescribe(get_library(), history, when.date())
     holds = [
         {"id": str(uuid.uuid4()), "exercise": i.exercise, "variant": i.variant, "side": side,
-         "rep": rep, "target_s": i.hold_s, "held_s": i.hold_s, "stretch_felt": True, "pain": pain}
+         "rep": rep, "target_s": i.hold_s, "held_s": i.hold_s, "stretch_felt": True, "pain": pain,
+         "too_strong": i.exercise in too_strong}
         for i in p.items for side in i.sides for rep in range(1, i.reps_per_side + 1)
     ]  # fmt: skip
     return {
@@ -106,3 +108,29 @@ def test_a_clinicians_clear_lifts_see_clinician_too(api, alice, bob):
     api.post("/screening", {"answers": {**clear_answers(), "night_pain": True}}, user=alice)
     store.clear_screening(alice, bob, timezone.now())
     assert api.get("/today", user=alice).json()["prescription"]["see_clinician"] is False
+
+
+TOWEL = "towel-hamstring-stretch"
+
+
+@pytest.mark.parametrize("too_strong", [True, False])
+def test_a_towel_stretch_answered_too_strong_offers_the_hands_variant_next_time(
+    api, alice, too_strong
+):
+    screened(alice, days_ago=20)
+    yesterday = timezone.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(
+        days=1
+    )
+    first = api.get("/today", user=alice).json()["prescription"]
+    towel = next(i for i in first["items"] if i["exercise"] == TOWEL)
+    assert towel["variant"] == "towel"
+    # Pain stays low (2/10): only the "Too strong" answer can make the stretch gentler.
+    body = played(yesterday, 2, [], too_strong=(TOWEL,) if too_strong else ())
+    assert api.post("/sessions", body, user=alice).status_code == 201
+    items = api.get("/today", user=alice).json()["prescription"]["items"]
+    towel = next(i for i in items if i["exercise"] == TOWEL)
+    if too_strong:
+        assert towel["variant"] == "hands"
+        assert "too strong" in towel["suggestion"] and "gentler" in towel["suggestion"]
+    else:
+        assert towel["variant"] == "towel"

@@ -115,6 +115,7 @@ class HoldIn(Schema):
         Seconds | None, Field(description="At most held_s (half a second of slack).")
     ] = None
     stretch_felt: StrictBool | None = None
+    too_strong: StrictBool | None = None
     pain: Pain | None = None
 
     @model_validator(mode="after")
@@ -207,6 +208,7 @@ class HoldOut(Schema):
     held_s: float
     good_form_s: float | None
     stretch_felt: bool | None
+    too_strong: bool | None = None
     pain: int | None
 
 

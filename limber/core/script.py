@@ -360,10 +360,11 @@ def _stretch_steps(item: Item, library: Library, t: Callable[[float], float]) ->
             "check_in",
             0,
             f"How was the {stretch.name.lower()}?",
-            "Did you feel a stretch in the back of your thigh? And how much pain do you have, "
-            "from 0 to 10?",
-            "Did you feel a stretch? Pain now (0 = none, 10 = worst).",
-            asks=("stretch_felt", "pain"),
+            "How did the back of your thigh feel: no stretch, a gentle stretch, or too strong? "
+            "And how much pain do you have, from 0 to 10?",
+            "No stretch, a gentle stretch, or too strong? Pain now (0 = none, 10 = worst).",
+            # One question fills both: "too strong" is a stretch felt, and one that was too much.
+            asks=("stretch_felt", "too_strong", "pain"),
             skippable=True,
         )
     )

@@ -71,6 +71,8 @@ class Hold(models.Model):
     held_s = models.FloatField()
     good_form_s = models.FloatField(null=True, blank=True)
     stretch_felt = models.BooleanField(null=True, blank=True)
+    # "The stretch felt too strong": answered with stretch_felt; the next session offers the gentler variant.
+    too_strong = models.BooleanField(null=True, blank=True)
     pain = models.PositiveSmallIntegerField(null=True, blank=True)
     position = models.PositiveSmallIntegerField(default=0)  # order within the session
 

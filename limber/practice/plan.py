@@ -27,7 +27,7 @@ WINDOW_DAYS = screening.MAX_AGE_DAYS
 
 SESSION_COLUMNS = ("id", "started_at", "finished_at", "pain_before", "pain_after", "pain_spread")
 HOLD_COLUMNS = ("session_id", "exercise", "variant", "side", "rep", "target_s", "held_s",
-                "stretch_felt", "pain")  # fmt: skip
+                "stretch_felt", "pain", "too_strong")  # fmt: skip
 
 
 def records(sessions: list[PracticeSession]) -> list[progression.SessionRecord]:
@@ -44,6 +44,7 @@ def records(sessions: list[PracticeSession]) -> list[progression.SessionRecord]:
                 held_s=h.held_s,
                 stretch_felt=h.stretch_felt,
                 pain=h.pain,
+                too_strong=h.too_strong,
             )
             for h in s.holds.all()
         )

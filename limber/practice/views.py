@@ -160,11 +160,17 @@ QUESTIONS = {
     "pain_scale": range(11),
     "pain_before_legend": _lazy("How much pain do you have right now? (0 = none, 10 = worst)"),
     "pain_now_legend": _lazy("Pain now (0 = none, 10 = worst)"),
-    "felt_legend": _lazy("Did you feel a stretch in the back of the thigh?"),
+    "felt_legend": _lazy("How did the back of your thigh feel?"),
     "spread_legend": _lazy("Did pain spread further down your leg?"),
     "new_symptoms_legend": _lazy("Any new or worse symptoms since last time?"),
     "yes_no": [("yes", _lazy("Yes")), ("no", _lazy("No"))],
     "no_yes": [("no", _lazy("No")), ("yes", _lazy("Yes"))],
+    # The article: a stretch should be felt, not painful; "too strong" offers the gentler variant.
+    "felt_choices": [
+        ("no", _lazy("No stretch")),
+        ("yes", _lazy("A gentle stretch")),
+        ("strong", _lazy("Too strong")),
+    ],
 }
 
 

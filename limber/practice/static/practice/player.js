@@ -20,7 +20,7 @@ const CURRENT = "limber.current";
 const LANG = document.documentElement.lang || "en";
 // Which record field each question fills, and the question on the page that asks it.
 const BOX = {
-  new_symptoms: "new_symptoms", pain_before: "pain_now", stretch_felt: "felt", pain: "pain_now",
+  new_symptoms: "new_symptoms", pain_before: "pain_now", stretch_felt: "felt", too_strong: "felt", pain: "pain_now",
   pain_after: "pain_now", pain_spread: "spread",
 };
 const ASKED = ["new_symptoms", "felt", "pain_now", "spread"];
@@ -156,7 +156,7 @@ function recordHold(step, heldMs, goodS = null) {
     target_s: step.target_s ?? step.seconds,
     held_s,
     good_form_s: goodS === null ? null : Math.min(held_s, Math.round(goodS * speed * 10) / 10),
-    stretch_felt: null, pain: null,
+    stretch_felt: null, too_strong: null, pain: null,
   };
   state.session.holds.push(hold);
   state.pendingHolds.push(hold.id);
@@ -353,8 +353,16 @@ function answerOf(name) {
   if (value === undefined) return undefined;
   if (value === "skip") return null;
   if (value === "yes" || value === "no") return value === "yes";
+  if (value === "strong") return value;
   return Number(value);
 }
+// The stretch question has three answers that fill two fields: "too strong" is a stretch felt
+// (stretch_felt true) that was too much (too_strong true); a skip leaves both null.
+const FIELD_VALUE = {
+  stretch_felt: (v) => (v === "strong" ? true : v),
+  too_strong: (v) => (v === null ? null : v === "strong"),
+};
+const fieldValue = (field, v) => (FIELD_VALUE[field] ? FIELD_VALUE[field](v) : v);
 function shownQuestions() {
   return ASKED.filter((name) => !$(`${name}-box`).hidden);
 }
@@ -366,7 +374,7 @@ function updateContinue() {
 }
 function asksOf(step) {
   if (step.asks?.length) return step.asks;
-  return step.final ? ["pain_after", "pain_spread"] : ["stretch_felt", "pain"];
+  return step.final ? ["pain_after", "pain_spread"] : ["stretch_felt", "too_strong", "pain"];
 }
 
 function checkIn(step) {
@@ -387,7 +395,7 @@ function checkIn(step) {
   $("checkin-next").onclick = () => {
     if (updateContinue().length) return;
     state.stopListening();
-    const answers = Object.fromEntries(asks.map((a) => [a, answerOf(BOX[a])]));
+    const answers = Object.fromEntries(asks.map((a) => [a, fieldValue(a, answerOf(BOX[a]))]));
     if (step.kind === "pre_check" && answers.new_symptoms === true) {
       // New or worse symptoms: the full symptoms check comes before any stretching.
       localStorage.removeItem(CURRENT);
@@ -397,11 +405,11 @@ function checkIn(step) {
     for (const field of ["pain_before", "pain_after", "pain_spread"]) {
       if (field in answers) state.session[field] = answers[field];
     }
-    if ("stretch_felt" in answers || "pain" in answers) {
+    const holdAnswers = ["stretch_felt", "too_strong", "pain"].filter((f) => f in answers);
+    if (holdAnswers.length) {
       for (const hold of state.session.holds) {
         if (!state.pendingHolds.includes(hold.id)) continue;
-        if ("stretch_felt" in answers) hold.stretch_felt = answers.stretch_felt;
-        if ("pain" in answers) hold.pain = answers.pain;
+        for (const f of holdAnswers) hold[f] = answers[f];
       }
       state.pendingHolds = [];
     }
@@ -427,6 +435,7 @@ function listenForAnswers(step) {
         if (a.kind === "skip") value = "skip";
         else if (scale && a.kind === "number") value = String(a.value);
         else if (!scale && (a.kind === "yes" || a.kind === "no")) value = a.kind;
+        else if (name === "felt" && a.kind === "strong") value = "strong";
         const input = value && document.querySelector(`input[name="${name}"][value="${value}"]`);
         if (input) input.checked = true;
       }

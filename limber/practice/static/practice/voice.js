@@ -2,7 +2,9 @@
 // the browser can listen, spoken answers to the check-in questions. Tapping always works too.
 
 const NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
-const YES = /\b(yes|yeah|yep|yup)\b/;
+// "A gentle stretch" / "no stretch" / "too strong" answer the stretch question as the buttons say them.
+const STRONG = /\btoo (strong|much|hard|painful)\b/;
+const YES = /\b(yes|yeah|yep|yup|gentle)\b/;
 const NO = /\b(no|nope)\b/;
 const ZERO = /\b(no pain|none|nothing)\b/g; // "no pain" answers the pain question, not a yes/no one
 const SKIP = /\b(skip|pass)\b/;
@@ -46,7 +48,7 @@ export async function listening(lang) {
   return { Recognition, local };
 }
 
-// What a spoken answer said: a pain number, yes, no, skip or ready (several may come in one phrase).
+// What a spoken answer said: a pain number, yes, no, too strong, skip or ready (several may come in one phrase).
 export function parseAnswer(text) {
   const words = ` ${text.toLowerCase().replace(/[^a-z0-9 ]+/g, " ").replace(ZERO, "zero")} `;
   const out = [];
@@ -54,7 +56,7 @@ export function parseAnswer(text) {
     const n = /\d/.test(m[1]) ? Number(m[1]) : NUMBERS.indexOf(m[1]);
     if (n >= 0 && n <= 10) out.push({ at: m.index, kind: "number", value: n });
   }
-  for (const [re, kind] of [[YES, "yes"], [NO, "no"], [SKIP, "skip"], [READY, "ready"]]) {
+  for (const [re, kind] of [[STRONG, "strong"], [YES, "yes"], [NO, "no"], [SKIP, "skip"], [READY, "ready"]]) {
     const m = words.match(re);
     if (m) out.push({ at: m.index, kind });
   }
