@@ -8,10 +8,10 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from pydantic import Field, StrictFloat, StrictInt
+from pydantic import Field, StrictFloat
 
 from limber.api import error
-from limber.api.schemas import ErrorOut
+from limber.api.schemas import ErrorOut, whole
 from limber.clinic import care, dashboard, exports, prescriptions
 from limber.clinic.models import CalendarFeed, Prescription, PrescriptionChange
 
@@ -26,13 +26,14 @@ class ItemIn(Schema):
     exercise: Slug
     variant: Slug | None = None
     sides: Annotated[list[Side], Field(min_length=1, max_length=2)] | None = None
-    reps_per_side: Annotated[StrictInt, Field(ge=1, le=prescriptions.MAX_REPS)] | None = None
-    hold_cap_s: Annotated[StrictFloat | StrictInt, Field(ge=1, le=600)] | None = None
+    reps_per_side: whole(1, prescriptions.MAX_REPS) | None = None
+    # One number type: a union of two would put the bounds beside it in the schema, not on it.
+    hold_cap_s: Annotated[StrictFloat, Field(ge=1, le=600)] | None = None
 
 
 class PrescriptionIn(Schema):
     items: Annotated[list[ItemIn], Field(min_length=1, max_length=20)]
-    times_per_week: Annotated[StrictInt, Field(ge=1, le=7)] = 7
+    times_per_week: whole(1, 7) = 7
     affected_side: Side | None = None
     note: Annotated[str, Field(max_length=prescriptions.MAX_NOTE)] = ""
     override_reason: Annotated[str, Field(max_length=500)] = ""
