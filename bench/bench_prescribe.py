@@ -123,20 +123,21 @@ def measure(n: int, now: datetime, runs: int, old: ModuleType | None) -> dict[st
     Screening.objects.create(user=user, answers={}, flagged=False)
     seed(user, n, now)
     shown = store.sessions_of(user, history.REASONED_SESSIONS)
+    shown_ids = [str(s.id) for s in shown]
     records = plan.window_records(user, None)
     row = {
         "today": median_ms(lambda: plan.today(user, now), runs),
-        "reasons": median_ms(lambda: history._replayed(user, shown, now), runs),
+        "reasons": median_ms(lambda: history._replayed(user, shown_ids, now), runs),
         "core": median_ms(lambda: progression.prescribe(library, records, now.date()), 3),
     }
     if old is not None:
 
         def old_today() -> None:
-            old.prescribe(library, plan.records(store.sessions_of(user)), now.date())
+            old.prescribe(library, plan.window_records(user, None), now.date())
 
         def old_page() -> None:
             # The history page before: 30 prescriptions over the history before each, and today's.
-            recs = plan.records(store.sessions_of(user))
+            recs = plan.window_records(user, None)
             for s in shown:
                 before = [r for r in recs if r.started_at < s.started_at]
                 old.prescribe(library, before, s.started_at.date())

@@ -30,38 +30,6 @@ HOLD_COLUMNS = ("session_id", "exercise", "variant", "side", "rep", "target_s", 
                 "stretch_felt", "pain", "too_strong")  # fmt: skip
 
 
-def records(sessions: list[PracticeSession]) -> list[progression.SessionRecord]:
-    """Stored sessions (with their holds) as the core's history records, oldest first."""
-    out = []
-    for s in sorted(sessions, key=lambda s: s.started_at):
-        holds = tuple(
-            progression.HoldRecord(
-                exercise=h.exercise,
-                variant=h.variant,
-                side=h.side,
-                rep=h.rep,
-                target_s=h.target_s,
-                held_s=h.held_s,
-                stretch_felt=h.stretch_felt,
-                pain=h.pain,
-                too_strong=h.too_strong,
-            )
-            for h in s.holds.all()
-        )
-        out.append(
-            progression.SessionRecord(
-                id=str(s.id),
-                started_at=s.started_at,
-                finished_at=s.finished_at,
-                pain_before=s.pain_before,
-                pain_after=s.pain_after,
-                pain_spread=s.pain_spread,
-                holds=holds,
-            )
-        )
-    return out
-
-
 def window_records(user, since: datetime | None) -> list[progression.SessionRecord]:
     """The user's sessions from ``since`` on (all when None), oldest first, read as plain rows:
     two queries whatever the number of sessions, and only the columns the rules use."""
