@@ -229,6 +229,8 @@ function play(index) {
     $("ready").focus();
   } else {
     state.deadline = state.stepStarted + (step.seconds * 1000) / speed;
+    // Focus left on the now-hidden "I'm ready" would swallow the next Space; Pause takes it.
+    if ($("ready-box").contains(document.activeElement)) $("pause").focus();
   }
   if (step.kind === "hold") {
     beep(880);
