@@ -134,7 +134,7 @@ def test_a_colleague_sees_the_patient_once_given_access(api, cast):
     refused = api.post(
         f"/patients/{alice.pk}/access", {"email": "erin@elsewhere.example"}, user=cast["carol"]
     )
-    assert_error(refused, 422, "email")
+    assert_error(refused, 404, "email")
     given = api.post(
         f"/patients/{alice.pk}/access", {"email": "DAVE@clinic.example"}, user=cast["carol"]
     )

@@ -11,7 +11,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field, StrictFloat
 
 from limber.api import error
-from limber.api.schemas import ErrorOut, whole
+from limber.api.schemas import ErrorOut, ExerciseSlug, VariantSlug, whole
 from limber.clinic import care, dashboard, exports, prescriptions
 from limber.clinic.models import CalendarFeed, Prescription, PrescriptionChange
 
@@ -19,20 +19,35 @@ router = Router(tags=["clinic"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut}  # fmt: skip
 
 Side = Literal["left", "right"]
-Slug = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class ItemIn(Schema):
-    exercise: Slug
-    variant: Slug | None = None
-    sides: Annotated[list[Side], Field(min_length=1, max_length=2)] | None = None
+    exercise: ExerciseSlug
+    variant: VariantSlug | None = None
+    sides: (
+        Annotated[list[Side], Field(min_length=1, max_length=2, description="Each side once.")]
+        | None
+    ) = None
     reps_per_side: whole(1, prescriptions.MAX_REPS) | None = None
     # One number type: a union of two would put the bounds beside it in the schema, not on it.
-    hold_cap_s: Annotated[StrictFloat, Field(ge=1, le=600)] | None = None
+    hold_cap_s: (
+        Annotated[
+            StrictFloat,
+            Field(
+                ge=1,
+                le=600,
+                description="From the stretch's first hold to its goal (GET /api/v1/exercises); "
+                "above the goal only with override_reason.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class PrescriptionIn(Schema):
-    items: Annotated[list[ItemIn], Field(min_length=1, max_length=20)]
+    items: Annotated[
+        list[ItemIn], Field(min_length=1, max_length=20, description="Each stretch once.")
+    ]
     times_per_week: whole(1, 7) = 7
     affected_side: Side | None = None
     note: Annotated[str, Field(max_length=prescriptions.MAX_NOTE)] = ""
@@ -149,14 +164,29 @@ def clear_screening(request, patient_id: int):
     return row
 
 
-@router.get("/patients/{patient_id}/handout.pdf", response={200: None, **ERRORS})
-def handout(request, patient_id: int, paper: str = "a4"):
+def _answers(content_type: str, schema: dict) -> dict:
+    # What a 200 carries when it is not the API's usual JSON, so clients know what comes back.
+    return {
+        "responses": {200: {"description": "OK", "content": {content_type: {"schema": schema}}}}
+    }
+
+
+@router.get(
+    "/patients/{patient_id}/handout.pdf",
+    response={200: None, **ERRORS},
+    openapi_extra=_answers("application/pdf", {"type": "string", "format": "binary"}),
+)
+def handout(request, patient_id: int, paper: Literal["a4", "letter"] = "a4"):
     """The printable handout of this patient's prescription (paper=a4 or letter)."""
     p = care.patient_for(request.auth, patient_id)
     return exports.handout_response(request, p, paper)
 
 
-@router.get("/patients/{patient_id}/fhir", response={200: dict, **ERRORS})
+@router.get(
+    "/patients/{patient_id}/fhir",
+    response={200: None, **ERRORS},
+    openapi_extra=_answers("application/fhir+json", {"type": "object"}),
+)
 def fhir(request, patient_id: int):
     """An R4 Bundle: the Patient, a CarePlan of the prescribed stretches, pain and holds."""
     p = care.patient_for(request.auth, patient_id)

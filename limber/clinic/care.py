@@ -134,8 +134,9 @@ def grant(clinician, patient, colleague_email: str, now: datetime) -> Access:
         and Clinic.objects.filter(members=clinician).filter(members=colleague).exists()
     )
     if not shared or colleague == clinician:
-        # The same answer whether or not the address exists: no probing for accounts.
-        raise CareError("no colleague in your clinic has that e-mail", 422, "invalid", "email")
+        # The same answer whether or not the address exists: no probing for accounts. A 404, as
+        # for any other thing looked up and not found; the request itself was well formed.
+        raise CareError("no colleague in your clinic has that e-mail", 404, "not_found", "email")
     access, _ = Access.objects.get_or_create(
         patient=patient, colleague=colleague, defaults={"granted_by": clinician, "created": now}
     )

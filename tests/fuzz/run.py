@@ -3,10 +3,12 @@
     make fuzz                                     # what CI runs
     .venv/bin/python tests/fuzz/run.py --max-examples 300 --seed 7
 
-Starts `limber serve` on a fresh SQLite database in a temporary folder with a user and a token,
-runs `schemathesis run --checks all` over the API's own OpenAPI schema, prints its report and
-exits with its code: any server error, schema violation or mismatch fails. Request rate limits
-are off (the fuzzer is one user writing hundreds of times a minute); the quotas stay on.
+Starts `limber serve` on a fresh SQLite database in a temporary folder with a patient and a
+clinician who cares for them, each with a token, and runs `schemathesis run --checks all` over
+the API's own OpenAPI schema twice: as the clinician (whose patient-id paths then mostly name
+that patient, so the clinic's operations answer more than 404), then as the patient. It prints
+the reports and fails on any server error, schema violation or mismatch in either run. Request
+rate limits are off (the fuzzer is one user writing hundreds of times a minute); the quotas stay.
 """
 
 from __future__ import annotations
@@ -58,18 +60,33 @@ def main() -> int:
         env.pop(name, None)
     limber(env, "migrate", "--no-input")
     limber(env, "createuser", "fuzz@example.org")
-    token = limber(env, "token", "fuzz@example.org").split()[-1]
-    limber(env, "shell", "-c", (
-        "from django.contrib.auth.models import User;from limber.practice.models import Screening;"
-        "from limber.core.screening import QUESTIONS;"
-        "Screening.objects.create(user=User.objects.get(username='fuzz@example.org'),"
-        "answers={q.id: False for q in QUESTIONS}, flagged=False)"
-    ))  # fmt: skip
+    limber(env, "createuser", "clinician@example.org", "--role", "clinician")
+    tokens = {
+        "clinician": limber(env, "token", "clinician@example.org").split()[-1],
+        "patient": limber(env, "token", "fuzz@example.org").split()[-1],
+    }
+    patient_id = limber(
+        env,
+        "shell",
+        "-c",
+        (
+            "from django.contrib.auth.models import User;from limber.practice.models import Screening;"
+            "from limber.clinic.models import CareLink;from limber.core.screening import QUESTIONS;"
+            "p=User.objects.get(username='fuzz@example.org');"
+            "Screening.objects.create(user=p,answers={q.id: False for q in QUESTIONS},flagged=False);"
+            "CareLink.objects.create(patient=p,clinician=User.objects.get(username='clinician@example.org'));"
+            "print(p.id)"
+        ),
+    ).split()[-1]  # fmt: skip (the shell prints its auto-imports first)
 
     port = args.port or free_port()
+    print(f"server on port {port}", flush=True)
+    # The server's log goes to a file: a pipe read only at the end fills up with its 4xx
+    # warnings (64 KB) and then blocks every thread that logs, which looks like a hung server.
+    log = open(Path(data) / "server.log", "w+")  # noqa: SIM115 (closed in finally)
     server = subprocess.Popen(
         [PYTHON, "-m", "limber", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
     )  # fmt: skip
     try:
         for _ in range(150):
@@ -79,33 +96,44 @@ def main() -> int:
             except OSError:
                 time.sleep(0.1)
         url = f"http://127.0.0.1:{port}/api/v1/openapi.json"
-        command = [
-            SCHEMATHESIS, "run", url,
-            "--checks", "all",
-            "--seed", str(args.seed),
-            "--max-examples", str(args.max_examples),
-            "--header", f"Authorization: Bearer {token}",
-            "--suppress-health-check", "all",
-            "--no-color",
-        ]  # fmt: skip
-        print("$", " ".join(command).replace(token, "<token>"), flush=True)
-        run = subprocess.Popen(command, env=env, cwd=data, stdout=subprocess.PIPE, text=True)
-        generated = 0
-        for line in run.stdout or ():
-            print(line, end="", flush=True)
-            found = re.search(r"(\d+) generated", line)
-            generated = int(found.group(1)) if found else generated
-        code = run.wait()
+        generated, code = 0, 0
+        for role, token in tokens.items():
+            command = [
+                SCHEMATHESIS, "run", url,
+                "--checks", "all",
+                "--seed", str(args.seed),
+                "--max-examples", str(args.max_examples),
+                "--header", f"Authorization: Bearer {token}",
+                "--suppress-health-check", "all",
+                "--no-color",
+            ]  # fmt: skip
+            print(f"# as the {role}\n$", " ".join(command).replace(token, "<token>"), flush=True)
+            role_env = {**env, "FUZZ_PATIENT_ID": patient_id if role == "clinician" else ""}
+            run = subprocess.Popen(
+                command, env=role_env, cwd=data, stdout=subprocess.PIPE, text=True
+            )
+            cases = 0
+            for line in run.stdout or ():
+                print(line, end="", flush=True)
+                found = re.search(r"(\d+) generated", line)
+                cases = int(found.group(1)) if found else cases
+            generated += cases
+            returned = run.wait()
+            code = code or returned
         if code == 0 and generated < MIN_CASES:
             print(f"only {generated} cases were generated; CI asks for {MIN_CASES}")
             code = 1
+        print(f"{generated} cases in all", flush=True)
     finally:
         server.terminate()
         try:
-            _, errors = server.communicate(timeout=10)
+            server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
-            _, errors = server.communicate()
+            server.wait()
+        log.seek(0)
+        errors = log.read()
+        log.close()
         shutil.rmtree(data, ignore_errors=True)
     if "Traceback" in (errors or ""):
         print("the server logged a traceback:\n" + errors[-4000:], file=sys.stderr)
