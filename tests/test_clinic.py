@@ -399,6 +399,37 @@ def test_handout_pdf_has_the_prescription(client, api, cast):
     assert own.status_code == 200 and own.content.startswith(b"%PDF")
 
 
+def test_a_kept_handout_follows_the_prescription_and_one_account_renders_one_at_a_time(
+    client, api, cast
+):
+    from io import BytesIO
+
+    from django.core.cache import cache
+    from pypdf import PdfReader
+
+    def text(response):
+        return " ".join(p.extract_text() for p in PdfReader(BytesIO(response.content)).pages)
+
+    alice, carol = cast["alice"], cast["carol"]
+    path = f"/patients/{alice.pk}/handout.pdf"
+    put(client, f"/patients/{alice.pk}/prescription", rx(), carol)
+    assert "Gently, please." in text(api.get(path, user=carol))
+    # A handout is kept, but a changed prescription is never printed from the old one.
+    put(client, f"/patients/{alice.pk}/prescription", rx(note="Twice a day now."), carol)
+    assert "Twice a day now." in text(api.get(path, user=carol))
+    # While one of Carol's handouts renders, a new one of hers waits its turn (429 with
+    # Retry-After); one already made is still served, and other people are not held up.
+    cache.add(f"handout-rendering:{carol.pk}", 1)
+    busy = api.get(path + "?paper=letter", user=carol)
+    assert_error(busy, 429)
+    assert int(busy["Retry-After"]) > 0
+    assert api.get(path, user=carol).status_code == 200
+    client.force_login(alice)
+    assert client.get("/handout.pdf?paper=letter").status_code == 200
+    cache.delete(f"handout-rendering:{carol.pk}")
+    assert api.get(path + "?paper=letter", user=carol).status_code == 200
+
+
 def test_calendar_feed_follows_the_schedule_and_stops_when_reset(client, api, cast):
     from icalendar import Calendar
 

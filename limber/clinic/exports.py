@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import datetime, time, timedelta
 from typing import Any
 
 import segno
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,6 +22,12 @@ from limber.library import get_library
 from limber.practice import store
 
 PAPERS = {"a4": "A4", "letter": "letter"}
+# Limber's defaults: a handout costs a server thread one to three seconds. The same handout is
+# kept a day (its HTML is the key, so any change to it makes a new one), and one account renders
+# one at a time, so one person printing in a loop cannot take every thread from everyone else.
+HANDOUT_KEEP_S = 24 * 3600
+RENDER_LOCK_S = 60  # longer than any render; a crashed render frees the lock by itself
+RETRY_AFTER_S = 3
 # Limber's default reminder: mornings, before the day's sitting stiffens the back; the feed is
 # in floating time, so 9:00 wherever the person is.
 REMINDER_AT = time(9, 0)
@@ -142,7 +150,8 @@ def _svg_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
-def handout_pdf(patient, practice_url: str, paper: str = "a4") -> bytes:
+def handout_pdf(patient, practice_url: str, paper: str = "a4", requester=None) -> bytes:
+    """The handout as PDF bytes; CareError 429 while `requester` has another one rendering."""
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as e:  # OSError: Pango missing from the system
@@ -166,7 +175,21 @@ def handout_pdf(patient, practice_url: str, paper: str = "a4") -> bytes:
         "paper": PAPERS[paper],
     }
     html = render_to_string("clinic/handout.html", ctx)
-    return HTML(string=html).write_pdf()
+    key = "handout:" + hashlib.sha256(html.encode()).hexdigest()
+    pdf = cache.get(key)
+    if pdf is not None:
+        return pdf
+    lock = f"handout-rendering:{(requester or patient).pk}"
+    if not cache.add(lock, 1, RENDER_LOCK_S):
+        raise care.CareError(
+            "a handout is already being prepared for you; try again in a few seconds", 429, "busy"
+        )
+    try:
+        pdf = HTML(string=html).write_pdf()
+    finally:
+        cache.delete(lock)
+    cache.set(key, pdf, HANDOUT_KEEP_S)
+    return pdf
 
 
 def handout_response(request, patient, paper: str) -> HttpResponse:
@@ -175,9 +198,12 @@ def handout_response(request, patient, paper: str) -> HttpResponse:
     if paper not in PAPERS:
         return error(request, 422, "invalid", "paper must be a4 or letter", "paper")
     try:
-        pdf = handout_pdf(patient, request.build_absolute_uri(reverse("practice")), paper)
+        pdf = handout_pdf(
+            patient, request.build_absolute_uri(reverse("practice")), paper, request.auth
+        )
     except care.CareError as e:
-        return error(request, e.status, e.code, str(e), e.field)
+        retry = RETRY_AFTER_S if e.status == 429 else None
+        return error(request, e.status, e.code, str(e), e.field, retry_after=retry)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="limber-handout-{paper}.pdf"'
     return response

@@ -287,9 +287,14 @@ def handout(request, patient_id=None):
     if paper not in exports.PAPERS:
         raise Http404("paper must be a4 or letter")
     try:
-        pdf = exports.handout_pdf(p, request.build_absolute_uri(reverse("practice")), paper)
-    except care.CareError as e:  # WeasyPrint or Pango missing on this server
-        return HttpResponse(str(e), status=e.status, content_type="text/plain; charset=utf-8")
+        pdf = exports.handout_pdf(
+            p, request.build_absolute_uri(reverse("practice")), paper, request.user
+        )
+    except care.CareError as e:  # WeasyPrint or Pango missing, or another one rendering
+        response = HttpResponse(str(e), status=e.status, content_type="text/plain; charset=utf-8")
+        if e.status == 429:
+            response["Retry-After"] = str(exports.RETRY_AFTER_S)
+        return response
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="limber-handout-{paper}.pdf"'
     return response
