@@ -42,6 +42,8 @@ class Config:
     # The shared cache and Channels layer when several processes serve Limber.
     redis_url: str
     token_days: int
+    # LIMBER_RATE_LIMITS=off: no request rate limits (benchmarks, bulk imports); quotas stay.
+    rate_limits: bool
 
 
 def _flag(env: dict[str, str], name: str) -> bool:
@@ -227,4 +229,5 @@ def load(env: dict[str, str] | None = None) -> Config:
         # Limber's default: 90 days, long enough that a phone app is not re-paired every few
         # weeks, short enough that a forgotten token stops working within a season.
         token_days=_token_days(env.get("LIMBER_TOKEN_DAYS", "")),
+        rate_limits=_flag(env, "LIMBER_RATE_LIMITS") if env.get("LIMBER_RATE_LIMITS") else True,
     )

@@ -195,6 +195,15 @@ def confirmation_link(email: str) -> str:
     return re.search(r"https?://[^/\s]+(/accounts/signup/\S+/)", body).group(1)
 
 
+def no_rate_limits(monkeypatch) -> None:
+    """As LIMBER_RATE_LIMITS=off does for a server: no request rate limits, the quotas stay."""
+    import dataclasses
+
+    from django.conf import settings
+
+    monkeypatch.setattr(settings, "CONFIG", dataclasses.replace(settings.CONFIG, rate_limits=False))
+
+
 def clear_answers(value: bool = False) -> dict:
     from limber.core.screening import QUESTIONS
 

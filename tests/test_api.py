@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from limber.practice.models import Hold, PracticeSession, Screening
-from tests.conftest import clear_answers
+from tests.conftest import clear_answers, no_rate_limits
 
 pytestmark = pytest.mark.django_db
 
@@ -492,7 +492,7 @@ def test_writes_over_the_rate_limit_get_429_with_retry_after(api, alice, bob, mo
     assert api.get("/history", user=alice).status_code == 200
     assert api.post("/sessions", session(), user=bob).status_code == 201
     # Benchmarks and bulk imports turn the rate limits off.
-    monkeypatch.setenv("LIMBER_RATE_LIMITS", "off")
+    no_rate_limits(monkeypatch)
     assert api.post("/sessions", session(), user=alice).status_code == 201
 
 
@@ -502,7 +502,7 @@ def test_sessions_over_the_daily_quota_wait_for_tomorrow_but_replays_still_land(
     from limber.practice import quotas
 
     monkeypatch.setattr(quotas, "SESSIONS_PER_DAY", 2)
-    monkeypatch.setenv("LIMBER_RATE_LIMITS", "off")  # quotas stay on regardless
+    no_rate_limits(monkeypatch)  # quotas stay on regardless
     first = session(n_holds=1)
     assert api.post("/sessions", first, user=alice).status_code == 201
     assert api.post("/sessions", session(), user=alice).status_code == 201

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from limber.practice.models import PracticeSession
+from tests.conftest import no_rate_limits
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +133,7 @@ def test_any_date_with_any_offset_is_stored_or_refused_by_name(
     from limber.practice import quotas
 
     # One user writing hundreds of sessions a minute: no person does, so lift the limits.
-    monkeypatch.setenv("LIMBER_RATE_LIMITS", "off")
+    no_rate_limits(monkeypatch)
     monkeypatch.setattr(quotas, "SESSIONS_PER_DAY", 10_000)
     body = valid_session()
     body[field] = moment.isoformat() + offset

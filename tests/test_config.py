@@ -46,6 +46,8 @@ def test_postgres_url_is_understood(tmp_path):
         ({"REDIS_URL": "http://cache"}, "REDIS_URL must start with redis://"),
         ({"LIMBER_TOKEN_DAYS": "0"}, "LIMBER_TOKEN_DAYS must be a number of days"),
         ({"LIMBER_SQLITE_SYNCHRONOUS": "off"}, "LIMBER_SQLITE_SYNCHRONOUS must be normal or full"),
+        # A typo must not leave a bulk import half-throttled with nobody told why.
+        ({"LIMBER_RATE_LIMITS": "of"}, "LIMBER_RATE_LIMITS must be true or false"),
     ],
 )
 def test_a_wrong_value_is_refused_with_one_line(tmp_path, env, message):

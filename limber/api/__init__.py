@@ -6,9 +6,9 @@ Every error, whatever raised it, answers
 
 from __future__ import annotations
 
-import os
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
@@ -73,16 +73,10 @@ WRITES_PER_MINUTE = 120
 WINDOW_S = 60
 
 
-def rate_limits_on() -> bool:
-    """LIMBER_RATE_LIMITS=off turns the request rate limits off (benchmarks, bulk imports);
-    the quotas on what is stored stay."""
-    return os.environ.get("LIMBER_RATE_LIMITS", "on").strip().lower() not in {"off", "0", "no"}
-
-
 def write_refused(request) -> JsonResponse | None:
     """The 429 for a user over the write rate, or None. Counted per user in Django's cache
     (Redis when REDIS_URL is set, so every process counts together), in minute windows."""
-    if not rate_limits_on():
+    if not settings.CONFIG.rate_limits:  # LIMBER_RATE_LIMITS=off; the quotas stay
         return None
     now = time.time()
     window = int(now // WINDOW_S)
