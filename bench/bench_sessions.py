@@ -33,6 +33,8 @@ import time
 from benchlib import PYTHON, environment, free_port, limber, load_average, make_users
 from benchlib import session_body as body
 
+KEEP_ALIVE_S = 4  # under uvicorn's timeout_keep_alive (5 s)
+
 
 def client(port, token, deadline, interval, latencies, errors, sent, lock, seed):
     """One simulated phone: post a session, wait, repeat until the deadline."""
@@ -42,7 +44,13 @@ def client(port, token, deadline, interval, latencies, errors, sent, lock, seed)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     if interval:
         time.sleep(rng.uniform(0, interval))  # clients arrive spread out, not all at once
+    last = time.monotonic()
     while time.monotonic() < deadline:
+        if time.monotonic() - last > KEEP_ALIVE_S:
+            # uvicorn closes an idle connection after 5 s; a phone would open a new one, and
+            # so do we (the connect is part of the latency), rather than write into a closed one.
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         replay = mine and rng.random() < 0.1
         payload = rng.choice(mine) if replay else body()
         data = json.dumps(payload)
@@ -57,6 +65,7 @@ def client(port, token, deadline, interval, latencies, errors, sent, lock, seed)
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         elapsed = time.perf_counter() - t0
+        last = time.monotonic()
         with lock:
             if status == 201:
                 latencies.append(elapsed)
