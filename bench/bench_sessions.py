@@ -14,6 +14,8 @@ and quotas are on, as in production: an honest client never meets them.
 
 --interval is the pause of each client between posts (default 1 s: 50 clients ≈ 50 posts/s, far
 above what a clinic's patients send); 0 measures the server's ceiling, where latency is queueing.
+A phone in a session posts once per hold, and a hold lasts 10 s or more, so `--interval 10` is
+the pace of people actually practising: 200 clients then send about 20 posts a second.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import random
 import socket
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -36,8 +39,10 @@ from benchlib import session_body as body
 KEEP_ALIVE_S = 4  # under uvicorn's timeout_keep_alive (5 s)
 
 
-def client(port, token, deadline, interval, latencies, errors, sent, lock, seed):
-    """One simulated phone: post a session, wait, repeat until the deadline."""
+def client(port, token, window, interval, latencies, errors, sent, lock, seed):
+    """One simulated phone: post a session, wait, repeat until the deadline. Latencies count
+    from the window's start on (the warm-up before it opens connections and fills caches)."""
+    measure_from, deadline = window
     rng = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     mine: list[dict] = []
@@ -54,7 +59,7 @@ def client(port, token, deadline, interval, latencies, errors, sent, lock, seed)
         replay = mine and rng.random() < 0.1
         payload = rng.choice(mine) if replay else body()
         data = json.dumps(payload)
-        t0 = time.perf_counter()
+        t0, t0_wall = time.perf_counter(), time.monotonic()
         try:
             conn.request("POST", "/api/v1/sessions", data, headers)
             response = conn.getresponse()
@@ -68,7 +73,8 @@ def client(port, token, deadline, interval, latencies, errors, sent, lock, seed)
         last = time.monotonic()
         with lock:
             if status == 201:
-                latencies.append(elapsed)
+                if t0_wall >= measure_from:
+                    latencies.append(elapsed)
                 if not replay:
                     sent.add(payload["id"])
                     mine.append(payload)
@@ -79,7 +85,7 @@ def client(port, token, deadline, interval, latencies, errors, sent, lock, seed)
             time.sleep(rng.uniform(0.5, 1.5) * interval)
 
 
-def worker(port, tokens, deadline, interval, first_seed):
+def worker(port, tokens, window, interval, first_seed):
     """A process of client threads: spreading clients over processes keeps the load generator's
     own GIL out of the measured latency."""
     latencies: list[float] = []
@@ -89,7 +95,7 @@ def worker(port, tokens, deadline, interval, first_seed):
     threads = [
         threading.Thread(
             target=client,
-            args=(port, token, deadline, interval, latencies, errors, sent, lock, first_seed + i),
+            args=(port, token, window, interval, latencies, errors, sent, lock, first_seed + i),
         )
         for i, token in enumerate(tokens)
     ]
@@ -105,6 +111,10 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--interval", type=float, default=1.0)
+    ap.add_argument(
+        "--warmup", type=float, default=None, help="seconds not measured first (default: 5 s "
+        "or one interval, whichever is longer: a server in use is warm)",
+    )  # fmt: skip
     ap.add_argument("--workers", type=int, default=1, help="server processes")
     ap.add_argument(
         "--server-cpus", default="", help="pin the server to these cores, e.g. 0 (taskset)"
@@ -131,10 +141,12 @@ def main() -> None:
         )
         if others:
             os.sched_setaffinity(0, others)
+    # The server's log goes to a file: a pipe nobody reads fills up and stalls the server.
+    log = tempfile.TemporaryFile("w+")
     server = subprocess.Popen(
         [*pin, PYTHON, "-m", "limber", "serve", "--port", str(port), "--workers", str(args.workers)],
         env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     try:
         for _ in range(100):
@@ -146,12 +158,14 @@ def main() -> None:
         latencies: list[float] = []
         errors: list = []
         sent: set[str] = set()
-        started = time.monotonic()
-        deadline = started + args.seconds  # monotonic clocks agree across processes
+        warmup = max(5.0, args.interval) if args.warmup is None else args.warmup
+        # Monotonic clocks agree across processes.
+        started = time.monotonic() + warmup
+        window = (started, started + args.seconds)
         shares = [tokens[i :: args.processes] for i in range(args.processes)]
         with multiprocessing.Pool(args.processes) as pool:
             jobs = [
-                pool.apply_async(worker, (port, share, deadline, args.interval, 1000 * i))
+                pool.apply_async(worker, (port, share, window, args.interval, 1000 * i))
                 for i, share in enumerate(shares)
             ]
             for job in jobs:
@@ -159,10 +173,13 @@ def main() -> None:
                 latencies += lat
                 errors += err
                 sent |= ids
-        wall = time.monotonic() - started
     finally:
         server.terminate()
         server.wait(10)
+        log.seek(0)
+        if "Traceback" in (logged := log.read()):
+            print("the server logged a traceback:\n" + logged[-3000:])
+        log.close()
 
     counts = subprocess.run(
         [PYTHON, "-c", (
@@ -181,8 +198,12 @@ def main() -> None:
     print(f"database            {db}" + (" and Redis" if args.redis else ""))
     pinned = f", pinned to cores {args.server_cpus}" if args.server_cpus else ""
     print(f"server              limber serve --workers {args.workers} (uvicorn){pinned}")
-    print(f"clients, duration   {args.clients} clients, {wall:.1f} s, interval {args.interval:g} s")
-    print(f"requests ok         {len(lat)} ({len(lat) / wall:.0f}/s), errors {len(errors)}")
+    print(
+        f"clients, duration   {args.clients} clients, {args.seconds:g} s measured after {warmup:g} s "
+        f"of warm-up, interval {args.interval:g} s"
+    )
+    rate = len(lat) / args.seconds
+    print(f"requests ok         {len(lat)} ({rate:.0f}/s), errors {len(errors)}")
     print(
         f"latency ms          p50 {pct(50):.1f}  p95 {pct(95):.1f}  p99 {pct(99):.1f}  max {pct(100):.1f}"
     )
