@@ -387,13 +387,18 @@ def write_with_bulk_create(api, alice):
 
 
 def write_then_update_and_delete(api, alice):
-    holds = [("towel-hamstring-stretch", "towel", "left", 10, 10.0, None)] * 4
+    holds = [("towel-hamstring-stretch", "towel", "left", 10, 10.0, None)] * 5
     s = log_session(alice, timezone.now() - timedelta(days=1), holds=holds)
-    first, second, _, extra = s.holds.order_by("position")
+    stale = PracticeSession.objects.get(pk=s.pk)  # read before its holds change
+    first, second, _, extra, more = s.holds.order_by("position")
     Hold.objects.filter(pk=first.pk).update(good_form_s=8.0)
     second.good_form_s = 6.0
-    second.save(update_fields=["good_form_s"])
+    Hold.objects.bulk_update([second], ["good_form_s"])
     extra.delete()
+    Hold.objects.filter(pk=more.pk).delete()
+    stale.pain_after = 2
+    stale.save()  # the pain answer is saved; its totals, read before, are not
+    assert PracticeSession.objects.get(pk=s.pk).pain_after == 2
 
 
 @pytest.mark.parametrize(

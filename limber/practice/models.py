@@ -41,6 +41,14 @@ class Screening(models.Model):
         )
 
 
+TOTALS = (
+    "hold_count",
+    "held_s",
+    "timed_held_s",
+    "good_form_s",
+)  # PracticeSession's sums of its holds
+
+
 class PracticeSession(models.Model):
     """A practice session, keyed by the id its player made, so replays store it once."""
 
@@ -69,6 +77,17 @@ class PracticeSession(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.id} of {self.user_id}"
+
+    def save(self, *args, **kwargs):
+        # A stored session saved whole, read before its holds changed, would write its stale
+        # totals back: only recount() writes them once the row exists.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in TOTALS
+            ]
+        super().save(*args, **kwargs)
 
 
 # The hold fields the session totals are made of: a write that changes one of them recounts.
