@@ -1,7 +1,8 @@
 """The clinician's view of their patients: adherence, pain, form and alerts, in a few queries.
 
 The cost of the dashboard does not grow with a patient's history (DESIGN.md §7): it reads the
-last four weeks of sessions for all patients at once, and aggregates in the database.
+last four weeks of sessions for all patients at once, with the totals each session keeps of its
+holds, and never reads a hold.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from statistics import median
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Max, Sum
+from django.db.models import CharField, Max
 from django.db.models.functions import Cast
 
 from limber.clinic.care import visible_patients_q
@@ -118,7 +119,7 @@ def sparkline(values: list[int | None], width: int = 120, height: int = 28) -> s
 
 
 def rows(clinician, now: datetime) -> list[dict[str, Any]]:
-    """One row per patient this clinician may see; eight queries at most, whatever their number."""
+    """One row per patient this clinician may see; seven queries at most, whatever their number."""
     User = get_user_model()
     return _rows(User.objects.filter(visible_patients_q(clinician), is_active=True), now)
 
@@ -149,7 +150,18 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
         # The id as text, made a UUID only for the few sessions an alert links to: converting
         # every id was a tenth of the dashboard's time.
         .annotate(sid=Cast("id", output_field=CharField()))
-        .values("sid", "user_id", "started_at", "pain_before", "pain_after", "pain_spread")
+        # The good-form share from the totals each session keeps of its holds: summing the
+        # holds themselves made the dashboard's cost grow with the number of holds.
+        .values(
+            "sid",
+            "user_id",
+            "started_at",
+            "pain_before",
+            "pain_after",
+            "pain_spread",
+            "good_form_s",
+            "timed_held_s",
+        )
     ):
         by_patient[s["user_id"]].append(s)
     quiet = [i for i in ids if not by_patient[i]]
@@ -163,17 +175,6 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
         if quiet
         else {}
     )
-    # From the window's sessions (by started_at) to their holds: starting from the holds, or
-    # from a subquery, the databases walked every session of the year.
-    form = {
-        r["user_id"]: (r["good"], r["held"])
-        for r in PracticeSession.objects.filter(
-            user_id__in=ids, started_at__gte=since, started_at__lte=now
-        )
-        .filter(holds__good_form_s__isnull=False)
-        .values("user_id")
-        .annotate(good=Sum("holds__good_form_s"), held=Sum("holds__held_s"))
-    }
     # The latest flag still open per patient: not cleared by a clinician, and no clear answer
     # since that says "a clinician has seen me" (DESIGN.md §6). Flags are rare, so this reads
     # only flagged rows and the "seen" answers of the patients who have one.
@@ -199,7 +200,8 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
         data = prescriptions.get(p["id"])
         last = sessions[-1]["started_at"] if sessions else last_before.get(p["id"])
         per_week = data["times_per_week"] if data else None
-        good, held = form.get(p["id"], (None, None))
+        good = sum(s["good_form_s"] for s in sessions)
+        held = sum(s["timed_held_s"] for s in sessions)
         pains = [_pain(s) for s in sessions]
         out.append(
             {

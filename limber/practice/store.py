@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from limber.library import get_library
 from limber.practice import quotas
-from limber.practice.models import Hold, PracticeSession, Screening
+from limber.practice.models import Hold, PracticeSession, Screening, totals_of
 
 HOLD_FIELDS = (
     "exercise", "variant", "side", "rep", "target_s", "held_s", "good_form_s", "stretch_felt", "pain",
@@ -83,10 +83,11 @@ def _insert(user, data: Any) -> dict[str, Any]:
         user=user,
         started_at=data.started_at,
         **{f: getattr(data, f) for f in LATE_FIELDS},
+        **totals_of(data.holds),
     )
     # Only now is it known to be new (a replay fails the insert above): a refusal rolls it back.
     _within_quota(user)
-    rows = Hold.objects.bulk_create(
+    rows = Hold.objects.bulk_create_counted(
         Hold(id=h.id, session=session, position=n, **{f: getattr(h, f) for f in HOLD_FIELDS})
         for n, h in enumerate(data.holds)
     )
