@@ -106,8 +106,6 @@ def bench_own_work(n: int) -> None:
 
 def bench_stages(n: int) -> None:
     """Where one tracked frame's time goes: the model, and each piece of our own work."""
-    import math
-
     import cv2
     import numpy as np
 
@@ -139,7 +137,7 @@ def bench_stages(n: int) -> None:
     assert lm is not None, "nobody found in the clip"
     roi = engine._track
     stages: dict[str, list[float]] = {k: [] for k in (
-        "decode (video frame)", "crop (RGBA, warpAffine)", "input buffer (RGB, /255)", "  (before: crop + input)",
+        "decode (video frame)", "crop + input buffer", "  (before: crop + input)",
         "landmark model", "read outputs + refine", "landmark objects",
         "smoothing", "form rules", "hold counter")}  # fmt: skip
     stages["decode (video frame)"] = decode
@@ -163,39 +161,25 @@ def bench_stages(n: int) -> None:
         t[:] = [time.perf_counter()]
         cpu[:] = [time.thread_time()]
 
-        c, s = math.cos(roi.rotation), math.sin(roi.rotation)
-        k = roi.size / n_
-        a = np.array([[k * c, -k * s, roi.cx - roi.size / 2 * (c - s)],
-                      [k * s, k * c, roi.cy - roi.size / 2 * (s + c)]])  # fmt: skip
-        if engine._rgba is None or engine._rgba.shape[:2] != frame.shape[:2]:
-            engine._rgba = np.empty((*frame.shape[:2], 4), np.uint8)
-        cv2.cvtColor(frame, cv2.COLOR_BGR2RGBA, dst=engine._rgba)
-        cv2.warpAffine(engine._rgba, a, (n_, n_), dst=engine._crop4,
-                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                       borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        lap("crop (RGBA, warpAffine)")
-        cv2.cvtColor(engine._crop4, cv2.COLOR_RGBA2RGB, dst=engine._crop)
-        np.multiply(engine._crop, np.float32(1 / 255.0), out=engine._lm_input()[0])
-        lap("input buffer (RGB, /255)")
-        # The same crop and input the way it was done before (3-channel warp, a float copy,
-        # set_tensor), on the same frame: the baseline for the two lines above.
-        old = cv2.warpAffine(frame, a, (n_, n_), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                             borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        x = cv2.cvtColor(old, cv2.COLOR_BGR2RGB).astype(np.float32) * (1 / 255.0)
-        engine._landmarker.set_tensor(engine._lm_in, x[None])
-        lap("  (before: crop + input)")
+        # The engine's own steps, one at a time (BlazePose.landmarks_in is these three), and
+        # the crop the way it was done before (a 3-channel warp, a float copy, set_tensor) on
+        # the same frame, as a baseline. Which goes first alternates: the second finds the
+        # frame in the cache. Either leaves the same input in the model's buffer.
+        a = engine.crop_matrix(roi)
+        for step in ("crop + input buffer", "  (before: crop + input)")[:: 1 if i % 2 else -1]:
+            if step == "crop + input buffer":
+                engine._crop_input(frame, roi)
+            else:
+                old = cv2.warpAffine(frame, a, (n_, n_),
+                                     flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                     borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+                x = cv2.cvtColor(old, cv2.COLOR_BGR2RGB).astype(np.float32) * (1 / 255.0)
+                engine._landmarker.set_tensor(engine._lm_in, x[None])
+            lap(step)
         engine._landmarker.invoke()
         lap("landmark model")
-        # The rest of landmarks_in (outputs, refinement, back to image pixels), timed whole.
-        c0 = time.thread_time()
-        presence, pts = engine.landmarks_in(frame, roi)
-        t.append(time.perf_counter())
-        cpu.append(time.thread_time())
-        cpu_stages["read outputs + refine"].append(-1.0)  # not separable in CPU time
-        del c0
-        stages["read outputs + refine"].append(t[-1] - t[-2] - stages["landmark model"][-1]
-                                               - stages["crop (RGBA, warpAffine)"][-1]
-                                               - stages["input buffer (RGB, /255)"][-1])  # fmt: skip
+        presence, pts = engine._read(roi, a)
+        lap("read outputs + refine")
         roi = engine._next_roi(pts)
         lm = engine._result(frame, presence, pts)
         lap("landmark objects")

@@ -374,7 +374,7 @@ def test_hips_lifted_in_a_bridge_is_not_the_lying_stretch():
     sh = lm["right_shoulder"]
     lift = 0.6 * math.hypot(lm["right_hip"].x - sh.x, lm["right_hip"].y - sh.y)
     up = {form.INDEX[n] for n in ("left_hip", "right_hip")}
-    points = tuple(replace(p, y=p.y - lift) if i in up else p for i, p in enumerate(lm.points))
+    points = tuple(p._replace(y=p.y - lift) if i in up else p for i, p in enumerate(lm.points))
     v = check_form(replace(lm, points=points), TOWEL)
     assert v.posture == "lying" and not v.in_position
     assert v.cues[0] == form.CUE_HIPS_DOWN

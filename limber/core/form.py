@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Protocol
+from functools import cached_property, lru_cache
+from typing import Any, NamedTuple, Protocol
 
 from .body import angle_at
 from .spec import MEASURES, CheckRule, Stretch, Variant
@@ -123,8 +123,10 @@ SAME_FIT = 30.0
 STRAIGHT = 150.0
 
 
-@dataclass(frozen=True, slots=True)
-class Landmark:
+class Landmark(NamedTuple):
+    """One body point. A named tuple, not a dataclass: a video frame makes 66 of them (99 with
+    smoothing), and a tuple is built in C (a quarter of a frozen dataclass's time)."""
+
     x: float  # pixels from the left edge
     y: float  # pixels from the top edge (down is +y)
     z: float = 0.0  # depth, roughly in x's scale; smaller is nearer the camera
@@ -153,7 +155,17 @@ class Landmarks:
         return self.points[INDEX[name]]
 
     def visible(self, *names: str) -> bool:
-        return all(self.points[INDEX[n]].visibility >= VISIBLE for n in names)
+        seen = self._seen
+        return all(seen[INDEX[n]] for n in names)
+
+    # Worked out once per frame on first use (the rules ask for each point many times).
+    @cached_property
+    def _seen(self) -> tuple[bool, ...]:
+        return tuple(p.visibility >= VISIBLE for p in self.points)
+
+    @cached_property
+    def _up(self) -> tuple[tuple[float, float], ...]:
+        return tuple((p.x, -p.y) for p in self.points)
 
 
 class PoseEngine(Protocol):
@@ -187,11 +199,6 @@ class Measurement:
     depth: bool = False  # angles measured in 3-D (world landmarks): good from any viewpoint
 
 
-def _up(p: Landmark) -> Vec:
-    """Image pixels (y down) to y-up coordinates, so angles read like the body model's."""
-    return (p.x, -p.y)
-
-
 def _mid(a: Vec, b: Vec) -> Vec:
     return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
 
@@ -205,8 +212,7 @@ def _direction(frm: Vec, to: Vec, facing: int) -> float:
     return math.degrees(math.atan2(to[1] - frm[1], (to[0] - frm[0]) * facing))
 
 
-@dataclass(frozen=True)
-class _Leg:
+class _Leg(NamedTuple):
     hip: Vec
     knee: Vec
     ankle: Vec
@@ -214,8 +220,21 @@ class _Leg:
     toe: Vec
 
 
+_LEG_POINTS = {
+    s: tuple(INDEX[f"{s}_{j}"] for j in ("hip", "knee", "ankle", "heel", "foot_index"))
+    for s in ("left", "right")
+}
+
+
 def _leg(lm: Landmarks, side: str) -> _Leg:
-    return _Leg(*(_up(lm[f"{side}_{j}"]) for j in ("hip", "knee", "ankle", "heel", "foot_index")))
+    up = lm._up
+    return _Leg._make([up[i] for i in _LEG_POINTS[side]])
+
+
+def _pt(lm: Landmarks, name: str) -> Vec:
+    """One landmark in y-up coordinates (image pixels, y negated), so angles read like the
+    body model's."""
+    return lm._up[INDEX[name]]
 
 
 def _body_px(lm: Landmarks) -> float:
@@ -225,8 +244,8 @@ def _body_px(lm: Landmarks) -> float:
     """
     from .body import SEGMENTS
 
-    sh = _mid(_up(lm["left_shoulder"]), _up(lm["right_shoulder"]))
-    hp = _mid(_up(lm["left_hip"]), _up(lm["right_hip"]))
+    sh = _mid(_pt(lm, "left_shoulder"), _pt(lm, "right_shoulder"))
+    hp = _mid(_pt(lm, "left_hip"), _pt(lm, "right_hip"))
     estimates = [_dist(sh, hp) / SEGMENTS["trunk"]]
     for s in ("left", "right"):
         leg = _leg(lm, s)
@@ -245,8 +264,8 @@ def _view(lm: Landmarks) -> str:
             yaws.append(math.degrees(math.atan2(abs(p.z - q.z), math.hypot(p.x - q.x, p.y - q.y))))
         yaw = sum(yaws) / len(yaws)
         return "side" if yaw >= SIDE_YAW else "angled" if yaw >= FRONT_YAW else "front"
-    ls, rs = _up(lm["left_shoulder"]), _up(lm["right_shoulder"])
-    lh, rh = _up(lm["left_hip"]), _up(lm["right_hip"])
+    ls, rs = _pt(lm, "left_shoulder"), _pt(lm, "right_shoulder")
+    lh, rh = _pt(lm, "left_hip"), _pt(lm, "right_hip")
     trunk = _dist(_mid(ls, rs), _mid(lh, rh))
     if trunk <= 0:
         return "front"
@@ -260,23 +279,26 @@ def _elevation(frm: Vec, to: Vec) -> float:
     return math.degrees(math.atan2(to[1] - frm[1], abs(to[0] - frm[0])))
 
 
-def _leg_shape(lm: Landmarks, work: str, other: str) -> dict[str, float]:
-    """Joint angles and how far each leg rises: what tells the working leg from the other."""
-    sh = _mid(_up(lm["left_shoulder"]), _up(lm["right_shoulder"]))
-    w, o = _leg(lm, work), _leg(lm, other)
-    return {
-        "hip": angle_at(sh, w.hip, w.knee),
-        "knee": angle_at(w.hip, w.knee, w.ankle),
-        "other_hip": angle_at(sh, o.hip, o.knee),
-        "other_knee": angle_at(o.hip, o.knee, o.ankle),
-        "rise": _elevation(w.hip, w.ankle),
-        "other_rise": _elevation(o.hip, o.ankle),
-    }
+_SHAPE = ("hip", "knee", "other_hip", "other_knee", "rise", "other_rise")
+
+
+def _shape(sh: Vec, w: _Leg, o: _Leg) -> tuple[float, ...]:
+    """Joint angles and how far each leg rises (in _SHAPE's order): what tells the working leg
+    from the other."""
+    return (
+        angle_at(sh, w.hip, w.knee),
+        angle_at(w.hip, w.knee, w.ankle),
+        angle_at(sh, o.hip, o.knee),
+        angle_at(o.hip, o.knee, o.ankle),
+        _elevation(w.hip, w.ankle),
+        _elevation(o.hip, o.ankle),
+    )
 
 
 @lru_cache(maxsize=64)
-def _movement(variant: Variant, position: str, steps: int = 4) -> tuple[dict[str, float], ...]:
-    """The leg shapes along the stretch's movement, start to end, from the body model."""
+def _movement(variant: Variant, position: str, steps: int = 4) -> tuple[tuple[float, ...], ...]:
+    """The leg shapes along the stretch's movement, start to end, from the body model (each in
+    _SHAPE's order)."""
     from .body import figure, interpolate
 
     shapes = []
@@ -293,10 +315,19 @@ def _movement(variant: Variant, position: str, steps: int = 4) -> tuple[dict[str
                 "other_rise": _elevation(f["hip"], f["other_ankle"]),
             }
         )
-    return tuple(shapes)
+    return tuple(tuple(s[k] for k in _SHAPE) for s in shapes)
 
 
 _LEG_JOINTS = ("hip", "knee", "ankle")
+# The working leg's (W_) and the other leg's (O_) landmark indices, by which leg works.
+_ROLES = {
+    side: {
+        f"{role}_{j}": INDEX[f"{s}_{j}"]
+        for role, s in (("W", side), ("O", other))
+        for j in ("hip", "knee", "ankle", "heel", "foot_index")
+    }
+    for side, other in (("left", "right"), ("right", "left"))
+}
 
 
 def _working_side(lm: Landmarks, variant: Variant, position: str, prefer: str | None) -> str:
@@ -308,10 +339,16 @@ def _working_side(lm: Landmarks, variant: Variant, position: str, prefer: str | 
     the checks of a hidden leg come out unknown anyway.
     """
     shapes = _movement(variant, position)
+    sh = _mid(_pt(lm, "left_shoulder"), _pt(lm, "right_shoulder"))
+    left, right = _leg(lm, "left"), _leg(lm, "right")
     costs = {}
-    for side, other in (("left", "right"), ("right", "left")):
-        seen = _leg_shape(lm, side, other)
-        costs[side] = min(sum(abs(seen[k] - want[k]) for k in seen) for want in shapes)
+    for side, w, o in (("left", left, right), ("right", right, left)):
+        h, k, oh, ok, r, orise = _shape(sh, w, o)
+        costs[side] = min(
+            abs(h - x[0]) + abs(k - x[1]) + abs(oh - x[2]) + abs(ok - x[3]) + abs(r - x[4])
+            + abs(orise - x[5])
+            for x in shapes
+        )  # fmt: skip
     if prefer in costs and abs(costs["left"] - costs["right"]) < SAME_FIT:
         return prefer
     return min(costs, key=lambda s: costs[s])
@@ -319,16 +356,16 @@ def _working_side(lm: Landmarks, variant: Variant, position: str, prefer: str | 
 
 def _facing(lm: Landmarks, lying: bool) -> int:
     """+1 when the person's legs (lying) or knees and face (sitting) point to the image's right."""
-    sh = _mid(_up(lm["left_shoulder"]), _up(lm["right_shoulder"]))
-    hp = _mid(_up(lm["left_hip"]), _up(lm["right_hip"]))
+    sh = _mid(_pt(lm, "left_shoulder"), _pt(lm, "right_shoulder"))
+    hp = _mid(_pt(lm, "left_hip"), _pt(lm, "right_hip"))
     if lying:
         toward = hp[0] - sh[0]
     else:
-        knees = _mid(_up(lm["left_knee"]), _up(lm["right_knee"]))
-        ears = _mid(_up(lm["left_ear"]), _up(lm["right_ear"]))
+        knees = _mid(_pt(lm, "left_knee"), _pt(lm, "right_knee"))
+        ears = _mid(_pt(lm, "left_ear"), _pt(lm, "right_ear"))
         scale = max(_dist(sh, hp), 1e-9)
         # The knees say it most plainly; the nose in front of the ears settles upright cases.
-        toward = (knees[0] - hp[0]) / scale + 0.5 * (_up(lm["nose"])[0] - ears[0]) / scale
+        toward = (knees[0] - hp[0]) / scale + 0.5 * (_pt(lm, "nose")[0] - ears[0]) / scale
     return 1 if toward >= 0 else -1
 
 
@@ -361,11 +398,12 @@ def _mid3(a: Vec3, b: Vec3) -> Vec3:
 
 def _angle3(a: Vec3, vertex: Vec3, b: Vec3) -> float:
     """The interior angle a-vertex-b in degrees (0 to 180), in 3-D."""
-    u, v = _sub(a, vertex), _sub(b, vertex)
-    n = math.sqrt(sum(x * x for x in u) * sum(x * x for x in v))
+    ux, uy, uz = a[0] - vertex[0], a[1] - vertex[1], a[2] - vertex[2]
+    vx, vy, vz = b[0] - vertex[0], b[1] - vertex[1], b[2] - vertex[2]
+    n = math.sqrt((ux * ux + uy * uy + uz * uz) * (vx * vx + vy * vy + vz * vz))
     if n == 0:
         return float("nan")
-    cos = sum(x * y for x, y in zip(u, v, strict=True)) / n
+    cos = (ux * vx + uy * vy + uz * vz) / n
     return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
@@ -417,8 +455,8 @@ def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measu
     sitting); lying is the trunk along the floor and not folded over the legs. Angles come
     from the world landmarks when the engine gives them (ANGLES_3D), else from the pixels.
     """
-    sh_l, sh_r = _up(lm["left_shoulder"]), _up(lm["right_shoulder"])
-    hp_l, hp_r = _up(lm["left_hip"]), _up(lm["right_hip"])
+    sh_l, sh_r = _pt(lm, "left_shoulder"), _pt(lm, "right_shoulder")
+    hp_l, hp_r = _pt(lm, "left_hip"), _pt(lm, "right_hip")
     sh, hp = _mid(sh_l, sh_r), _mid(hp_l, hp_r)
     trunk_seen = (lm.visible("left_shoulder") or lm.visible("right_shoulder")) and (
         lm.visible("left_hip") or lm.visible("right_hip")
@@ -427,7 +465,7 @@ def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measu
     view = _view(lm)
     body_px = _body_px(lm)
     p3 = _points3(lm, POSTURE_3D)
-    a3 = _points3(lm, ANGLES_3D)
+    a3 = p3 if ANGLES_3D == POSTURE_3D else _points3(lm, ANGLES_3D)
     px3 = _points3(lm, False)
     use3d = ANGLES_3D and lm.world is not None
     sh3 = _mid3(p3["left_shoulder"], p3["right_shoulder"])
@@ -482,9 +520,10 @@ def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measu
     facing = _facing(lm, lying=posture == "lying" or (posture is None and elev <= LYING_TRUNK))
     w, o = _leg(lm, side), _leg(lm, other)
 
+    vis, roles = lm._seen, _ROLES[side]
+
     def seen(*joints: str) -> bool:
-        names = [j.replace("W_", side + "_").replace("O_", other + "_") for j in joints]
-        return lm.visible(*names)
+        return all(vis[roles[j]] for j in joints)
 
     def knee(leg: str, how: str = KNEE_FROM) -> float:
         hip, kn, ankle = (f"{leg}_{j}" for j in _LEG_JOINTS)

@@ -191,6 +191,14 @@ class BlazePose:
         self._rgba: Any = None  # the frame as RGBA, reused while frames keep their size
         self._off = np.arange(7) - 3
         self._idx33 = np.arange(33)[:, None, None]
+        # The heatmaps' shape (rows, columns, points) and what refinement derives from it.
+        hh, hw, nl = next(
+            d["shape"][1:] for d in self._landmarker.get_output_details()
+            if d["index"] == self._lm_heat
+        )  # fmt: skip
+        self._heat_scale = np.array([hw, hh]) / LANDMARK_SIZE  # crop pixels -> heatmap cells
+        self._heat_last = np.array([[hw - 1], [hh - 1]])
+        self._heat_step = np.array([[nl], [hw * nl]])  # flat index of a column, of a row
         self._track: Roi | None = None
         self.last_presence = 0.0
         self.detections = 0  # how many times the detector ran (for benchmarks and tests)
@@ -297,17 +305,27 @@ class BlazePose:
         landmarks x, y, z (metres, origin between the hips, turned back to the image's axes so
         y points down as in the picture).
         """
-        np, cv2 = self._np, self._cv2
-        n = LANDMARK_SIZE
+        a = self._crop_input(frame, roi)
+        self._landmarker.invoke()
+        return self._read(roi, a)
+
+    def crop_matrix(self, roi: Roi) -> Any:
+        """The affine map from crop pixels to image pixels (2 x 3)."""
         c, s = math.cos(roi.rotation), math.sin(roi.rotation)
-        k = roi.size / n
+        k = roi.size / LANDMARK_SIZE
         # crop pixel (u, v) -> image: centre + (u/n - 1/2) size * x_axis + (v/n - 1/2) size * y_axis
-        a = np.array(
+        return self._np.array(
             [
                 [k * c, -k * s, roi.cx - roi.size / 2 * (c - s)],
                 [k * s, k * c, roi.cy - roi.size / 2 * (s + c)],
             ]
         )
+
+    def _crop_input(self, frame: Any, roi: Roi) -> Any:
+        """Cut the crop out of the frame into the model's input; the crop-to-image matrix."""
+        np, cv2 = self._np, self._cv2
+        n = LANDMARK_SIZE
+        a = self.crop_matrix(roi)
         # OpenCV's bilinear warp is about 2.5 times faster on 4 channels than on 3 (SIMD), and
         # turning the whole frame BGR -> RGBA first costs less than the difference.
         if self._rgba is None or self._rgba.shape[:2] != frame.shape[:2]:
@@ -321,15 +339,22 @@ class BlazePose:
         # Straight into the model's own input buffer, scaled to [0, 1] in one pass (no float
         # copy of the crop, no set_tensor copy).
         np.multiply(self._crop, np.float32(1 / 255.0), out=self._lm_input()[0])
-        self._landmarker.invoke()
-        presence = float(self._lm_out(self._lm_flag).reshape(-1)[0])
-        raw = self._lm_out(self._lm_points).reshape(39, 5).astype(np.float64)
-        world = self._lm_out(self._lm_world).reshape(39, 3).astype(np.float64)
+        return a
+
+    def _read(self, roi: Roi, a: Any) -> tuple[float, Any]:
+        """The model's answers for the crop a was cut by, back in image pixels (landmarks_in)."""
+        np = self._np
+        c, s = math.cos(roi.rotation), math.sin(roi.rotation)
+        k = roi.size / LANDMARK_SIZE
+        get = self._landmarker.get_tensor  # a copy, as cheap as a view for outputs this small
+        presence = float(get(self._lm_flag).item())
+        raw = get(self._lm_points).reshape(39, 5).astype(np.float64)
+        world = get(self._lm_world).reshape(39, 3).astype(np.float64)
         raw[:33, :2] = self._refine(raw[:33, :2], self._lm_out(self._lm_heat)[0])
         out = np.empty((39, 8))
         out[:, :2] = raw[:, :2] @ a[:, :2].T + a[:, 2]
         out[:, 2] = raw[:, 2] * k
-        out[:, 3:5] = 1 / (1 + np.exp(-np.clip(raw[:, 3:], -80, 80)))
+        out[:, 3:5] = 1 / (1 + np.exp(-np.minimum(np.maximum(raw[:, 3:], -80), 80)))
         out[:, 5:7] = world[:, :2] @ np.array([[c, s], [-s, c]])
         out[:, 7] = world[:, 2]
         return presence, out
@@ -341,31 +366,32 @@ class BlazePose:
         # A view of the model's output buffer (no copy); used before the next invoke only.
         return self._landmarker.tensor(index)()
 
-    def _refine(self, xy: Any, heat: Any, kernel: int = 7, min_conf: float = 0.5) -> Any:
-        """MediaPipe's heatmap refinement: a confidence-weighted mean of a 7 x 7 neighbourhood."""
+    def _refine(self, xy: Any, heat: Any, min_conf: float = 0.5) -> Any:
+        """MediaPipe's heatmap refinement: a confidence-weighted mean of a 7 x 7 neighbourhood.
+
+        Written for few numpy calls: run right after the model, each call costs 5-30 us
+        whatever the size of arrays this small (the model's threads have just emptied the
+        caches). Columns and rows are handled together, the 33 neighbourhoods are one flat
+        gather out of the heatmaps, ufunc reductions stand in for the array methods (Python
+        wrappers) and min/max for np.clip; the numbers are the same.
+        """
         np = self._np
-        hh, hw, _ = heat.shape
-        col = np.floor(xy[:, 0] * (hw / LANDMARK_SIZE)).astype(np.intp)
-        row = np.floor(xy[:, 1] * (hh / LANDMARK_SIZE)).astype(np.intp)
-        inside = (col >= 0) & (col < hw) & (row >= 0) & (row < hh)
-        rows = row[:, None] + self._off  # 33 x 7
-        cols = col[:, None] + self._off
-        valid = ((rows >= 0) & (rows < hh))[:, :, None] & ((cols >= 0) & (cols < hw))[:, None, :]
-        vals = heat[
-            np.clip(rows, 0, hh - 1)[:, :, None],
-            np.clip(cols, 0, hw - 1)[:, None, :],
-            self._idx33,
-        ]
-        conf = 1 / (1 + np.exp(-np.clip(vals, -80, 80)))
-        conf *= valid
-        total = conf.sum(axis=(1, 2))
-        use = inside & (conf.max(axis=(1, 2)) >= min_conf) & (total > 0)
-        safe = np.where(total > 0, total, 1.0)
-        wc = (conf.sum(axis=1) * cols).sum(axis=1) / safe * (LANDMARK_SIZE / hw)
-        wr = (conf.sum(axis=2) * rows).sum(axis=1) / safe * (LANDMARK_SIZE / hh)
+        add, scale = np.add.reduce, self._heat_scale
+        win = np.floor(xy * scale).astype(np.intp)[:, :, None] + self._off  # 33 x (col, row) x 7
+        near = np.minimum(np.maximum(win, 0), self._heat_last)
+        on = near == win  # the neighbour lies on the heatmap
+        flat = near * self._heat_step
+        vals = heat.reshape(-1).take(flat[:, 1, :, None] + flat[:, 0, None, :] + self._idx33)
+        conf = 1 / (1 + np.exp(-np.minimum(np.maximum(vals, -80), 80)))
+        conf *= on[:, 1, :, None] & on[:, 0, None, :]
+        # The point itself on the heatmap (offset 0 is the 4th of 7), and sure enough there.
+        sure = np.maximum.reduce(conf, axis=(1, 2)) >= min_conf
+        use = np.flatnonzero(on[:, 0, 3] & on[:, 1, 3] & sure)
+        conf, win = conf[use], win[use]
+        total = add(conf, axis=(1, 2))
         out = xy.copy()
-        out[use, 0] = wc[use]
-        out[use, 1] = wr[use]
+        out[use, 0] = add(add(conf, axis=1) * win[:, 0], axis=1) / total / scale[0]
+        out[use, 1] = add(add(conf, axis=2) * win[:, 1], axis=1) / total / scale[1]
         return out
 
     @staticmethod
@@ -375,11 +401,17 @@ class BlazePose:
     def _result(self, frame: Any, presence: float, pts: Any) -> Landmarks:
         h, w = frame.shape[:2]
         np = self._np
-        vis = np.minimum(pts[:33, 3], pts[:33, 4])
-        rows = np.column_stack([pts[:33, :3], vis, pts[:33, 5:8]]).tolist()
-        points = tuple(Landmark(r[0], r[1], r[2], r[3]) for r in rows)
-        world = tuple(Landmark(r[4], r[5], r[6], r[3]) for r in rows)
-        return Landmarks(points, w, h, presence, world)
+        # Both sets of 33 points as one (2, 33, 4) array, made into Landmarks (named tuples,
+        # built in C from plain lists): the per-point Python work of a frame is this one call.
+        rows = np.empty((2, 33, 4))
+        rows[0, :, :3] = pts[:33, :3]
+        rows[1, :, :3] = pts[:33, 5:8]
+        np.minimum(pts[:33, 3], pts[:33, 4], out=rows[0, :, 3])
+        rows[1, :, 3] = rows[0, :, 3]
+        points, world = rows.tolist()
+        return Landmarks(
+            tuple(map(Landmark._make, points)), w, h, presence, tuple(map(Landmark._make, world))
+        )
 
     # --- the PoseEngine interface -------------------------------------------------------------
 
