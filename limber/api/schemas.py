@@ -13,6 +13,7 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import (
     AwareDatetime,
+    BaseModel,
     BeforeValidator,
     Field,
     StrictBool,
@@ -103,7 +104,9 @@ def _moment(value: datetime) -> datetime:
 MOMENT_RULE = "From 2000-01-01 to one day after the server's current time."
 
 
-class HoldIn(Schema):
+# The request bodies are plain pydantic models: ninja's Schema wraps each object (a session
+# and every hold) in a validator that can read Django models, which a JSON body never needs.
+class HoldIn(BaseModel):
     id: UUID
     exercise: ExerciseSlug
     variant: VariantSlug
@@ -125,7 +128,7 @@ class HoldIn(Schema):
         return self
 
 
-class SessionIn(Schema):
+class SessionIn(BaseModel):
     id: UUID
     started_at: Annotated[AwareDatetime, Field(description=MOMENT_RULE)]
     finished_at: Annotated[
