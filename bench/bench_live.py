@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,14 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import free_port, wait_for
+
 REPO = Path(__file__).resolve().parent.parent
 PHOTO = REPO / "tests" / "data" / "photos" / "chair-leg-extended.jpg"  # Unlicense
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def frame_bytes(width: int, height: int, quality: int = 70) -> bytes:
@@ -152,16 +147,7 @@ def client(port: int, cookie: str, frame: bytes, args: argparse.Namespace) -> di
 def run(port: int, cookie: str, frame: bytes, args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                print("bench_live: the server did not start", file=sys.stderr)
-                return 1
-            time.sleep(0.1)
+    wait_for(port, seconds=15)
 
     with ThreadPoolExecutor(args.clients) as pool:
         results = list(pool.map(lambda _: client(port, cookie, frame, args), range(args.clients)))

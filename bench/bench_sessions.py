@@ -26,14 +26,13 @@ import json
 import multiprocessing
 import os
 import random
-import socket
 import statistics
 import subprocess
 import tempfile
 import threading
 import time
 
-from benchlib import PYTHON, environment, free_port, limber, load_average, make_users
+from benchlib import PYTHON, environment, free_port, limber, load_average, make_users, wait_for
 from benchlib import session_body as body
 
 KEEP_ALIVE_S = 4  # under uvicorn's timeout_keep_alive (5 s)
@@ -149,12 +148,7 @@ def main() -> None:
         stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for(port)
         latencies: list[float] = []
         errors: list = []
         sent: set[str] = set()
