@@ -95,3 +95,38 @@ def test_two_servers_count_failed_logins_together_in_redis(tmp_path, postgres_ur
         # The eleventh, even with the right password, is refused whichever server answers.
         for port in (a, b, a, b):
             assert log_in(port, csrf, "alice@example.org", PASSWORD) == 429
+
+
+def test_counters_in_redis_keep_one_window_readable_by_the_throttles(settings, redis_client):
+    """The rate limits, quotas and throttles count in Redis in one round trip (limber.counters):
+    the window starts at the first count and later counts do not stretch it; when it ends the
+    count starts again at 1; and the throttles read the same number back through the cache."""
+    import time
+
+    from django.core.cache import cache
+
+    from limber.accounts.throttle import Limit
+    from limber.counters import count
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "limber",
+        }
+    }
+    limit = Limit("test", allowed=3, window_s=60, why="a test")
+    key = limit._key("203.0.113.9")
+    name = cache.make_key(key)
+    assert [count(key, 60) for _ in range(3)] == [1, 2, 3]
+    assert limit.reached("203.0.113.9")  # read back with cache.get: a plain integer
+    ttl = redis_client.pttl(name)
+    assert 0 < ttl <= 60_000
+    time.sleep(0.01)
+    limit.count("203.0.113.9")
+    assert cache.get(key) == 4
+    assert redis_client.pttl(name) < ttl  # counting again did not restart the window
+    redis_client.pexpire(name, 1)  # the window ends
+    time.sleep(0.01)
+    assert count(key, 60) == 1
+    assert not limit.reached("203.0.113.9")

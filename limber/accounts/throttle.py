@@ -1,8 +1,5 @@
-"""Counters in the shared cache: failed logins, password-reset mails, sign-ups.
-
-With REDIS_URL every process and machine counts in the same place; without it each process
-counts alone (fine for the single process a small install runs).
-"""
+"""Throttles on failed logins, password-reset mails and sign-ups, counted in the shared cache
+(`limber.counters`)."""
 
 from __future__ import annotations
 
@@ -10,6 +7,8 @@ import hashlib
 from dataclasses import dataclass
 
 from django.core.cache import cache
+
+from limber.counters import count
 
 
 @dataclass(frozen=True)
@@ -28,12 +27,7 @@ class Limit:
         return cache.get(self._key(*parts), 0) >= self.allowed
 
     def count(self, *parts: str) -> None:
-        key = self._key(*parts)
-        cache.add(key, 0, self.window_s)  # the window starts at the first event
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, self.window_s)
+        count(self._key(*parts), self.window_s)  # the window starts at the first event
 
     def clear(self, *parts: str) -> None:
         cache.delete(self._key(*parts))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI
@@ -19,6 +18,7 @@ from ninja.security.apikey import APIKeyCookie
 from ninja.utils import check_csrf
 
 from limber.accounts.models import ApiToken
+from limber.counters import count
 
 
 class BearerToken(HttpBearer):
@@ -80,12 +80,7 @@ def write_refused(request) -> JsonResponse | None:
         return None
     now = time.time()
     window = int(now // WINDOW_S)
-    key = f"rate:writes:{request.auth.pk}:{window}"
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the window's first write
-        count = 1 if cache.add(key, 1, timeout=WINDOW_S + 1) else cache.incr(key)
-    if count <= WRITES_PER_MINUTE:
+    if count(f"rate:writes:{request.auth.pk}:{window}", WINDOW_S + 1) <= WRITES_PER_MINUTE:
         return None
     wait = max(1, int((window + 1) * WINDOW_S - now) + 1)
     return error(

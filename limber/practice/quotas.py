@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
+
+from limber.counters import count
 
 # Limber's default: the program is one session a day; restarts, abandoned sessions and a
 # month of sessions kept offline and sent at once stay far below 100. Past that it is a
@@ -32,14 +33,10 @@ def _day_key(user_id: int, now: datetime) -> str:
 def take_session(user_id: int) -> int:
     """Count a new session; 0 when it is within today's quota, else the seconds until tomorrow.
 
-    One cache operation in the usual case (the first session of a day makes it two)."""
+    One round trip to the cache."""
     now = timezone.now()
-    key = _day_key(user_id, now)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the day's first: the key outlives its day by a day, then goes
-        count = 1 if cache.add(key, 1, timeout=2 * 24 * 3600) else cache.incr(key)
-    if count <= SESSIONS_PER_DAY:
+    # The key outlives its day by a day, then goes.
+    if count(_day_key(user_id, now), 2 * 24 * 3600) <= SESSIONS_PER_DAY:
         return 0
     tomorrow = (now.astimezone(UTC) + timedelta(days=1)).replace(
         hour=0, minute=0, second=0, microsecond=0
