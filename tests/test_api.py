@@ -226,6 +226,29 @@ def test_holds_sent_as_they_happen_add_up_and_answers_fill_in_later(api, alice):
     assert stored["pain_after"] == 2 and stored["pain_spread"] is True
 
 
+def test_late_answers_cost_the_same_for_one_hold_as_for_twelve(api, alice):
+    """A phone that was offline sends a session's answers after its holds: filling them in is
+    one write for all the holds, however many."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_to_fill(n_holds):
+        body = session(n_holds=n_holds, finished_at=None)
+        for h in body["holds"]:
+            h.update(stretch_felt=None, pain=None, good_form_s=None)
+        api.post("/sessions", body, user=alice)
+        for h in body["holds"]:
+            h.update(stretch_felt=True, pain=1, good_form_s=h["held_s"] - 1)
+        with CaptureQueriesContext(connection) as queries:
+            stored = api.post("/sessions", body, user=alice).json()
+        assert [(h["pain"], h["stretch_felt"]) for h in stored["holds"]] == [(1, True)] * n_holds
+        row = PracticeSession.objects.get(pk=body["id"])
+        assert row.good_form_s == pytest.approx(sum(h["held_s"] - 1 for h in body["holds"]))
+        return len(queries)
+
+    assert queries_to_fill(12) == queries_to_fill(1)
+
+
 def test_too_strong_is_stored_returned_and_filled_in_later(api, alice):
     body = session(n_holds=2, finished_at=None)
     body["holds"][0].update(too_strong=True)  # answered "Too strong"

@@ -120,9 +120,14 @@ def _save(user, data: Any) -> dict[str, Any]:
         raise FieldError(
             f"holds[{foreign[0]}].id", "this hold id belongs to another session", 409, "conflict"
         )
+    filled, fields = [], set()
     for h in data.holds:
-        if h.id in stored:
-            _fill_in(stored[h.id], h, LATE_HOLD_FIELDS)
+        if h.id in stored and (changed := _fill(stored[h.id], h, LATE_HOLD_FIELDS)):
+            filled.append(stored[h.id])
+            fields.update(changed)
+    if filled:
+        # One UPDATE (and one recount of the totals) for all the late answers, not one per hold.
+        Hold.objects.bulk_update(filled, sorted(fields))
     # A new session's holds are exactly those sent: no need to count or read them back.
     start = 0 if created else Hold.objects.filter(session=session).count()
     new = [h for h in data.holds if h.id not in stored]
@@ -146,12 +151,18 @@ def _within_quota(user) -> None:
         raise QuotaError("id", quotas.SESSIONS_MESSAGE, retry_after)
 
 
-def _fill_in(row, incoming: Any, fields: tuple[str, ...]) -> None:
-    """Set the fields that are still empty on a stored row; never change a recorded value."""
+def _fill(row, incoming: Any, fields: tuple[str, ...]) -> list[str]:
+    """Set the fields that are still empty on a stored row (never change a recorded value);
+    answers which were set."""
     changed = [f for f in fields if getattr(row, f) is None and getattr(incoming, f) is not None]
     for f in changed:
         setattr(row, f, getattr(incoming, f))
-    if changed:
+    return changed
+
+
+def _fill_in(row, incoming: Any, fields: tuple[str, ...]) -> None:
+    """_fill, then save what changed."""
+    if changed := _fill(row, incoming, fields):
         row.save(update_fields=changed)
 
 
