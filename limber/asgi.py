@@ -7,6 +7,7 @@ every view here is synchronous, and Django's async handler funnels them all thro
 with several hops between threads per request.
 """
 
+import gc
 import os
 
 from a2wsgi import WSGIMiddleware
@@ -32,3 +33,9 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything imported so far lives as long as the process: kept out of the collector's scans,
+# a full collection no longer walks Django's and the libraries' objects. bench/bench_sessions.py
+# (200 clients, PostgreSQL and Redis, 2 workers), 2 interleaved pairs on a quiet machine: the
+# slowest request 72 and 74 ms without, 21 and 21 ms with (p99 within noise either way).
+gc.freeze()
