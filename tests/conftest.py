@@ -195,6 +195,24 @@ def confirmation_link(email: str) -> str:
     return re.search(r"https?://[^/\s]+(/accounts/signup/\S+/)", body).group(1)
 
 
+def migrated_to(*targets: tuple[str, str]):
+    """Migrate the test database back to these migrations; the models as they were then."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(list(targets))
+    return executor.loader.project_state(list(targets)).apps
+
+
+def migrate_to_latest() -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def no_rate_limits(monkeypatch) -> None:
     """As LIMBER_RATE_LIMITS=off does for a server: no request rate limits, the quotas stay."""
     import dataclasses

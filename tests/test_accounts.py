@@ -3,13 +3,15 @@
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 from limber.accounts.mail import wait_for_mail
-from limber.accounts.models import ApiToken, Profile
+from limber.accounts.models import ApiToken, Profile, awaiting_confirmation
 from limber.practice.models import Hold, PracticeSession, Screening
-from tests.conftest import run_limber
+from tests.conftest import confirmation_link, migrate_to_latest, migrated_to, run_limber
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "stretch-gently-42"
@@ -53,6 +55,50 @@ def test_sign_up_with_a_taken_address_answers_exactly_the_same(client, alice):
     assert "already has one" in to_alice.body and "/accounts/password-reset/" in to_alice.body
     alice.refresh_from_db()
     assert alice.check_password(PASSWORD)  # the stranger's password changed nothing
+
+
+def test_a_closed_account_is_not_reopened_by_signing_up_again(client, alice):
+    alice.is_active = False  # closed by an administrator
+    alice.save()
+    answer = client.post(
+        "/accounts/signup/",
+        {"email": "alice@example.org", "password": "taken-over-77", "password2": "taken-over-77"},
+    )
+    assert answer.status_code == 302 and answer.url == "/accounts/signup/sent/"  # as for anyone
+    wait_for_mail()
+    to_alice = next(m for m in mail.outbox if m.to == ["alice@example.org"])
+    assert "already has one" in to_alice.body and "/accounts/signup/" not in to_alice.body
+    alice.refresh_from_db()
+    assert not alice.is_active and alice.check_password(PASSWORD)
+    assert _log_in(client, password="taken-over-77").status_code == 400
+
+
+def test_an_unconfirmed_sign_up_can_be_made_again_with_a_new_password(client):
+    for password in ("first-try-pass-1", "second-try-pass-2"):
+        client.post(
+            "/accounts/signup/",
+            {"email": "new@example.org", "password": password, "password2": password},
+        )
+    assert client.get(confirmation_link("new@example.org")).status_code == 302
+    client.post("/accounts/logout/")
+    assert _log_in(client, "new@example.org", "second-try-pass-2").status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sign_ups_waiting_for_their_link_stay_unconfirmed_after_migrating():
+    old = migrated_to(("accounts", "0002_token_expiry"))
+    users, profiles = old.get_model("auth", "User"), old.get_model("accounts", "Profile")
+    # (Set in full: this early state of auth's User still fills last_login by default.)
+    waiting = users.objects.create(username="waiting@example.org", is_active=False,
+                                   last_login=None)  # fmt: skip
+    closed = users.objects.create(username="closed@example.org", is_active=False,
+                                  last_login=timezone.now())  # fmt: skip
+    for user in (waiting, closed):
+        profiles.objects.create(user=user, role="patient")
+    migrate_to_latest()
+    User = get_user_model()
+    assert awaiting_confirmation(User.objects.get(pk=waiting.pk))
+    assert not awaiting_confirmation(User.objects.get(pk=closed.pk))
 
 
 def test_sign_up_refuses_a_weak_or_mismatched_password(client):

@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError
 from django.utils import timezone
 
 from limber.accounts.models import ApiToken
@@ -21,7 +20,7 @@ from limber.clinic import dashboard
 from limber.clinic.models import CareLink, Clinic, Invite, Prescription, PrescriptionChange
 from limber.practice import store
 from limber.practice.models import Hold, PracticeSession, Screening
-from tests.conftest import clear_answers
+from tests.conftest import clear_answers, migrate_to_latest, migrated_to
 from tests.test_api import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -176,6 +175,43 @@ def test_invite_is_single_use_and_expires(api, cast, make_user):
     assert_error(api.post("/care", {"code": old.code}, user=frank), 410, "code")
     assert_error(api.post("/care", {"code": "NOSUCHCODE"}, user=frank), 404, "code")
     assert not CareLink.objects.filter(patient=frank).exists()
+
+
+def _join(client, code, email, password="joining-now-42"):
+    return client.post(f"/clinic/join/{code}/",
+                       {"email": email, "password": password, "password2": password})  # fmt: skip
+
+
+def test_an_invite_link_with_a_taken_address_asks_to_log_in_and_changes_nothing(client, cast):
+    inv = Invite.objects.create(clinician=cast["carol"], created=timezone.now())
+    page = _join(client, inv.code, "bob@example.org")
+    assert page.status_code == 400 and "already has a Limber account" in page.content.decode()
+    bob = get_user_model().objects.get(pk=cast["bob"].pk)
+    assert bob.check_password("stretch-gently-42")  # the stranger's password changed nothing
+    inv.refresh_from_db()
+    assert inv.used_at is None and not CareLink.objects.filter(patient=bob).exists()
+    # Logged in, Bob joins with the same link.
+    client.post("/accounts/login/", {"email": "bob@example.org", "password": "stretch-gently-42"})
+    assert client.post(f"/clinic/join/{inv.code}/").status_code == 302
+    assert CareLink.objects.get(patient=bob).clinician == cast["carol"]
+
+
+def test_an_invite_link_completes_a_sign_up_still_waiting_for_its_mail(client, cast):
+    client.post("/accounts/signup/", {"email": "new@example.org", "password": "first-try-pass-1",
+                                      "password2": "first-try-pass-1"})  # fmt: skip
+    inv = Invite.objects.create(clinician=cast["carol"], created=timezone.now())
+    assert _join(client, inv.code, "new@example.org").status_code == 302
+    new = get_user_model().objects.get(username="new@example.org")
+    assert new.is_active and new.check_password("joining-now-42")
+    assert CareLink.objects.get(patient=new).clinician == cast["carol"]
+    assert client.get("/accounts/").status_code == 200  # and logged in
+
+
+def test_a_used_invite_link_makes_no_account(client, cast):
+    inv = Invite.objects.create(clinician=cast["carol"], created=timezone.now() - timedelta(days=8))
+    page = _join(client, inv.code, "late@example.org")
+    assert page.status_code == 400 and "has expired" in page.content.decode()
+    assert not get_user_model().objects.filter(username="late@example.org").exists()
 
 
 def test_only_clinicians_invite_and_only_patients_join(api, cast):
@@ -621,10 +657,7 @@ def test_clinic_command_makes_a_clinic_of_colleagues(cast, capsys):
 
 @pytest.mark.django_db(transaction=True)
 def test_sessions_stored_before_the_totals_existed_show_their_share_after_migrating():
-    before = [("practice", "0003_hold_too_strong")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
+    old = migrated_to(("practice", "0003_hold_too_strong"))
     user = old.get_model("auth", "User").objects.create(username="old@example.org")
     s = old.get_model("practice", "PracticeSession").objects.create(
         user=user, started_at=timezone.now() - timedelta(days=1)
@@ -634,8 +667,7 @@ def test_sessions_stored_before_the_totals_existed_show_their_share_after_migrat
             session=s, exercise="towel-hamstring-stretch", variant="towel", side="left",
             rep=n + 1, target_s=10, held_s=held, good_form_s=good, position=n,
         )  # fmt: skip
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
     stored = PracticeSession.objects.get(pk=s.pk)
     assert (stored.hold_count, stored.held_s, stored.timed_held_s, stored.good_form_s) == (
         3, 30.0, 20.0, 14.0,

@@ -30,9 +30,18 @@ class Profile(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile")
     role = models.CharField(max_length=16, choices=ROLES, default=PATIENT)
+    # False from sign-up until the mailed link is opened. An inactive account that was once
+    # confirmed has been closed by an administrator, and signing up again must not reopen it.
+    confirmed = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return f"{self.user.email} ({self.role})"
+
+
+def awaiting_confirmation(user) -> bool:
+    """A sign-up whose mailed link has not been opened: it may be made again, with a new
+    password, or completed by joining a clinician. A closed account is not one of these."""
+    return not user.is_active and Profile.objects.filter(user=user, confirmed=False).exists()
 
 
 class ApiTokenManager(models.Manager["ApiToken"]):

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -24,7 +24,7 @@ from limber.accounts.forms import (
     TokenForm,
 )
 from limber.accounts.mail import send_later
-from limber.accounts.models import ApiToken, Profile, role_of
+from limber.accounts.models import ApiToken, Profile, awaiting_confirmation, role_of
 from limber.security import client_ip
 
 
@@ -66,15 +66,20 @@ def signup(request):
         throttle.SIGNUP_PER_ADDRESS.count(ip)
         email = form.cleaned_data["email"]
         User = get_user_model()
-        with transaction.atomic():
-            user = User.objects.select_for_update().filter(username=email).first()
-            new = user is None or not user.is_active
-            if user is None:
-                user = User(username=email, email=email, is_active=False)
-            if new:  # an unconfirmed sign-up may be repeated, with a new password
-                user.set_password(form.cleaned_data["password"])
-                user.save()
-                Profile.objects.get_or_create(user=user, defaults={"role": Profile.PATIENT})
+        try:
+            with transaction.atomic():
+                user = User.objects.select_for_update().filter(username=email).first()
+                new = user is None or awaiting_confirmation(user)
+                if user is None:
+                    user = User(username=email, email=email, is_active=False)
+                if new:  # an unconfirmed sign-up may be repeated, with a new password
+                    user.set_password(form.cleaned_data["password"])
+                    user.save()
+                    Profile.objects.get_or_create(
+                        user=user, defaults={"role": Profile.PATIENT, "confirmed": False}
+                    )
+        except IntegrityError:  # the same new address signed up at the same moment
+            user, new = User.objects.get(username=email), False
         _mail_signup(request, user, new)
         # The same answer whether or not the address had an account: the mail says the rest.
         request.session["signup_email"] = email
@@ -95,8 +100,11 @@ def signup_confirm(request, uidb64: str, token: str):
     if user is None or not default_token_generator.check_token(user, token):
         return render(request, "accounts/signup_invalid.html", status=400)
     if not user.is_active:
+        if not awaiting_confirmation(user):  # closed by an administrator: it stays closed
+            return render(request, "accounts/signup_invalid.html", status=400)
         user.is_active = True
         user.save(update_fields=["is_active"])
+        Profile.objects.filter(user=user).update(confirmed=True)
     auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return HttpResponseRedirect(reverse("screening"))
 

@@ -7,24 +7,31 @@ import html
 from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pydantic import ValidationError
 
+from limber.accounts import throttle
 from limber.accounts.forms import SignupForm
-from limber.accounts.models import Profile, role_of
+from limber.accounts.models import Profile, awaiting_confirmation, role_of
 from limber.api import _field_path
 from limber.clinic import care, dashboard, exports, prescriptions
 from limber.clinic.api import PrescriptionIn
 from limber.clinic.models import CalendarFeed, CareLink, Invite, Prescription
 from limber.library import get_library
 from limber.practice import history as charts
+from limber.security import client_ip
+
+TAKEN = gettext_lazy(
+    "This address already has a Limber account: log in with it (the link below), then join."
+)
 
 
 @login_required
@@ -108,18 +115,26 @@ def join(request, code):
         raise Http404
     form = SignupForm(request.POST or None) if not request.user.is_authenticated else None
     error = ""
-    if request.method == "POST":
+    status = 200
+    expired = inv.used_at is not None or inv.expires <= timezone.now()
+    ip = client_ip(request)
+    if request.method == "POST" and expired:
+        status = 400  # nothing is looked up or made with a dead code
+    elif request.method == "POST" and form is not None and throttle.SIGNUP_PER_ADDRESS.reached(ip):
+        error, status = _("Too many sign-ups from here. Please try again later."), 429
+    elif request.method == "POST":
         try:
             with transaction.atomic():
                 if form is not None:
                     if not form.is_valid():
                         raise care.CareError("")
+                    throttle.SIGNUP_PER_ADDRESS.count(ip)
                     user = _sign_up(form)
                 else:
                     user = request.user
                 care.join(user, code, timezone.now())
         except care.CareError as e:
-            error = str(e)
+            error, status = str(e), 400
         else:
             if form is not None:
                 auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -131,19 +146,31 @@ def join(request, code):
         "clinic": care.clinic_name(inv.clinician),
         "form": form,
         "error": error,
-        "expired": inv.used_at is not None or inv.expires <= timezone.now(),
+        "expired": expired,
     }
-    return render(
-        request, "clinic/join.html", ctx, status=400 if error or (form and form.errors) else 200
-    )
+    return render(request, "clinic/join.html", ctx, status=status)
 
 
 def _sign_up(form):
+    """A new patient account, in use at once: the invite stands for the mailed link. An address
+    that already has an account logs in first; its password is not tried here, where no login
+    limit counts the tries. An unconfirmed sign-up of the address is completed instead."""
     email = form.cleaned_data["email"]
-    user = get_user_model().objects.create_user(
-        username=email, email=email, password=form.cleaned_data["password"]
+    User = get_user_model()
+    user = User.objects.select_for_update().filter(username=email).first()
+    if user is not None and not awaiting_confirmation(user):
+        raise care.CareError(TAKEN)
+    user = user or User(username=email, email=email)
+    user.is_active = True
+    user.set_password(form.cleaned_data["password"])
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # the same address signed up at the same moment
+        raise care.CareError(TAKEN) from None
+    Profile.objects.update_or_create(
+        user=user, defaults={"role": Profile.PATIENT, "confirmed": True}
     )
-    Profile.objects.create(user=user, role=Profile.PATIENT)
     return user
 
 
