@@ -7,17 +7,26 @@ Alice and Bob are patients.
 
 import html
 import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from limber.accounts.models import ApiToken
-from limber.clinic import dashboard
-from limber.clinic.models import CareLink, Clinic, Invite, Prescription, PrescriptionChange
+from limber.clinic import care, dashboard, prescriptions
+from limber.clinic.models import (
+    Access,
+    CalendarFeed,
+    CareLink,
+    Clinic,
+    Invite,
+    Prescription,
+    PrescriptionChange,
+)
 from limber.practice import store
 from limber.practice.models import Hold, PracticeSession, Screening
 from tests.conftest import clear_answers, migrate_to_latest, migrated_to
@@ -501,14 +510,20 @@ def test_dashboard_page_sorts_and_links_alerts(client, cast):
     assert client.get("/clinic/").status_code == 302  # patients go to their own care page
 
 
-def test_prescription_form_on_the_patient_page(client, cast):
-    alice, carol = cast["alice"], cast["carol"]
-    client.force_login(carol)
+def rx_form(**over) -> dict:
+    """The patient page's prescription form, filled in for the towel stretch."""
     form = {
         "include-towel-hamstring-stretch": "1", "variant-towel-hamstring-stretch": "towel",
         "sides-towel-hamstring-stretch": ["left"], "reps-towel-hamstring-stretch": "2",
-        "cap-towel-hamstring-stretch": "40", "times_per_week": "5", "note": "Slowly.",
+        "cap-towel-hamstring-stretch": "20", "times_per_week": "5", "note": "Slowly.",
     }  # fmt: skip
+    return form | over
+
+
+def test_prescription_form_on_the_patient_page(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    form = rx_form(**{"cap-towel-hamstring-stretch": "40"})
     refused = client.post(f"/clinic/patients/{alice.pk}/", form)
     assert refused.status_code == 400
     assert "above the article&#x27;s goal" in refused.content.decode()
@@ -516,6 +531,81 @@ def test_prescription_form_on_the_patient_page(client, cast):
     assert client.post(f"/clinic/patients/{alice.pk}/", form).status_code == 302
     data = Prescription.objects.get(patient=alice).data
     assert data["items"][0]["hold_cap_s"] == 20 and data["times_per_week"] == 5
+
+
+def test_a_prescription_with_no_stretch_ticked_is_refused_on_the_page(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    refused = client.post(f"/clinic/patients/{alice.pk}/", {"times_per_week": "5"})
+    assert refused.status_code == 400
+    assert "<p>items: tick at least one stretch</p>" in refused.content.decode()  # not a 500
+    assert not Prescription.objects.filter(patient=alice).exists()
+
+
+def test_text_with_a_nul_character_is_refused_naming_the_field(client, api, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    # PostgreSQL cannot store NUL: refused as input (422), on SQLite as on PostgreSQL.
+    assert_error(put(client, f"/patients/{alice.pk}/prescription",
+                     rx(note="a\x00b"), carol), 422, "note")  # fmt: skip
+    client.force_login(carol)
+    page = client.post(f"/clinic/patients/{alice.pk}/", rx_form(note="a\x00b"))
+    assert page.status_code == 400 and "note: must not contain the NUL character" in (
+        page.content.decode()
+    )
+    assert not Prescription.objects.filter(patient=alice).exists()
+
+
+def test_codes_and_addresses_with_odd_characters_find_nothing(client, api, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    assert client.get("/clinic/join/%00/").status_code == 404
+    assert client.get("/clinic/calendar/%00.ics").status_code == 404
+    client.force_login(carol)
+    assert client.get("/clinic/invites/%00/").status_code == 404
+    for email in ("dave@clinic.example\x00", "d" * 200_000 + "@clinic.example"):
+        assert (
+            client.post(f"/clinic/patients/{alice.pk}/access/", {"email": email}).status_code == 302
+        )
+        assert_error(
+            api.post(f"/patients/{alice.pk}/access", {"email": email[:254]}, user=carol), 404
+        )
+    assert not Access.objects.filter(patient=alice).exists()
+    assert_error(api.post("/care", {"code": "ABC\x00"}, user=cast["bob"]), 404, "code")
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite's test database is in memory, where writers fail at once instead of waiting "
+    "their turn; CI runs the suite on PostgreSQL too",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_at_once_make_one_prescription_and_one_calendar(cast):
+    alice, bob, carol = cast["alice"], cast["bob"], cast["carol"]
+    CalendarFeed.objects.create(patient=bob)
+    data = prescriptions.validate({**rx(), "override_reason": ""})
+    start = threading.Barrier(4)
+    failures = []
+
+    def at_once(work):
+        try:
+            start.wait()
+            work()
+        except Exception as e:  # noqa: BLE001 - any error is the failure being tested
+            failures.append(repr(e))
+        finally:
+            connection.close()
+
+    jobs = [lambda: prescriptions.save(alice, carol, data, timezone.now())] * 2 + [
+        lambda: care.reset_calendar(bob)
+    ] * 2
+    threads = [threading.Thread(target=at_once, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert Prescription.objects.filter(patient=alice).count() == 1
+    assert PrescriptionChange.objects.filter(patient=alice).count() == 2
+    assert CalendarFeed.objects.filter(patient=bob).count() == 1
 
 
 # --- exports ----------------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from pydantic import Field, StrictFloat
+from pydantic import AfterValidator, Field, StrictFloat
 
 from limber.api import error
 from limber.api.schemas import ErrorOut, ExerciseSlug, VariantSlug, whole
@@ -19,6 +19,21 @@ router = Router(tags=["clinic"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut}  # fmt: skip
 
 Side = Literal["left", "right"]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    return value
+
+
+def text(max_length: int) -> Any:
+    """Free text that is stored: PostgreSQL's text cannot hold NUL, so it is refused with a 422
+    naming the field (not a 500 from the database), and the schema's pattern says so."""
+    schema = {"pattern": "^[^\\x00]*$"}
+    return Annotated[
+        str, Field(max_length=max_length, json_schema_extra=schema), AfterValidator(_no_nul)
+    ]
 
 
 class ItemIn(Schema):
@@ -50,8 +65,8 @@ class PrescriptionIn(Schema):
     ]
     times_per_week: whole(1, 7) = 7
     affected_side: Side | None = None
-    note: Annotated[str, Field(max_length=prescriptions.MAX_NOTE)] = ""
-    override_reason: Annotated[str, Field(max_length=500)] = ""
+    note: text(prescriptions.MAX_NOTE) = ""
+    override_reason: text(500) = ""
 
 
 class CodeIn(Schema):
@@ -207,9 +222,7 @@ def calendar(request):
 @router.post("/calendar/reset", response={200: dict, **ERRORS})
 def reset_calendar(request):
     """A new secret address; the old one stops answering."""
-    CalendarFeed.objects.filter(patient=request.auth).delete()
-    feed = CalendarFeed.objects.create(patient=request.auth)
-    return {"url": _feed_url(request, feed)}
+    return {"url": _feed_url(request, care.reset_calendar(request.auth))}
 
 
 def _feed_url(request, feed: CalendarFeed) -> str:

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from limber.accounts.models import Profile, role_of
-from limber.clinic.models import Access, CareLink, Clinic, Invite, Prescription
+from limber.clinic.models import Access, CalendarFeed, CareLink, Clinic, Invite, Prescription
 
 
 class CareError(ValueError):
@@ -86,7 +86,10 @@ def join(patient, code: str, now: datetime) -> CareLink:
     if role_of(patient) != Profile.PATIENT:
         raise CareError("only a patient account can join a clinician", 403, "forbidden")
     with transaction.atomic():
-        inv = Invite.objects.select_for_update().filter(code=code.strip().upper()).first()
+        code = code.strip().upper()
+        # PostgreSQL's text cannot hold NUL: such a code is unknown, not a database error.
+        invites = Invite.objects.none() if "\x00" in code else Invite.objects.filter(code=code)
+        inv = invites.select_for_update().first()
         if inv is None:
             raise CareError("unknown invite code", 404, "not_found", "code")
         if inv.used_at is not None:
@@ -125,9 +128,23 @@ def end(patient, now: datetime) -> bool:
     return bool(ended)
 
 
+def reset_calendar(patient) -> CalendarFeed:
+    """A new secret address for the patient's reminder feed; the old one stops answering."""
+    with transaction.atomic():
+        # Locking the patient's row makes a double click two resets in turn, not two inserts.
+        get_user_model().objects.select_for_update().filter(pk=patient.pk).first()
+        CalendarFeed.objects.filter(patient=patient).delete()
+        return CalendarFeed.objects.create(patient=patient)
+
+
 def grant(clinician, patient, colleague_email: str, now: datetime) -> Access:
     """The patient's own clinician lets a colleague of the same clinic see the patient."""
-    colleague = get_user_model().objects.filter(email__iexact=colleague_email.strip()).first()
+    email = colleague_email.strip()
+    # An address has at most 254 characters (RFC 5321): a longer one is nobody's, and is not
+    # looked up (SQLite refuses a LIKE pattern of some 50,000 characters).
+    users = get_user_model().objects
+    looked_up = len(email) <= 254 and "\x00" not in email  # PostgreSQL's text has no NUL
+    colleague = users.filter(email__iexact=email).first() if looked_up else None
     shared = (
         colleague is not None
         and role_of(colleague) == Profile.CLINICIAN

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from limber.clinic.models import Prescription, PrescriptionChange
@@ -157,7 +158,10 @@ def save(patient, clinician, data: dict[str, Any], now: datetime) -> Prescriptio
     """Store a validated prescription and record the change, all or nothing."""
     library = get_library()
     with transaction.atomic():
-        current = Prescription.objects.select_for_update().filter(patient=patient).first()
+        # The patient's own row is the lock: before a first prescription there is no row of
+        # its own to lock, and two first saves at once would both insert.
+        get_user_model().objects.select_for_update().filter(pk=patient.pk).first()
+        current = Prescription.objects.filter(patient=patient).first()
         changes = describe_changes(current.data if current else None, data, library)
         if current is None:
             current = Prescription(patient=patient)

@@ -188,7 +188,11 @@ def patient(request, patient_id):
             data = prescriptions.validate(payload.dict())
         except ValidationError as e:
             first = e.errors()[0]
-            errors[_field_path(first["loc"]) or "form"] = first["msg"].removeprefix("Value error, ")
+            field = _field_path(first["loc"]) or "form"
+            if field == "items" and first["type"] == "too_short":  # every box left unticked
+                errors[field] = _("tick at least one stretch")
+            else:
+                errors[field] = first["msg"].removeprefix("Value error, ")
         except prescriptions.FieldError as e:
             errors[e.field] = str(e)
         else:
@@ -204,7 +208,8 @@ def patient(request, patient_id):
         "facts": facts,
         "form": _form_rows(submitted or (current.data if current else None)),
         "top": submitted or (current.data if current else {"times_per_week": 7}),
-        "errors": errors,
+        # Pairs, not the dict: the template's errors.items would find an "items" field first.
+        "errors": list(errors.items()),
         "own": CareLink.objects.filter(patient=p, clinician=request.user, ended=None).exists(),
         **charts.page_context(p, now),
     }
@@ -357,9 +362,7 @@ def end_care(request):
 @login_required
 @require_POST
 def reset_calendar(request):
-    with transaction.atomic():
-        CalendarFeed.objects.filter(patient=request.user).delete()
-        CalendarFeed.objects.create(patient=request.user)
+    care.reset_calendar(request.user)
     return HttpResponseRedirect(reverse("clinic-care") + "#reminders")
 
 
