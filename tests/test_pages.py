@@ -246,3 +246,42 @@ def test_the_history_page_bears_a_session_dated_later_today_or_tomorrow(client, 
     response = client.get("/history/")
     assert response.status_code == 200
     assert "1 session so far." in response.content.decode()
+
+
+def test_the_history_page_goes_back_through_every_session_a_page_at_a_time(client, screened, bob):
+    from django.utils import timezone
+
+    from limber.practice import history
+    from limber.practice.models import Hold, PracticeSession
+
+    now = timezone.now()
+    for day in range(65, 0, -1):
+        s = PracticeSession.objects.create(
+            user=screened, started_at=now - timedelta(days=day), pain_before=2 + day % 3,
+            finished_at=now - timedelta(days=day, minutes=-9), pain_after=2,
+        )  # fmt: skip
+        for rep in (1, 2):
+            Hold.objects.create(
+                session=s, exercise="towel-hamstring-stretch", variant="towel", side="left",
+                rep=rep, target_s=10, held_s=10 + (65 - day) % 15, stretch_felt=True, pain=2,
+                position=rep,
+            )  # fmt: skip
+    client.force_login(screened)
+    dates, url, pages = [], "/history/", 0
+    while url:
+        html = client.get(url).content.decode()
+        dates += re.findall(r'<td data-label="Date">([^<]+)</td>', html)
+        older = re.search(r'class="older" href="\?before=([0-9a-f-]+)#', html)
+        url = f"/history/?before={older.group(1)}" if older else None
+        pages += 1
+    assert pages == 3 and len(dates) == 65 and len(set(dates)) == 65  # every session once
+    # An older page reads only up to its newest session, and says what the full read says.
+    ids = [str(i) for i in PracticeSession.objects.filter(user=screened)
+           .order_by("-started_at").values_list("id", flat=True)]  # fmt: skip
+    _, bounded, _, _ = history._replayed(screened, ids[30:60], now, latest_page=False)
+    _, whole, _, _ = history._replayed(screened, ids[30:60], now, latest_page=True)
+    assert len(bounded) == 30 and bounded == whole
+    # A cursor that is not one of yours is no page.
+    theirs = PracticeSession.objects.create(user=bob, started_at=now - timedelta(days=1))
+    for cursor in ("nope", str(theirs.id)):
+        assert client.get(f"/history/?before={cursor}").status_code == 404

@@ -6,7 +6,7 @@ import calendar as cal
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg
+from django.db.models import Avg, Max, Min
 
 from limber.core import progression
 from limber.library import get_library
@@ -129,13 +129,19 @@ def months(practised: set[date], today: date) -> list[dict[str, Any]]:
     return out
 
 
-def page_context(user, now: datetime) -> dict[str, Any]:
+def page_context(user, now: datetime, older_than: Any = None) -> dict[str, Any]:
+    """The history page: the table shows REASONED_SESSIONS sessions, the latest or those older
+    than the session ``older_than`` (the last of the page before; a FieldError when it is none
+    of the user's).
+
+    Bounded reads (issue 10): a page of sessions for the table, a year for the charts, the
+    calendar's months; the whole history is in the export, and in /api/v1/history by pages.
+    """
     library = get_library()
-    # Bounded reads (issue 10): the latest sessions for the table, a year for the charts, the
-    # calendar's months; the whole history is in the export, and in /api/v1/history by pages.
-    latest = PracticeSession.objects.filter(user=user).order_by("-started_at")
-    shown = [str(sid) for sid in latest.values_list("id", flat=True)[:REASONED_SESSIONS]]
-    records, before, today, cp = _replayed(user, shown, now)
+    page = store.sessions_before(user, older_than)
+    ids = [str(sid) for sid in page.values_list("id", flat=True)[: REASONED_SESSIONS + 1]]
+    shown = ids[:REASONED_SESSIONS]
+    records, before, today, cp = _replayed(user, shown, now, latest_page=older_than is None)
     rows = []
     for s in sorted((records[sid] for sid in shown), key=lambda r: r.started_at, reverse=True):
         # The plan as it stood that day: the history before the session, prescribed for its day.
@@ -168,8 +174,10 @@ def page_context(user, now: datetime) -> dict[str, Any]:
         )
     }
     return {
-        "session_count": latest.count(),
+        "session_count": PracticeSession.objects.filter(user=user).count(),
         "sessions": rows,
+        "older_page": shown[-1] if len(ids) > REASONED_SESSIONS else None,
+        "newer_page": older_than is not None,
         "today_reasons": [f"{i.name}: {i.reason}" for i in today.items],
         "calendar": months(practised, now.date()),
         "chart_data": chart_data(
@@ -182,31 +190,43 @@ def page_context(user, now: datetime) -> dict[str, Any]:
 
 
 def _replayed(
-    user, shown: list[str], now: datetime
+    user, shown: list[str], now: datetime, latest_page: bool = True
 ) -> tuple[
     dict[str, progression.SessionRecord],
     dict[str, progression.Prescription],
     progression.Prescription,
     plan.ClinicianPlan | None,
 ]:
-    """One read and one replay for the whole page: the shown sessions' records, the plan before
-    each of them (under the clinician's caps, as /today had it), and today's.
+    """The shown sessions' records, the plan before each of them (under the clinician's caps,
+    as /today had it), and today's.
 
-    It reads the same bounded window as today's plan, reaching back from the oldest shown session.
+    It reads the same bounded window as today's plan, reaching back from the oldest shown
+    session: for the latest page one read and one replay serve the whole page; an older page
+    reads up to its newest session, and today's plan from today's window.
     """
-    oldest = PracticeSession.objects.filter(id__in=shown).order_by("started_at").first()
-    start = min(oldest.started_at, now) if oldest else now
-    records = plan.window_records(user, start - timedelta(days=plan.WINDOW_DAYS))
+    span = PracticeSession.objects.filter(id__in=shown).aggregate(
+        first=Min("started_at"), last=Max("started_at")
+    )
+    start = min(span["first"], now) if span["first"] else now
     status = plan.screening_status(user, now)
     cp = plan.clinician_plan(user)
-    before, today = progression.replay(
-        get_library(),
-        records,
-        now.date(),
-        cp.caps if cp else None,
-        wanted=shown,
-        affected_side=(cp.affected_side if cp else None) or store.affected_side_of(user),
-        first_pains=plan.first_pains(user),
-        clear_at=status["clear_at"],
-    )
+    first_pains = plan.first_pains(user)
+
+    def replay(records: list[progression.SessionRecord], wanted: list[str]) -> Any:
+        return progression.replay(
+            get_library(),
+            records,
+            now.date(),
+            cp.caps if cp else None,
+            wanted=wanted,
+            affected_side=(cp.affected_side if cp else None) or store.affected_side_of(user),
+            first_pains=first_pains,
+            clear_at=status["clear_at"],
+        )
+
+    window = timedelta(days=plan.WINDOW_DAYS)
+    records = plan.window_records(user, start - window, None if latest_page else span["last"])
+    before, today = replay(records, shown)
+    if not latest_page:
+        _, today = replay(plan.window_records(user, now - window), [])
     return {r.id: r for r in records}, before, today, cp

@@ -30,14 +30,20 @@ HOLD_COLUMNS = ("session_id", "exercise", "variant", "side", "rep", "target_s", 
                 "stretch_felt", "pain", "too_strong")  # fmt: skip
 
 
-def window_records(user, since: datetime | None) -> list[progression.SessionRecord]:
-    """The user's sessions from ``since`` on (all when None), oldest first, read as plain rows:
-    two queries whatever the number of sessions, and only the columns the rules use."""
+def window_records(
+    user, since: datetime | None, until: datetime | None = None
+) -> list[progression.SessionRecord]:
+    """The user's sessions from ``since`` on (all when None), up to ``until`` when given, oldest
+    first, read as plain rows: two queries whatever the number of sessions, and only the
+    columns the rules use."""
     sessions = PracticeSession.objects.filter(user=user)
     holds = Hold.objects.filter(session__user=user)
     if since is not None:
         sessions = sessions.filter(started_at__gte=since)
         holds = holds.filter(session__started_at__gte=since)
+    if until is not None:
+        sessions = sessions.filter(started_at__lte=until)
+        holds = holds.filter(session__started_at__lte=until)
     by_session: dict[Any, list[progression.HoldRecord]] = {}
     for row in holds.order_by("session_id", "position").values_list(*HOLD_COLUMNS):
         by_session.setdefault(row[0], []).append(progression.HoldRecord(*row[1:]))

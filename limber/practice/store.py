@@ -192,11 +192,9 @@ def session_dict(session: PracticeSession, holds: Iterable[Hold] | None = None) 
 SESSION_FIELDS = ("id", "started_at", "finished_at", "pain_before", "pain_after", "pain_spread")
 
 
-def page_of(user, limit: int, before: Any = None) -> tuple[list[dict[str, Any]], bool]:
-    """A page of the user's sessions as `session_dict`s, newest first, and whether older ones
-    follow. `before` is the id of the last session of the page before.
-
-    Two queries of plain values (no model objects: building them was most of the time)."""
+def sessions_before(user, before: Any = None):
+    """The user's sessions newest first, all of them or those after `before` (the id of the last
+    session of the page before); a FieldError (404) when `before` is none of the user's."""
     qs = PracticeSession.objects.filter(user=user)
     if before is not None:
         cursor = qs.filter(pk=before).values_list("started_at", flat=True).first()
@@ -204,7 +202,15 @@ def page_of(user, limit: int, before: Any = None) -> tuple[list[dict[str, Any]],
             raise FieldError("before", "no session of yours has this id", 404, "not_found")
         # (started_at, id) orders the sessions fully, even those that started at the same time.
         qs = qs.filter(Q(started_at__lt=cursor) | Q(started_at=cursor, id__lt=before))
-    rows = list(qs.order_by("-started_at", "-id").values_list(*SESSION_FIELDS)[: limit + 1])
+    return qs.order_by("-started_at", "-id")
+
+
+def page_of(user, limit: int, before: Any = None) -> tuple[list[dict[str, Any]], bool]:
+    """A page of the user's sessions as `session_dict`s, newest first, and whether older ones
+    follow. `before` is the id of the last session of the page before.
+
+    Two queries of plain values (no model objects: building them was most of the time)."""
+    rows = list(sessions_before(user, before).values_list(*SESSION_FIELDS)[: limit + 1])
     more = len(rows) > limit
     sessions = {}
     for sid, started, finished, before_pain, after_pain, spread in rows[:limit]:

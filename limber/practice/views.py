@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -178,7 +179,12 @@ QUESTIONS = {
 @require_GET
 def history(request):
     now = timezone.now()
-    ctx = charts.page_context(request.user, now)
+    try:
+        # ?before=<id of the last session of the page before> for older sessions
+        before = request.GET.get("before")
+        ctx = charts.page_context(request.user, now, uuid.UUID(before) if before else None)
+    except (ValueError, store.FieldError):
+        raise Http404("no such page of your history") from None
     return render(request, "practice/history.html", ctx)
 
 
