@@ -555,6 +555,18 @@ def test_text_with_a_nul_character_is_refused_naming_the_field(client, api, cast
     assert not Prescription.objects.filter(patient=alice).exists()
 
 
+def test_sharing_with_a_colleague_on_the_page_says_whether_it_worked(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    page = client.post(f"/clinic/patients/{alice.pk}/access/", {"email": "erin@elsewhere.example"},
+                       follow=True)  # fmt: skip
+    assert "no colleague in your clinic has that e-mail" in page.content.decode()
+    page = client.post(f"/clinic/patients/{alice.pk}/access/", {"email": "dave@clinic.example"},
+                       follow=True)  # fmt: skip
+    assert "can now see this patient" in page.content.decode()
+    assert Access.objects.filter(patient=alice, colleague=cast["dave"]).exists()
+
+
 def test_codes_and_addresses_with_odd_characters_find_nothing(client, api, cast):
     alice, carol = cast["alice"], cast["carol"]
     assert client.get("/clinic/join/%00/").status_code == 404

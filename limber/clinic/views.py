@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from django.contrib import auth
+from django.contrib import auth, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
@@ -304,10 +304,13 @@ def clear_screening(request, patient_id):
 def grant(request, patient_id):
     p = care.own_patient_for(request.user, patient_id)
     try:
-        care.grant(request.user, p, request.POST.get("email", ""), timezone.now())
-    except care.CareError:
-        pass
-    return HttpResponseRedirect(reverse("clinic-patient", args=[p.pk]))
+        access = care.grant(request.user, p, request.POST.get("email", ""), timezone.now())
+    except care.CareError as e:
+        messages.error(request, str(e))
+    else:
+        who = care.display_name(access.colleague)
+        messages.success(request, _("%(who)s can now see this patient.") % {"who": who})
+    return HttpResponseRedirect(reverse("clinic-patient", args=[p.pk]) + "#access-h")
 
 
 @login_required
