@@ -300,6 +300,28 @@ def test_createuser_and_token_from_the_command_line(cli_db):
     assert run_limber("token", "pat@example.org", "--list", env=env).stdout == ""
 
 
+def test_an_administrator_closes_and_reopens_an_account_from_the_command_line(
+    client, alice, token_for, capsys
+):
+    from limber.cli import main
+
+    key = token_for(alice)
+    assert _log_in(client).status_code == 302
+    assert main(["account", "alice@example.org", "--close"]) == 0
+    assert capsys.readouterr().out.strip() == "alice@example.org: closed"
+    assert client.get("/history/").status_code == 302  # the open browser session ends
+    assert _today(client, key).status_code == 401  # and the tokens with it
+    assert _log_in(Client()).status_code == 400
+    client.post("/accounts/signup/", {"email": "alice@example.org", "password": "new-pass-7788",
+                                      "password2": "new-pass-7788"})  # fmt: skip
+    assert _log_in(Client(), password="new-pass-7788").status_code == 400  # still closed
+    assert main(["account", "alice@example.org", "--reopen"]) == 0
+    assert capsys.readouterr().out.strip() == "alice@example.org: open"
+    assert _log_in(Client()).status_code == 302  # the data and password were kept
+    assert main(["account", "nobody@example.org"]) == 2
+    assert "no account for nobody@example.org" in capsys.readouterr().err
+
+
 def _today(client, key):
     client = Client()  # a bare app with its token, never a logged-in browser's cookie
     return client.get("/api/v1/screening", headers={"Authorization": "Bearer " + key})

@@ -1,4 +1,4 @@
-"""`limber createuser` and `limber token`."""
+"""`limber createuser`, `limber token` and `limber account`."""
 
 from __future__ import annotations
 
@@ -75,6 +75,30 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_account(args: argparse.Namespace) -> int:
+    """Close an account (it can no longer log in or use its tokens; its data stays) or reopen it."""
+    _setup()
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from limber.accounts.models import ApiToken, Profile
+
+    user = get_user_model().objects.filter(username=args.email.strip().lower()).first()
+    if user is None:
+        raise UserError(f"no account for {args.email}")
+    if args.close or args.reopen:
+        with transaction.atomic():
+            user.is_active = bool(args.reopen)
+            user.save(update_fields=["is_active"])
+            # Closed on purpose, not a sign-up waiting for its link: signing up again must not
+            # reopen it (accounts/views.py).
+            Profile.objects.filter(user=user).update(confirmed=True)
+            if args.close:
+                ApiToken.objects.revoke(user)  # also drops them from the token cache at once
+    print(f"{user.email}: {'open' if user.is_active else 'closed'}")
+    return 0
+
+
 def _days(value: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= 3650:
         raise argparse.ArgumentTypeError(f"a number of days from 1 to 3650, not {value!r}")
@@ -95,3 +119,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     what.add_argument("--list", action="store_true", help="list the account's tokens")
     what.add_argument("--revoke", action="store_true", help="revoke all the account's tokens")
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("account", help="show whether an account is open, or close or reopen it")
+    p.add_argument("email")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--close", action="store_true", help="no more logins or tokens; data kept")
+    what.add_argument("--reopen", action="store_true", help="let it log in again")
+    p.set_defaults(func=cmd_account)
