@@ -51,15 +51,21 @@ def cmd_createuser(args: argparse.Namespace) -> int:
     return 0
 
 
+def _account(email: str):  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=email.strip().lower()).first()
+    if user is None:
+        raise UserError(f"no account for {email}")
+    return user
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     _setup()
-    from django.contrib.auth import get_user_model
 
     from limber.accounts.models import ApiToken
 
-    user = get_user_model().objects.filter(username=args.email.strip().lower()).first()
-    if user is None:
-        raise UserError(f"no account for {args.email}")
+    user = _account(args.email)
     if args.revoke:
         n = ApiToken.objects.revoke(user)
         print(f"revoked {n} token{'' if n == 1 else 's'} of {user.email}")
@@ -78,14 +84,11 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_account(args: argparse.Namespace) -> int:
     """Close an account (it can no longer log in or use its tokens; its data stays) or reopen it."""
     _setup()
-    from django.contrib.auth import get_user_model
     from django.db import transaction
 
     from limber.accounts.models import ApiToken, Profile
 
-    user = get_user_model().objects.filter(username=args.email.strip().lower()).first()
-    if user is None:
-        raise UserError(f"no account for {args.email}")
+    user = _account(args.email)
     if args.close or args.reopen:
         with transaction.atomic():
             user.is_active = bool(args.reopen)
