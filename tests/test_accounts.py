@@ -322,6 +322,26 @@ def test_an_administrator_closes_and_reopens_an_account_from_the_command_line(
     assert "no account for nobody@example.org" in capsys.readouterr().err
 
 
+def test_a_token_revoked_while_a_request_reads_it_is_not_remembered(alice, monkeypatch):
+    from django.core.cache import cache
+
+    _, key = ApiToken.objects.issue(alice)
+    writes = {name: getattr(cache, name) for name in ("add", "set")}
+
+    def revoke_first(name):  # the revoke lands between the lookup's read and its cache write
+        def write(*args, **kwargs):
+            monkeypatch.undo()
+            ApiToken.objects.revoke(alice)
+            return writes[name](*args, **kwargs)
+
+        return write
+
+    for name in writes:
+        monkeypatch.setattr(cache, name, revoke_first(name))
+    assert ApiToken.objects.user_for(key) == alice  # already under way when the revoke came
+    assert ApiToken.objects.user_for(key) is None  # and not let through again from the cache
+
+
 def _today(client, key):
     client = Client()  # a bare app with its token, never a logged-in browser's cookie
     return client.get("/api/v1/screening", headers={"Authorization": "Bearer " + key})

@@ -538,6 +538,22 @@ def test_sessions_over_the_daily_quota_wait_for_tomorrow_but_replays_still_land(
     assert PracticeSession.objects.count() == 2
 
 
+def test_a_session_refused_for_another_sessions_hold_costs_at_most_one_of_the_quota(
+    api, alice, monkeypatch
+):
+    from limber.practice import quotas
+
+    monkeypatch.setattr(quotas, "SESSIONS_PER_DAY", 3)
+    no_rate_limits(monkeypatch)
+    kept = session(n_holds=1)
+    assert api.post("/sessions", kept, user=alice).status_code == 201
+    stolen = session(n_holds=1)
+    stolen["holds"][0]["id"] = kept["holds"][0]["id"]  # a hold id another session has
+    assert_error(api.post("/sessions", stolen, user=alice), 409, "holds[0].id")
+    # (The refused send counts once, as its insert was tried; not twice.)
+    assert api.post("/sessions", session(), user=alice).status_code == 201
+
+
 def test_a_session_keeps_at_most_its_quota_of_holds(api, alice, monkeypatch):
     from limber.practice import quotas
 

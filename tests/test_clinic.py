@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from limber.accounts.models import ApiToken
-from limber.clinic import care, dashboard, prescriptions
+from limber.clinic import care, dashboard, exports, prescriptions
 from limber.clinic.models import (
     Access,
     CalendarFeed,
@@ -584,40 +584,90 @@ def test_codes_and_addresses_with_odd_characters_find_nothing(client, api, cast)
     assert_error(api.post("/care", {"code": "ABC\x00"}, user=cast["bob"]), 404, "code")
 
 
-@pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="SQLite's test database is in memory, where writers fail at once instead of waiting "
-    "their turn; CI runs the suite on PostgreSQL too",
-)
-@pytest.mark.django_db(transaction=True)
-def test_two_saves_at_once_make_one_prescription_and_one_calendar(cast):
-    alice, bob, carol = cast["alice"], cast["bob"], cast["carol"]
-    CalendarFeed.objects.create(patient=bob)
-    data = prescriptions.validate({**rx(), "override_reason": ""})
-    start = threading.Barrier(4)
-    failures = []
+def at_once(*jobs) -> list[Exception]:
+    """Run the jobs in threads that start together; the exceptions they raised."""
+    start, raised = threading.Barrier(len(jobs)), []
 
-    def at_once(work):
+    def run(job):
         try:
             start.wait()
-            work()
-        except Exception as e:  # noqa: BLE001 - any error is the failure being tested
-            failures.append(repr(e))
+            job()
+        except Exception as e:  # noqa: BLE001 - every error is looked at by the caller
+            raised.append(e)
         finally:
             connection.close()
 
-    jobs = [lambda: prescriptions.save(alice, carol, data, timezone.now())] * 2 + [
-        lambda: care.reset_calendar(bob)
-    ] * 2
-    threads = [threading.Thread(target=at_once, args=(job,)) for job in jobs]
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert failures == []
-    assert Prescription.objects.filter(patient=alice).count() == 1
-    assert PrescriptionChange.objects.filter(patient=alice).count() == 2
-    assert CalendarFeed.objects.filter(patient=bob).count() == 1
+    return raised
+
+
+needs_waiting_writers = pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite's test database is in memory, where writers fail at once instead of waiting "
+    "their turn; CI runs the suite on PostgreSQL too",
+)
+
+
+@needs_waiting_writers
+@pytest.mark.django_db(transaction=True)
+def test_saves_at_once_make_one_prescription_and_one_calendar_in_order(cast):
+    alice, bob, carol, dave = cast["alice"], cast["bob"], cast["carol"], cast["dave"]
+    Access.objects.create(patient=alice, colleague=dave, granted_by=carol)
+    five, six = (prescriptions.validate({**rx(times_per_week=n), "override_reason": ""})
+                 for n in (5, 6))  # fmt: skip
+    for _ in range(5):
+        Prescription.objects.all().delete()
+        PrescriptionChange.objects.all().delete()
+        CalendarFeed.objects.all().delete()
+        raised = at_once(
+            lambda: prescriptions.save(alice, carol, five, timezone.now()),
+            lambda: prescriptions.save(alice, dave, six, timezone.now()),
+            lambda: care.reset_calendar(bob),
+            lambda: care.reset_calendar(bob),
+            lambda: CalendarFeed.objects.get_or_create(patient=bob),  # GET /calendar's first look
+        )
+        assert raised == []
+        assert CalendarFeed.objects.filter(patient=bob).count() == 1
+        assert PrescriptionChange.objects.filter(patient=alice).count() == 2
+        # The latest change on record is the prescription in force.
+        assert PrescriptionChange.objects.filter(patient=alice).first().data == (
+            Prescription.objects.get(patient=alice).data
+        )
+
+
+@needs_waiting_writers
+@pytest.mark.django_db(transaction=True)
+def test_ending_care_while_the_clinician_writes_leaves_them_nothing(cast):
+    alice, carol, dave = cast["alice"], cast["carol"], cast["dave"]
+    data = prescriptions.validate({**rx(), "override_reason": ""})
+    for _ in range(5):
+        CareLink.objects.filter(patient=alice, ended=None).update(ended=timezone.now())
+        CareLink.objects.create(patient=alice, clinician=carol)
+        raised = at_once(
+            lambda: care.end(alice, timezone.now()),
+            lambda: prescriptions.save(alice, carol, data, timezone.now()),
+            lambda: care.grant(carol, alice, "dave@clinic.example", timezone.now()),
+        )
+        assert all(isinstance(e, care.CareError) and e.status == 404 for e in raised), raised
+        assert not CareLink.objects.filter(patient=alice, ended=None).exists()
+        assert not Prescription.objects.filter(patient=alice).exists()
+        assert not Access.objects.filter(patient=alice, colleague=dave).exists()
+
+
+@needs_waiting_writers
+@pytest.mark.django_db(transaction=True)
+def test_a_flag_cleared_by_two_clinicians_at_once_is_cleared_once(cast):
+    alice, carol, dave = cast["alice"], cast["carol"], cast["dave"]
+    Access.objects.create(patient=alice, colleague=dave, granted_by=carol)
+    Screening.objects.create(user=alice, answers=clear_answers(True), flagged=True)
+    raised = at_once(*(lambda who=who: exports.clear_screening(alice, who, timezone.now())
+                       for who in (carol, dave, carol, dave)))  # fmt: skip
+    assert len(raised) == 3 and all(isinstance(e, care.CareError) and e.status == 409
+                                    for e in raised)  # fmt: skip
 
 
 # --- exports ----------------------------------------------------------------------------------

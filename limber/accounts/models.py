@@ -13,6 +13,8 @@ TOKEN_PREFIX = "lmb_"
 # once from the shared cache; with several processes and no Redis, another process may go on
 # accepting a revoked token for up to this long.
 TOKEN_CACHE_S = 30
+# What a revoked token's cache entry holds for TOKEN_CACHE_S (a tombstone, not a delete).
+REVOKED = "revoked"
 
 
 def _digest(key: str) -> str:
@@ -61,6 +63,8 @@ class ApiTokenManager(models.Manager["ApiToken"]):
         digest = _digest(key)
         now = timezone.now()
         hit = cache.get(_cache_key(digest))
+        if hit == REVOKED:
+            return None
         if hit is not None:
             user, expires = hit
             return user if expires > now else None
@@ -70,15 +74,19 @@ class ApiTokenManager(models.Manager["ApiToken"]):
         # One write per request at most once a minute keeps "last used" useful and cheap.
         if token.last_used is None or (now - token.last_used).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used=now)
-        cache.set(_cache_key(digest), (token.user, token.expires), TOKEN_CACHE_S)
+        # add, not set: if the token was revoked since its row was read here, the revoke's
+        # tombstone is in the cache and stays (this request, already under way, still passes).
+        cache.add(_cache_key(digest), (token.user, token.expires), TOKEN_CACHE_S)
         return token.user
 
     def revoke(self, user, pk: int | None = None) -> int:
         """Revoke one of the user's tokens (by id) or all of them; answers how many."""
         tokens = self.filter(user=user) if pk is None else self.filter(user=user, pk=pk)
         digests = list(tokens.values_list("digest", flat=True))
-        cache.delete_many([_cache_key(d) for d in digests])
         tokens.delete()
+        # Tombstones, not deletes: a lookup that read a row just before it went cannot put it
+        # back in the cache afterwards.
+        cache.set_many({_cache_key(d): REVOKED for d in digests}, TOKEN_CACHE_S)
         return len(digests)
 
 

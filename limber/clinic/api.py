@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field, StrictFloat
 from limber.api import error
 from limber.api.schemas import ErrorOut, ExerciseSlug, VariantSlug, whole
 from limber.clinic import care, dashboard, exports, prescriptions
-from limber.clinic.models import CalendarFeed, Prescription, PrescriptionChange
+from limber.clinic.models import CalendarFeed, Prescription
 
 router = Router(tags=["clinic"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut}  # fmt: skip
@@ -152,9 +152,11 @@ def put_prescription(request, patient_id: int, payload: PrescriptionIn):
         data = prescriptions.validate(payload.dict())
     except prescriptions.FieldError as e:
         return error(request, 422, "invalid", str(e), e.field)
-    prescriptions.save(p, request.auth, data, timezone.now())
-    latest = PrescriptionChange.objects.filter(patient=p).first()
-    return {"prescription": data, "changes": latest.changes if latest else []}
+    try:
+        change = prescriptions.save(p, request.auth, data, timezone.now())
+    except care.CareError as e:  # the link ended on the way
+        return _care_error(request, e)
+    return {"prescription": data, "changes": change.changes}
 
 
 @router.post("/patients/{patient_id}/access", response={201: dict, **ERRORS})

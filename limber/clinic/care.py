@@ -118,9 +118,25 @@ def join(patient, code: str, now: datetime) -> CareLink:
             ) from None
 
 
+def lock_patient(patient) -> None:
+    """Hold the patient's row until the transaction ends, so that changes to one patient's care
+    (ending the link, a prescription, a colleague's access) happen one after another and each
+    sees the last. FOR NO KEY UPDATE on PostgreSQL: rows that only refer to the patient (their
+    sessions) are still written meanwhile; SQLite has one writer at a time anyway."""
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
+
+
+def still_sees(clinician, patient) -> None:
+    """Inside lock_patient: a CareError (404) when the clinician no longer sees the patient
+    (the link ended while the request was on its way)."""
+    if not get_user_model().objects.filter(visible_patients_q(clinician), pk=patient.pk).exists():
+        raise CareError("no such patient", 404, "not_found")
+
+
 def end(patient, now: datetime) -> bool:
     """The patient ends their care link; their practice history stays theirs."""
     with transaction.atomic():
+        lock_patient(patient)
         ended = CareLink.objects.filter(patient=patient, ended=None).update(ended=now)
         if ended:
             Access.objects.filter(patient=patient).delete()
@@ -129,12 +145,16 @@ def end(patient, now: datetime) -> bool:
 
 
 def reset_calendar(patient) -> CalendarFeed:
-    """A new secret address for the patient's reminder feed; the old one stops answering."""
+    """A new secret address for the patient's reminder feed; the old one stops answering.
+
+    The one feed row is kept and given a new secret under its own lock: a double click is two
+    renewals in turn, and a first look at the feed (get_or_create) at the same moment meets a
+    row, not a second insert (deleting and inserting deadlocked or collided on PostgreSQL)."""
     with transaction.atomic():
-        # Locking the patient's row makes a double click two resets in turn, not two inserts.
-        get_user_model().objects.select_for_update().filter(pk=patient.pk).first()
-        CalendarFeed.objects.filter(patient=patient).delete()
-        return CalendarFeed.objects.create(patient=patient)
+        CalendarFeed.objects.get_or_create(patient=patient)
+        feed = CalendarFeed.objects.select_for_update().get(patient=patient)
+        feed.renew()
+        return feed
 
 
 def grant(clinician, patient, colleague_email: str, now: datetime) -> Access:
@@ -154,7 +174,12 @@ def grant(clinician, patient, colleague_email: str, now: datetime) -> Access:
         # The same answer whether or not the address exists: no probing for accounts. A 404, as
         # for any other thing looked up and not found; the request itself was well formed.
         raise CareError("no colleague in your clinic has that e-mail", 404, "not_found", "email")
-    access, _ = Access.objects.get_or_create(
-        patient=patient, colleague=colleague, defaults={"granted_by": clinician, "created": now}
-    )
+    with transaction.atomic():
+        lock_patient(patient)
+        # Still the patient's own clinician: ending the link at this moment takes access away.
+        if not CareLink.objects.filter(patient=patient, clinician=clinician, ended=None).exists():
+            raise CareError("no such patient", 404, "not_found")
+        access, _ = Access.objects.get_or_create(
+            patient=patient, colleague=colleague, defaults={"granted_by": clinician, "created": now}
+        )
     return access

@@ -10,6 +10,7 @@ from typing import Any
 
 import segno
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -91,9 +92,11 @@ def _open_flag(patient):
 
 def clear_screening(patient, clinician, now: datetime) -> dict[str, Any]:
     """The clinician has seen the patient: lift the red flag that stops practice, on the record."""
-    if _open_flag(patient) is None:
-        raise care.CareError("there is no flagged symptoms check to clear", 409, "conflict")
-    row = store.clear_screening(patient, clinician, now)
+    with transaction.atomic():
+        care.lock_patient(patient)  # two clinicians at once: one clears it, the other is told
+        if _open_flag(patient) is None:
+            raise care.CareError("there is no flagged symptoms check to clear", 409, "conflict")
+        row = store.clear_screening(patient, clinician, now)
     return {
         "flagged": row.flagged,
         "created": row.created.isoformat(),

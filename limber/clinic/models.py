@@ -134,3 +134,8 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.patient_id}"
+
+    def renew(self) -> None:
+        """A new secret: the old address stops answering."""
+        self.secret, self.created = _secret(), timezone.now()
+        self.save(update_fields=["secret", "created"])

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from limber.clinic import care
 from limber.clinic.models import Prescription, PrescriptionChange
 from limber.core.progression import Caps
 from limber.core.spec import Library
@@ -154,23 +154,30 @@ def describe_changes(
     return sorted(out) if out else ["No change."]
 
 
-def save(patient, clinician, data: dict[str, Any], now: datetime) -> Prescription:
-    """Store a validated prescription and record the change, all or nothing."""
+def save(patient, clinician, data: dict[str, Any], now: datetime) -> PrescriptionChange:
+    """Store a validated prescription and record the change, all or nothing; the change.
+
+    A CareError (404) when the clinician no longer sees the patient."""
     library = get_library()
     with transaction.atomic():
         # The patient's own row is the lock: before a first prescription there is no row of
-        # its own to lock, and two first saves at once would both insert.
-        get_user_model().objects.select_for_update().filter(pk=patient.pk).first()
+        # its own to lock, and two first saves at once would both insert. Under it the
+        # clinician must still see the patient: the link may have ended meanwhile.
+        care.lock_patient(patient)
+        care.still_sees(clinician, patient)
         current = Prescription.objects.filter(patient=patient).first()
+        # Saves take turns under the lock, but each read the clock before it: the record
+        # keeps their order (the latest change is the prescription in force).
+        last = PrescriptionChange.objects.filter(patient=patient).first()
+        now = max(now, last.created) if last else now
         changes = describe_changes(current.data if current else None, data, library)
         if current is None:
             current = Prescription(patient=patient)
         current.data, current.updated_by, current.updated = data, clinician, now
         current.save()
-        PrescriptionChange.objects.create(
+        return PrescriptionChange.objects.create(
             patient=patient, changed_by=clinician, created=now, changes=changes, data=data
         )
-    return current
 
 
 def as_plan(data: dict[str, Any], library: Library) -> ClinicianPlan:

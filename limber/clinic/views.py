@@ -196,7 +196,10 @@ def patient(request, patient_id):
         except prescriptions.FieldError as e:
             errors[e.field] = str(e)
         else:
-            prescriptions.save(p, request.user, data, timezone.now())
+            try:
+                prescriptions.save(p, request.user, data, timezone.now())
+            except care.CareError:  # the link ended on the way
+                raise Http404("no such patient") from None
             return HttpResponseRedirect(reverse("clinic-patient", args=[p.pk]) + "#prescription")
     now = timezone.now()
     facts = exports.patient_facts(p, now)

@@ -99,6 +99,15 @@ def _save(user, data: Any) -> dict[str, Any]:
     created = session is None
     if session is not None and session.user_id != user.pk:
         raise FieldError("id", "this session id is already used", status=409, code="conflict")
+    # Refused before anything is made or counted: a session refused here costs no quota.
+    stored = {h.id: h for h in Hold.objects.filter(pk__in=[h.id for h in data.holds])}
+    foreign = [
+        i for i, h in enumerate(data.holds) if h.id in stored and stored[h.id].session_id != data.id
+    ]
+    if foreign:
+        raise FieldError(
+            f"holds[{foreign[0]}].id", "this hold id belongs to another session", 409, "conflict"
+        )
     if session is None:
         _within_quota(user)
         session = PracticeSession.objects.create(
@@ -109,17 +118,6 @@ def _save(user, data: Any) -> dict[str, Any]:
         )
     else:
         _fill_in(session, data, LATE_FIELDS)
-
-    stored = {h.id: h for h in Hold.objects.filter(pk__in=[h.id for h in data.holds])}
-    foreign = [
-        i
-        for i, h in enumerate(data.holds)
-        if h.id in stored and stored[h.id].session_id != session.pk
-    ]
-    if foreign:
-        raise FieldError(
-            f"holds[{foreign[0]}].id", "this hold id belongs to another session", 409, "conflict"
-        )
     filled, fields = [], set()
     for h in data.holds:
         if h.id in stored and (changed := _fill(stored[h.id], h, LATE_HOLD_FIELDS)):
