@@ -3,8 +3,9 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 TOKEN_PREFIX = "lmb_"
@@ -44,6 +45,29 @@ def awaiting_confirmation(user) -> bool:
     """A sign-up whose mailed link has not been opened: it may be made again, with a new
     password, or completed by joining a clinician. A closed account is not one of these."""
     return not user.is_active and Profile.objects.filter(user=user, confirmed=False).exists()
+
+
+def sign_up(email: str, password: str, confirmed: bool):  # type: ignore[no-untyped-def]
+    """The patient account a sign-up makes for ``email``, and whether it was made: a new one,
+    or a sign-up still waiting for its link made again with this password. Any other account
+    of the address is answered untouched (made: False). A ``confirmed`` one is in use at once
+    (a clinician's invite stands for the mailed link); otherwise it waits for its link."""
+    User = get_user_model()
+    try:
+        with transaction.atomic():
+            user = User.objects.select_for_update().filter(username=email).first()
+            if user is not None and not awaiting_confirmation(user):
+                return user, False
+            user = user or User(username=email, email=email)
+            user.is_active = confirmed
+            user.set_password(password)
+            user.save()
+            Profile.objects.update_or_create(
+                user=user, defaults={"role": Profile.PATIENT, "confirmed": confirmed}
+            )
+            return user, True
+    except IntegrityError:  # the same new address signed up at the same moment
+        return User.objects.get(username=email), False
 
 
 class ApiTokenManager(models.Manager["ApiToken"]):

@@ -1,11 +1,9 @@
 from django.conf import settings
 from django.contrib import auth, messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -24,7 +22,13 @@ from limber.accounts.forms import (
     TokenForm,
 )
 from limber.accounts.mail import send_later
-from limber.accounts.models import ApiToken, Profile, awaiting_confirmation, role_of
+from limber.accounts.models import (
+    ApiToken,
+    Profile,
+    awaiting_confirmation,
+    role_of,
+    sign_up,
+)
 from limber.security import client_ip
 
 
@@ -65,21 +69,7 @@ def signup(request):
             return _too_many(request, _("Too many sign-ups from here. Please try again later."))
         throttle.SIGNUP_PER_ADDRESS.count(ip)
         email = form.cleaned_data["email"]
-        User = get_user_model()
-        try:
-            with transaction.atomic():
-                user = User.objects.select_for_update().filter(username=email).first()
-                new = user is None or awaiting_confirmation(user)
-                if user is None:
-                    user = User(username=email, email=email, is_active=False)
-                if new:  # an unconfirmed sign-up may be repeated, with a new password
-                    user.set_password(form.cleaned_data["password"])
-                    user.save()
-                    Profile.objects.get_or_create(
-                        user=user, defaults={"role": Profile.PATIENT, "confirmed": False}
-                    )
-        except IntegrityError:  # the same new address signed up at the same moment
-            user, new = User.objects.get(username=email), False
+        user, new = sign_up(email, form.cleaned_data["password"], confirmed=False)
         _mail_signup(request, user, new)
         # The same answer whether or not the address had an account: the mail says the rest.
         request.session["signup_email"] = email

@@ -5,9 +5,8 @@ from __future__ import annotations
 import html
 
 from django.contrib import auth, messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -20,7 +19,7 @@ from pydantic import ValidationError
 
 from limber.accounts import throttle
 from limber.accounts.forms import SignupForm
-from limber.accounts.models import Profile, awaiting_confirmation, role_of
+from limber.accounts.models import Profile, role_of, sign_up
 from limber.api import _field_path
 from limber.clinic import care, dashboard, exports, prescriptions
 from limber.clinic.api import PrescriptionIn
@@ -155,22 +154,9 @@ def _sign_up(form):
     """A new patient account, in use at once: the invite stands for the mailed link. An address
     that already has an account logs in first; its password is not tried here, where no login
     limit counts the tries. An unconfirmed sign-up of the address is completed instead."""
-    email = form.cleaned_data["email"]
-    User = get_user_model()
-    user = User.objects.select_for_update().filter(username=email).first()
-    if user is not None and not awaiting_confirmation(user):
+    user, made = sign_up(form.cleaned_data["email"], form.cleaned_data["password"], confirmed=True)
+    if not made:
         raise care.CareError(TAKEN)
-    user = user or User(username=email, email=email)
-    user.is_active = True
-    user.set_password(form.cleaned_data["password"])
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:  # the same address signed up at the same moment
-        raise care.CareError(TAKEN) from None
-    Profile.objects.update_or_create(
-        user=user, defaults={"role": Profile.PATIENT, "confirmed": True}
-    )
     return user
 
 
