@@ -195,6 +195,22 @@ def confirmation_link(email: str) -> str:
     return re.search(r"https?://[^/\s]+(/accounts/signup/\S+/)", body).group(1)
 
 
+def walk_pages(client, url: str, row: str) -> tuple[list[str], list[str]]:
+    """Follow a page's "Older sessions →" links to the end, as a reader would: what the regex
+    `row` finds on each page, in order, and each page's HTML."""
+    import re
+
+    found: list[str] = []
+    pages: list[str] = []
+    while url:
+        page = client.get(url).content.decode()
+        pages.append(page)
+        found += re.findall(row, page)
+        older = re.search(r'class="older" href="(\?before=[0-9a-f-]+)#', page)
+        url = url.split("?")[0] + older.group(1) if older else ""
+    return found, pages
+
+
 def migrated_to(*targets: tuple[str, str]):
     """Migrate the test database back to these migrations; the models as they were then."""
     from django.db import connection

@@ -29,7 +29,7 @@ from limber.clinic.models import (
 )
 from limber.practice import store
 from limber.practice.models import Hold, PracticeSession, Screening
-from tests.conftest import clear_answers, migrate_to_latest, migrated_to
+from tests.conftest import clear_answers, migrate_to_latest, migrated_to, walk_pages
 from tests.test_api import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -836,3 +836,29 @@ def test_sessions_stored_before_the_totals_existed_show_their_share_after_migrat
     )  # fmt: skip
     patient = get_user_model().objects.get(pk=user.pk)
     assert dashboard.rows_for(patient, timezone.now())[0]["good_form_share"] == 0.7
+
+
+def test_the_patient_page_and_api_go_back_through_every_session(client, api, cast):
+    alice, bob, carol = cast["alice"], cast["bob"], cast["carol"]
+    hold = [("towel-hamstring-stretch", "hands", "left", 10, 12, None)]
+    made = [log_session(alice, NOW - timedelta(days=d), holds=hold) for d in range(120, 0, -1)]
+    client.force_login(carol)
+    seen, pages = walk_pages(client, f"/clinic/patients/{alice.pk}/", r'<tr id="session-([^"]+)">')
+    newest_first = [str(s.id) for s in reversed(made)]
+    assert len(pages) == 3 and seen == newest_first  # every session once, in order
+    assert ["Latest sessions" in page for page in pages] == [False, True, True]
+    # The API pages the same way, by `sessions_next`.
+    ids, cursor = [], ""
+    while cursor is not None:
+        body = api.get(f"/patients/{alice.pk}" + (f"?before={cursor}" if cursor else ""),
+                       user=carol).json()  # fmt: skip
+        ids += [s["id"] for s in body["sessions"]]
+        assert all(s["holds"][0]["held_s"] == 12 for s in body["sessions"])
+        cursor = body["sessions_next"]
+    assert ids == newest_first
+    # Another person's session, or no id at all, is no page.
+    theirs = log_session(bob, NOW)
+    for cursor in ("nope", str(theirs.id), str(uuid.uuid4())):
+        assert client.get(f"/clinic/patients/{alice.pk}/?before={cursor}").status_code == 404
+    assert_error(api.get(f"/patients/{alice.pk}?before={theirs.id}", user=carol), 404)
+    assert_error(api.get(f"/patients/{alice.pk}?before=nope", user=carol), 422)

@@ -142,3 +142,37 @@ def test_dashboard_columns_sort(browser, live_server, make_user):
         page.locator('#patients th button[data-col="0"]').click()
         assert names() == ["zoe@example.org", "mia@example.org", "adam@example.org"]
         assert page.locator("th[aria-sort]").get_attribute("aria-sort") == "descending"
+
+
+def test_the_patient_page_pages_back_through_older_sessions_and_fits_a_phone(
+    browser, live_server, make_user
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    carol = make_user("carol@clinic.example", role="clinician", password=PASSWORD)
+    alice = make_user("alice@example.org")
+    CareLink.objects.create(patient=alice, clinician=carol)
+    now = timezone.now()
+    for day in range(60, 0, -1):  # one a day for 60 days, the oldest with the longest hold
+        s = PracticeSession.objects.create(
+            user=alice, started_at=now - timedelta(days=day), pain_before=2, pain_after=2
+        )
+        Hold.objects.create(session=s, exercise="towel-hamstring-stretch", variant="towel",
+                            side="left", rep=1, target_s=10, held_s=day, position=0)  # fmt: skip
+    with watched_page(browser, live_server.url) as page:
+        log_in(page, "carol@clinic.example")
+        page.goto(f"/clinic/patients/{alice.pk}/")
+        rows = page.locator("table.sessions tbody tr")
+        assert rows.count() == 50 and "up to 1 s" in rows.first.inner_text()
+        page.get_by_role("link", name="Older sessions →").click()
+        assert rows.count() == 10 and "up to 60 s" in rows.last.inner_text()
+        assert page.get_by_role("link", name="Older sessions →").count() == 0
+        shoot(page, "clinic-patient-older-sessions")
+        # On a phone the page fits the screen: a long variant name once widened the form.
+        page.set_viewport_size({"width": 390, "height": 800})
+        page.reload()  # as a phone opens it (the charts take their width when drawn)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.get_by_role("link", name="← Latest sessions").click()
+        assert rows.count() == 50

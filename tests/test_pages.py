@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from limber.cli import main
+from tests.conftest import walk_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -267,14 +268,8 @@ def test_the_history_page_goes_back_through_every_session_a_page_at_a_time(clien
                 position=rep,
             )  # fmt: skip
     client.force_login(screened)
-    dates, url, pages = [], "/history/", 0
-    while url:
-        html = client.get(url).content.decode()
-        dates += re.findall(r'<td data-label="Date">([^<]+)</td>', html)
-        older = re.search(r'class="older" href="\?before=([0-9a-f-]+)#', html)
-        url = f"/history/?before={older.group(1)}" if older else None
-        pages += 1
-    assert pages == 3 and len(dates) == 65 and len(set(dates)) == 65  # every session once
+    dates, pages = walk_pages(client, "/history/", r'<td data-label="Date">([^<]+)</td>')
+    assert len(pages) == 3 and len(dates) == 65 and len(set(dates)) == 65  # every session once
     # An older page reads only up to its newest session, and says what the full read says.
     ids = [str(i) for i in PracticeSession.objects.filter(user=screened)
            .order_by("-started_at").values_list("id", flat=True)]  # fmt: skip

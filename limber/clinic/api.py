@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import AfterValidator, Field, StrictFloat
 
 from limber.api import error
@@ -132,9 +133,18 @@ def patients(request):
 
 
 @router.get("/patients/{patient_id}", response={200: dict, **ERRORS})
-def patient(request, patient_id: int):
+def patient(
+    request,
+    patient_id: int,
+    before: Annotated[UUID | None, Query(description="`sessions_next` of the page before")] = None,
+):
+    """The patient's adherence, pain, prescription and latest sessions (50, newest first;
+    follow `sessions_next` for older ones)."""
     p = care.patient_for(request.auth, patient_id)
-    return exports.patient_facts(p, timezone.now())
+    try:
+        return exports.patient_facts(p, timezone.now(), before)
+    except care.CareError as e:
+        return _care_error(request, e)
 
 
 @router.get("/patients/{patient_id}/prescription", response={200: dict, **ERRORS})

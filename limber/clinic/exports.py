@@ -53,8 +53,17 @@ def invite_dict(request, inv: Invite) -> dict[str, Any]:
 # --- the patient's facts ----------------------------------------------------------------------
 
 
-def patient_facts(patient, now: datetime, sessions: int = 50) -> dict[str, Any]:
-    """What the clinician's patient page and GET /patients/{id} show."""
+SESSIONS_PAGE = 50  # sessions on one page of the clinician's view, newest first
+
+
+def patient_facts(patient, now: datetime, before: Any = None) -> dict[str, Any]:
+    """What the clinician's patient page and GET /patients/{id} show: the latest sessions, or
+    the page older than session `before` (`sessions_next` names the page after; the FHIR
+    export has them all). A CareError (404) when `before` is none of the patient's sessions."""
+    try:
+        sessions, more = store.page_of(patient, SESSIONS_PAGE, before)
+    except store.FieldError:
+        raise care.CareError("this patient has no session with this id", 404, "not_found") from None
     row = next(iter(dashboard.rows_for(patient, now)), None)
     prescription = Prescription.objects.filter(patient=patient).first()
     changes = PrescriptionChange.objects.filter(patient=patient).select_related("changed_by")[:50]
@@ -77,7 +86,8 @@ def patient_facts(patient, now: datetime, sessions: int = 50) -> dict[str, Any]:
             # answer that says a clinician has seen the patient (DESIGN.md §6).
             "open_flag": flag.created.isoformat() if flag else None,
         },
-        "sessions": [store.session_dict(s) for s in store.sessions_of(patient, sessions)],
+        "sessions": sessions,
+        "sessions_next": sessions[-1]["id"] if more else None,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import uuid
 
 from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
@@ -188,7 +189,12 @@ def patient(request, patient_id):
                 raise Http404("no such patient") from None
             return HttpResponseRedirect(reverse("clinic-patient", args=[p.pk]) + "#prescription")
     now = timezone.now()
-    facts = exports.patient_facts(p, now)
+    # ?before=<id of the last session of the page before> for older sessions
+    before = request.GET.get("before")
+    try:
+        facts = exports.patient_facts(p, now, uuid.UUID(before) if before else None)
+    except (ValueError, care.CareError):  # CareError is a ValueError; named for the reader
+        raise Http404("no such page of this patient's sessions") from None
     library = get_library()
     for s in facts["sessions"]:
         s["summary"] = _hold_summary(s["holds"], library)
@@ -201,6 +207,9 @@ def patient(request, patient_id):
         "errors": list(errors.items()),
         "own": CareLink.objects.filter(patient=p, clinician=request.user, ended=None).exists(),
         **charts.page_context(p, now),
+        # After the charts' context, which brings the patient's own history page's pager.
+        "older_page": facts["sessions_next"],
+        "newer_page": bool(before),
     }
     return render(request, "clinic/patient.html", ctx, status=400 if errors else 200)
 
