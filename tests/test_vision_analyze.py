@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from limber.cli import main
 from limber.core.form import Landmarks
 from limber.errors import UserError
+from tests.conftest import run_limber
 
 np = pytest.importorskip("numpy")
 cv2 = pytest.importorskip("cv2")
@@ -305,6 +307,28 @@ def test_a_truncated_image_is_refused_not_analysed_half_grey(tmp_path, capsys):
     png = tmp_path / "cut.png"
     png.write_bytes(cv2.imencode(".png", photo("standing.jpg", (64, 48)))[1].tobytes()[:-40])
     assert "cut short" in refused(capsys, str(png))
+
+
+def test_a_damaged_video_gets_limbers_words_not_ffmpegs(tmp_path):
+    # A video cut short (a download that stopped) and one with damaged frames, analysed as a
+    # person would run it: the decoder's own complaints ("moov atom not found", "Error at MB")
+    # are not shown; a video that cannot be read at all gets one line from Limber.
+    still = photo("lying-band-leg-straight.jpg")
+    frames = [np.roll(still, 4 * i, axis=1) for i in range(45)]  # a pan: every frame differs
+    data = make_video(tmp_path / "whole.mp4", frames).read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    damaged = bytearray(data)
+    for at in range(len(data) // 4, len(data) * 3 // 4, len(data) // 40):
+        damaged[at : at + 40] = bytes(range(40))
+    (tmp_path / "damaged.mp4").write_bytes(bytes(damaged))
+    env = {"LIMBER_MODELS_DIR": os.environ["LIMBER_MODELS_DIR"]}
+    cut = run_limber("analyze", str(tmp_path / "cut.mp4"), "--exercise", TOWEL, env=env)
+    assert cut.returncode == 2
+    assert cut.stderr.splitlines() == [f"limber: error: {tmp_path / 'cut.mp4'}: not a video or "
+                                       "image OpenCV can read"]  # fmt: skip
+    read = run_limber("analyze", str(tmp_path / "damaged.mp4"), "--exercise", TOWEL, env=env)
+    assert read.returncode == 0 and "frames" in read.stdout
+    assert read.stderr == ""
 
 
 def test_a_folder_is_refused_with_its_own_message(tmp_path, capsys):

@@ -51,6 +51,11 @@ MAX_PEOPLE = 4  # at most this many people in one picture are looked at (each co
 
 def require_vision() -> tuple[Any, Any, Any]:
     """numpy, cv2 and the LiteRT Interpreter, or a UserError saying how to install them."""
+    # FFmpeg, inside OpenCV, writes its own complaints about a damaged video to the terminal
+    # ("moov atom not found", a line per broken frame) before Limber's own one-line error or
+    # report; quiet (-8), unless someone set a level to debug with. Read when OpenCV opens its
+    # first video, so setting it here, before any, is in time.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         import cv2
         import numpy as np
