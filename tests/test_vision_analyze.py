@@ -186,6 +186,23 @@ def test_eval_form_reports_a_disagreement(tmp_path, capsys):
     assert main(["eval-form", str(tmp_path)]) == 2
 
 
+@pytest.mark.parametrize(
+    "labels, says",
+    [
+        (b"\xff\xfefile\texercise\n", "not UTF-8 text"),
+        (b'file\texercise\tin_position\tknee_straight\n"' + b"x" * 200_000 + b'"\tt\t-\t-\n',
+         "not a table of labels"),
+        (b"file\texercise\tin_position\tknee_straight\nstanding.jpg\n",
+         "line 2: a row needs a file and an exercise"),
+    ],
+)  # fmt: skip
+def test_eval_form_refuses_a_broken_labels_file_in_one_line(tmp_path, capsys, labels, says):
+    (tmp_path / "labels.tsv").write_bytes(labels)
+    assert main(["eval-form", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_analyze_json(capsys):
     path = POSES / "chair-leg-extended.jpg"
     assert main(["analyze", str(path), "--exercise", "seated-hamstring-stretch", "--json"]) == 0

@@ -172,12 +172,19 @@ def _labels(folder: Path) -> list[dict[str, str]]:
         raise UserError(
             f"{folder}: no labels.tsv (columns: file, exercise, in_position, knee_straight)"
         )
-    with labels.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
+    try:
+        with labels.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+    except UnicodeDecodeError:
+        raise UserError(f"{labels}: not UTF-8 text; save it as UTF-8") from None
+    except csv.Error as e:  # a field over csv's 128 KB limit, a NUL byte
+        raise UserError(f"{labels}: not a table of labels ({e})") from None
     need = {"file", "exercise", "in_position", "knee_straight"}
     if not rows or not need <= set(rows[0]):
         raise UserError(f"{labels}: expected a header with {', '.join(sorted(need))} and rows")
     for i, row in enumerate(rows, start=2):
+        if not (row["file"] or "").strip() or not (row["exercise"] or "").strip():
+            raise UserError(f"{labels} line {i}: a row needs a file and an exercise")
         for col in ("in_position", "knee_straight"):
             if (row[col] or "").strip().lower() not in BOOL:
                 raise UserError(f"{labels} line {i}: {col} must be true, false or -")
