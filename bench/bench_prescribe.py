@@ -122,7 +122,7 @@ def measure(n: int, now: datetime, runs: int, old: ModuleType | None) -> dict[st
     user = get_user_model().objects.create_user(f"u{n}@example.org", "pw-123-bench")
     Screening.objects.create(user=user, answers={}, flagged=False)
     seed(user, n, now)
-    shown = store.sessions_of(user, history.REASONED_SESSIONS)
+    shown = list(store.sessions_before(user)[: history.REASONED_SESSIONS])
     shown_ids = [str(s.id) for s in shown]
     records = plan.window_records(user, None)
     row = {

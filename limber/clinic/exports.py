@@ -314,15 +314,17 @@ def fhir_bundle(patient) -> dict[str, Any]:
     if not activities:
         del careplan["activity"]
     entries = [resource_patient, careplan]
-    for s in store.sessions_of(patient):
-        when = s.started_at.isoformat()
-        for label, value in (("before", s.pain_before), ("after", s.pain_after)):
+    # Read a page of plain values at a time: a long history neither fills the memory with
+    # model objects nor takes seconds to build them.
+    for s in store.iter_sessions(patient):
+        when = s["started_at"]
+        for label, value in (("before", s["pain_before"]), ("after", s["pain_after"])):
             if value is None:
                 continue  # a skipped answer is unknown, not a pain of 0 (DESIGN.md §6)
             entries.append(
                 {
                     "resourceType": "Observation",
-                    "id": f"{s.id}-pain-{label}",
+                    "id": f"{s['id']}-pain-{label}",
                     "status": "final",
                     "code": {
                         "coding": [
@@ -339,12 +341,12 @@ def fhir_bundle(patient) -> dict[str, Any]:
                     "valueInteger": value,
                 }
             )
-        held = sum(h.held_s for h in s.holds.all())
+        held = sum(h["held_s"] for h in s["holds"])
         if held:
             entries.append(
                 {
                     "resourceType": "Observation",
-                    "id": f"{s.id}-held",
+                    "id": f"{s['id']}-held",
                     "status": "final",
                     "code": {"text": "Seconds held in hamstring stretches, whole session"},
                     "subject": subject,

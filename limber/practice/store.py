@@ -240,12 +240,6 @@ def iter_sessions(user, chunk: int = 200) -> Iterator[dict[str, Any]]:
         before = page[-1]["id"]
 
 
-def sessions_of(user, limit: int | None = None) -> list[PracticeSession]:
-    """The user's sessions, newest first, holds fetched in one query."""
-    qs = PracticeSession.objects.filter(user=user).prefetch_related("holds").order_by("-started_at")
-    return list(qs[:limit] if limit else qs)
-
-
 def latest_screening(user) -> Screening | None:
     return Screening.objects.filter(user=user).order_by("-created", "-id").first()
 
