@@ -177,7 +177,7 @@ def _labels(folder: Path) -> list[dict[str, str]]:
             rows = list(csv.DictReader(f, delimiter="\t"))
     except UnicodeDecodeError:
         raise UserError(f"{labels}: not UTF-8 text; save it as UTF-8") from None
-    except csv.Error as e:  # a field over csv's 128 KB limit, a NUL byte
+    except csv.Error as e:  # a field over csv's 128 KB limit
         raise UserError(f"{labels}: not a table of labels ({e})") from None
     need = {"file", "exercise", "in_position", "knee_straight"}
     if not rows or not need <= set(rows[0]):
