@@ -206,8 +206,7 @@ def patient(request, patient_id):
         # Pairs, not the dict: the template's errors.items would find an "items" field first.
         "errors": list(errors.items()),
         "own": CareLink.objects.filter(patient=p, clinician=request.user, ended=None).exists(),
-        **charts.page_context(p, now),
-        # After the charts' context, which brings the patient's own history page's pager.
+        **charts.charts_context(p, now),
         "older_page": facts["sessions_next"],
         "newer_page": bool(before),
     }

@@ -180,13 +180,22 @@ def page_context(user, now: datetime, older_than: Any = None) -> dict[str, Any]:
         "newer_page": older_than is not None,
         "today_reasons": [f"{i.name}: {i.reason}" for i in today.items],
         "calendar": months(practised, now.date()),
-        "chart_data": chart_data(
-            chart_points(user, now - timedelta(days=CHART_DAYS)), now, today.baseline
-        ),
+        "chart_data": _charted(user, now, today.baseline),
         "chart_days": CHART_DAYS,
         "baseline": today.baseline,
         "clinician_note": cp.clinician_note if cp else None,
     }
+
+
+def charts_context(user, now: datetime) -> dict[str, Any]:
+    """The charts alone, as the clinician's page of the patient shows them: a year of sessions,
+    and the pain baseline of today's plan (one replay of today's window, no page of sessions)."""
+    _, _, today, _ = _replayed(user, [], now)
+    return {"chart_data": _charted(user, now, today.baseline)}
+
+
+def _charted(user, now: datetime, baseline: float | None) -> dict[str, Any]:
+    return chart_data(chart_points(user, now - timedelta(days=CHART_DAYS)), now, baseline)
 
 
 def _replayed(
