@@ -117,7 +117,7 @@ def test_first_day_with_the_network_dropping(page, live_server):
     play_to_the_end(page, on_hold=network)
     assert state["offline_at"] == 2
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
-    assert page.locator("#done-note").inner_text() == f"All {expected} holds done and logged."
+    assert page.locator("#done-note").inner_text() == f"All {expected} holds done."
 
     session = PracticeSession.objects.get()
     assert session.finished_at is not None and session.pain_before == 0
@@ -158,6 +158,11 @@ def test_a_reload_mid_session_keeps_the_finished_holds(page, live_server):
     page.reload()
     page.get_by_text("You have a session in progress").wait_for()
     page.get_by_role("button", name="Start").click()
+    # The keyboard carries on from the player, not from the top of the page.
+    page.wait_for_function(
+        "!document.getElementById('intro') || document.getElementById('intro').hidden"
+    )
+    assert page.evaluate("document.activeElement !== document.body")
     play_to_the_end(page)
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     assert PracticeSession.objects.count() == 1
@@ -185,6 +190,11 @@ def test_set_up_waits_for_ready_and_the_keyboard_pauses_the_clock(page, live_ser
     play_until_ready(page)
     # Set-up waits for the person: no countdown, and nothing happens until they are ready.
     assert page.locator("#clock").is_hidden()
+    # A screen reader hears the set-up as shown, and no promise to start by itself (it is off).
+    live = page.locator("#live").inner_text()
+    setup = next(s for s in today_data(page)["script"]["steps"] if s.get("wait_for_ready"))
+    assert setup["lines"][0] in live
+    assert "by itself" not in live
     page.wait_for_timeout(1200)
     assert page.locator("#ready").is_visible()
     page.keyboard.press("Enter")
@@ -536,8 +546,131 @@ def test_set_up_can_start_by_itself_after_a_stated_time(page, live_server):
     start(page)
     play_until_ready(page)
     assert "Starting by itself in 60 s" in page.locator("#ready-note").inner_text()
+    assert "Starting by itself in 60 s" in page.locator("#live").inner_text()
     assert page.locator("#clock").is_visible()
     # 60 s at 25 times the speed: the first rep's countdown begins without a tap.
     page.wait_for_function("document.getElementById('stage').dataset.kind === 'get_ready'")
     page.reload()
     assert page.get_by_label("Start each stretch by itself after 60 s").is_checked()  # remembered
+
+
+# What the player keeps in the browser besides the player's own switches (voice, sound...).
+KEPT = (
+    "Object.keys(localStorage).filter(k => !/^limber\\.(voice|sound|auto-start|listen)$/.test(k))"
+)
+
+
+def log_out(page):
+    page.goto("/accounts/")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/accounts/login/**")
+
+
+def test_a_shared_browser_never_offers_one_person_another_s_session(page, live_server):
+    # The first person starts a session on a family tablet, does two holds, and logs out.
+    sign_up_and_screen(page, "first@example.org")
+    page.add_init_script("window.limberEvents = window.limberEvents || []")
+    page.goto("/practice/?speed=25")
+    start(page, pain_before="7")
+    play_until_ready(page)
+    page.locator("#ready").click()
+    page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 2")
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    log_out(page)
+    # Everything had reached the account: nothing of theirs is left in the browser.
+    assert page.evaluate(KEPT) == []
+    first = PracticeSession.objects.get(user__email="first@example.org")
+    first_holds = first.holds.count()
+    assert first_holds >= 2
+
+    # The next person on the same browser starts afresh: not offered the unfinished session,
+    # and their own is saved to their account, not refused as someone else's.
+    sign_up_and_screen(page, "second@example.org")
+    page.goto("/practice/?speed=25")
+    expected = hold_steps(page)
+    assert not page.locator("#resume-note").is_visible()
+    start(page)
+    play_to_the_end(page)
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    assert "refused" not in page.locator("#sync").inner_text()
+    second = PracticeSession.objects.get(user__email="second@example.org")
+    assert second.holds.count() == expected and second.pain_before == 0
+    assert first.holds.count() == first_holds  # the first person's session is as they left it
+
+
+def test_logging_out_keeps_only_the_holds_not_yet_sent_and_sends_them_on_return(page, live_server):
+    sign_up_and_screen(page, "offline@example.org")
+    page.add_init_script("window.limberEvents = window.limberEvents || []")
+    page.goto("/practice/?speed=25")
+    start(page)
+    play_until_ready(page)
+    page.locator("#ready").click()
+    page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    # The server cannot be reached for a while: the next holds wait on the device.
+    page.route("**/api/v1/sessions", lambda route: route.abort())
+    page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 3")
+    page.wait_for_function("Number(document.getElementById('sync').dataset.waiting) > 0")
+    log_out(page)
+    kept = page.evaluate(KEPT)
+    assert len(kept) == 1 and kept[0].endswith(".outbox")  # not the session in progress
+    waiting = json.loads(page.evaluate(f"localStorage.getItem('{kept[0]}')"))
+    assert waiting and all(not item["sent"] for item in waiting.values())
+
+    # Back, logged in again: what waited is sent, and nothing is lost.
+    page.unroute("**/api/v1/sessions")
+    page.get_by_label("E-mail").fill("offline@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto("/practice/")
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    assert Hold.objects.filter(session__user__email="offline@example.org").count() >= 3
+
+
+def test_deleting_the_account_forgets_what_the_browser_kept_of_it(page, live_server):
+    sign_up_and_screen(page, "leaving@example.org")
+    page.add_init_script("window.limberEvents = window.limberEvents || []")
+    page.goto("/practice/?speed=25")
+    start(page)
+    play_until_ready(page)
+    page.route("**/api/v1/sessions", lambda route: route.abort())
+    page.locator("#ready").click()
+    page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
+    page.wait_for_function("Number(document.getElementById('sync').dataset.waiting) > 0")
+    assert page.evaluate(KEPT)  # a session in progress and a hold waiting to be sent
+    page.goto("/accounts/delete/")
+    page.get_by_label("Your password, to confirm").fill(PASSWORD)
+    page.get_by_role("button", name="Delete my account and data").click()
+    page.get_by_role("heading", name="Your account and data are deleted.").wait_for()
+    assert page.evaluate(KEPT) == []
+
+
+def test_skipped_holds_are_not_called_done(page, live_server):
+    sign_up_and_screen(page, "skipper@example.org")
+    page.add_init_script("window.limberEvents = window.limberEvents || []")
+    page.goto("/practice/?speed=5")
+    expected = hold_steps(page)
+    start(page)
+    # Every hold skipped as soon as it starts (N), every question answered.
+    while not page.locator("#done").is_visible():
+        page.wait_for_function(
+            "!document.getElementById('checkin').hidden || !document.getElementById('done').hidden"
+            " || (!document.getElementById('stage').hidden"
+            "     && (!document.getElementById('ready-box').hidden"
+            "         || document.getElementById('stage').dataset.kind !== 'intro'))"
+        )
+        if page.locator("#checkin").is_visible():
+            answer_check_in(page)
+        elif page.locator("#ready").is_visible():
+            page.locator("#ready").click()
+        elif page.locator("#stage").is_visible():
+            page.keyboard.press("n")
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    assert page.get_by_role("heading", name="Session finished").is_visible()
+    assert page.locator("#done-note").inner_text() == (
+        f"0 of {expected} holds held in full ({expected} skipped or cut short)."
+    )
+    # Not "done for today" either: the player says what was really held.
+    page.goto("/practice/")
+    assert page.get_by_text(f"Earlier today you held 0 of {expected} holds in full.").count()
+    assert page.get_by_role("button", name="Start").is_visible()

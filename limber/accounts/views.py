@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from limber.accounts import throttle
+from limber.accounts.device import storage_key
 from limber.accounts.forms import (
     BackgroundPasswordResetForm,
     DeleteAccountForm,
@@ -224,9 +225,10 @@ def delete_account(request):
     if request.method == "POST" and form.is_valid():
         if request.user.check_password(form.cleaned_data["password"]):
             user = request.user
+            forget = storage_key(user)  # the page has this browser forget the account's records
             auth.logout(request)
             user.delete()  # cascades to the profile, tokens, screenings, sessions and holds
-            return render(request, "accounts/deleted.html")
+            return render(request, "accounts/deleted.html", {"forget_device_storage": forget})
         form.add_error("password", _("That is not your password."))
     return render(
         request, "accounts/delete.html", {"form": form}, status=400 if form.errors else 200

@@ -5,7 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from limber.accounts.device import storage_key
 from limber.core import draw, progression
 from limber.core import screening as red_flags
 from limber.library import get_library
@@ -92,23 +93,30 @@ def _legs(item: dict) -> str:
 
 def _today_so_far(user, now, planned: int) -> tuple[str, str]:
     """(done for today, earlier today): what the person already did today, in words."""
+    # A hold skipped or cut short is not a hold done: held for progression's share of its time
+    # (COMPLETE_FRACTION), as the player's own done screen counts.
+    held = Q(holds__held_s__gte=F("holds__target_s") * progression.COMPLETE_FRACTION)
     done = (
         PracticeSession.objects.filter(
             user=user, started_at__date=now.date(), finished_at__isnull=False
         )
-        .annotate(n=Count("holds"))
-        .order_by("-n")
-        .values_list("n", "finished_at")
+        .annotate(n=Count("holds"), full=Count("holds", filter=held))
+        .order_by("-full", "-n")
+        .values_list("n", "full", "finished_at")
         .first()
     )
     if done is None:
         return "", ""
-    holds, finished = done
+    holds, full, finished = done
     at = timezone.localtime(finished).strftime("%H:%M")
-    if holds >= planned:
+    if full >= planned:
         return _("You finished today's session at %(at)s: all %(n)s holds.") % {
-            "at": at, "n": holds
+            "at": at, "n": full
         }, ""  # fmt: skip
+    if full < holds:
+        return "", _("Earlier today you held %(n)s of %(of)s holds in full.") % {
+            "n": full, "of": planned
+        }  # fmt: skip
     return "", _("Earlier today you stopped after %(n)s of %(of)s holds.") % {
         "n": holds, "of": planned
     }  # fmt: skip
@@ -151,6 +159,8 @@ def practice(request):
         "player": {
             "fast_playback": fast_playback_allowed(),
             "planned_holds": planned,
+            "storage": storage_key(request.user),
+            "complete_fraction": progression.COMPLETE_FRACTION,
         },
         **QUESTIONS,
     }

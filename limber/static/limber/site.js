@@ -11,3 +11,30 @@ document.addEventListener("DOMContentLoaded", () => {
     nav.classList.toggle("open", open);
   });
 });
+
+// The player keeps an account's unfinished session and unsent records in this browser, under
+// a key of that account's own (limber/accounts/device.py). Logging out forgets them, except
+// records not yet sent: those stay, under that key only, until the same account is back online
+// and they are sent (logging never loses a hold). A deleted account's are forgotten whole.
+function forgetDevice(prefix, keepUnsent) {
+  if (!prefix) return;
+  try {
+    const outbox = JSON.parse(localStorage.getItem(`${prefix}.outbox`) || "{}");
+    const unsent = Object.fromEntries(Object.entries(outbox).filter(([, item]) => !item.sent));
+    for (const key of Object.keys(localStorage)) {
+      if (key.startsWith(`${prefix}.`)) localStorage.removeItem(key);
+    }
+    if (keepUnsent && Object.keys(unsent).length) {
+      localStorage.setItem(`${prefix}.outbox`, JSON.stringify(unsent));
+    }
+  } catch (e) {
+    /* storage switched off or damaged: nothing of the account's is kept there to forget */
+  }
+}
+document.addEventListener("DOMContentLoaded", () => {
+  for (const form of document.querySelectorAll("form[data-device-storage]")) {
+    form.addEventListener("submit", () => forgetDevice(form.dataset.deviceStorage, true));
+  }
+  const deleted = document.querySelector("[data-forget-device-storage]");
+  if (deleted) forgetDevice(deleted.dataset.forgetDeviceStorage, false);
+});

@@ -1,11 +1,12 @@
 // Session records waiting for the server, kept in localStorage so that a dropped network or a
 // reload loses nothing. Each session is sent whole, with its id: the server stores it once
-// however often it arrives, so sending again is always safe.
-const KEY = "limber.outbox";
+// however often it arrives, so sending again is always safe. `key` is this account's own
+// (limber/accounts/device.py): on a shared browser, each account sends only its own records.
 const RETRY_MS = 5000;
 
 export class Outbox {
-  constructor({ url, headers, onChange }) {
+  constructor({ key, url, headers, onChange }) {
+    this.key = key;
     this.url = url;
     this.headers = headers;
     this.onChange = onChange || (() => {});
@@ -17,14 +18,14 @@ export class Outbox {
 
   load() {
     try {
-      return JSON.parse(localStorage.getItem(KEY) || "{}");
+      return JSON.parse(localStorage.getItem(`${this.key}.outbox`) || "{}");
     } catch (e) {
       return {};
     }
   }
 
   save(items) {
-    localStorage.setItem(KEY, JSON.stringify(items));
+    localStorage.setItem(`${this.key}.outbox`, JSON.stringify(items));
     this.report();
   }
 
@@ -70,7 +71,7 @@ export class Outbox {
             // instead of retrying forever, and say so.
             const problem = await response.json().catch(() => ({}));
             this.error = `A record was refused: ${problem.error?.message || response.status}.`;
-            localStorage.setItem(`limber.refused.${id}`, JSON.stringify(body));
+            localStorage.setItem(`${this.key}.refused.${id}`, JSON.stringify(body));
           }
           // Settle it only if nothing newer was queued for this session while it was in flight;
           // a finished session leaves the outbox, an unfinished one stays for its next update.

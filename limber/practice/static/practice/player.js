@@ -16,7 +16,18 @@ const params = new URLSearchParams(location.search);
 // Test mode for automated runs: ?speed=20 plays 20 times faster and logs the script's seconds.
 // The server allows it only with LIMBER_DEBUG or the test settings; in production it is ignored.
 const speed = settings.fast_playback ? Math.min(100, Math.max(1, Number(params.get("speed")) || 1)) : 1;
-const CURRENT = "limber.current";
+// This account's own keys in the browser (limber/accounts/device.py): a shared browser never
+// offers one person another's unfinished session.
+const STORE = settings.storage;
+const CURRENT = `${STORE}.current`;
+// Before keys were per account, a browser kept one unnamed set: the first account to open the
+// player takes it over (on most devices the one person who used it), so no unsent hold is lost.
+for (const [old, key] of [["limber.current", CURRENT], ["limber.outbox", `${STORE}.outbox`]]) {
+  const value = localStorage.getItem(old);
+  if (value === null) continue;
+  if (localStorage.getItem(key) === null) localStorage.setItem(key, value);
+  localStorage.removeItem(old);
+}
 const LANG = document.documentElement.lang || "en";
 // Which record field each question fills, and the question on the page that asks it.
 const BOX = {
@@ -31,6 +42,7 @@ const autoStartS = (step) => step.auto_start_s ?? step.seconds;
 
 const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]*)/) || [])[1] || "";
 const outbox = new Outbox({
+  key: STORE,
   url: $("player").dataset.api,
   headers: () => ({ "X-CSRFToken": decodeURIComponent(csrf()) }),
   onChange: showSync,
@@ -89,8 +101,13 @@ for (const id of ["voice", "sound", "auto-start", "listen"]) {
   $(id).addEventListener("change", () => localStorage.setItem(`limber.${id}`, $(id).checked ? "1" : "0"));
 }
 {
+  // The setting's label states each wait the script has (setting up, changing legs).
   const first = script.steps.find(waits);
-  if (first) $("auto-start-label").textContent = `Start each stretch by itself after ${autoStartS(first)} s`;
+  const change = script.steps.find((s) => waits(s) && s.kind === "switch_side" && autoStartS(s) !== autoStartS(first));
+  if (first) {
+    $("auto-start-label").textContent = `Start each stretch by itself after ${autoStartS(first)} s`
+      + (change ? ` (a change of legs after ${autoStartS(change)} s)` : "");
+  }
 }
 
 // Voice answers: offered only where the browser can listen; tapping always works.
@@ -229,8 +246,12 @@ function play(index) {
     $("ready").focus();
   } else {
     state.deadline = state.stepStarted + (step.seconds * 1000) / speed;
-    // Focus left on the now-hidden "I'm ready" would swallow the next Space; Pause takes it.
-    if ($("ready-box").contains(document.activeElement)) $("pause").focus();
+    // Focus left on the now-hidden "I'm ready" would swallow the next Space, and focus left on
+    // a button of a panel now hidden (Start, a resumed session's first step; a check-in's
+    // Continue) would fall back to the page itself: Pause takes it.
+    if ($("ready-box").contains(document.activeElement) || !$("stage").contains(document.activeElement)) {
+      $("pause").focus();
+    }
   }
   if (step.kind === "hold") {
     beep(880);
@@ -240,7 +261,11 @@ function play(index) {
   const lines = step.lines?.length ? [...step.lines] : [step.say];
   if (state.waiting && $("auto-start").checked) lines.push(`Or I will start by myself in ${autoStartS(step)} seconds.`);
   say(lines).then(() => listenForReady(step));
-  announce([step.title, $("leg").textContent, $("rep").textContent, step.text].filter(Boolean).join(". "));
+  // Said as shown: the set-up lines where they stand in for the text (which states an
+  // auto-start), and whether it starts by itself as the ready note says, which follows the setting.
+  const shown = state.waiting && step.lines?.length ? step.lines.join(" ") : step.text;
+  const ready = state.waiting ? $("ready-note").textContent : "";
+  announce([step.title, $("leg").textContent, $("rep").textContent, shown, ready].filter(Boolean).join(". "));
   window.limberEvents?.push({ type: "step", kind: step.kind, index, at: state.stepStarted });
   tick();
 }
@@ -342,7 +367,6 @@ function stopSession() {
   if (step?.kind === "hold") {
     const ms = (state.paused ? state.pauseStarted : performance.now()) - state.stepStarted - state.pausedFor;
     recordHold(step, ms, coach.endHold());
-    state.cutShort = true;
   }
   // Jump to the final check-in: how the session went is worth keeping even when it is cut short.
   const last = script.steps.findLastIndex((s) => s.kind === "check_in" && s.final);
@@ -472,17 +496,25 @@ function finish() {
   state.session.finished_at = nowIso();
   store();
   localStorage.removeItem(CURRENT);
-  const n = state.session.holds.length;
-  const all = n >= HOLDS;
-  // The done screen tells the truth: a stopped session says how far it got.
-  $("done-title").textContent = all ? "Well done — that's today's session." : "Session stopped";
+  const holds = state.session.holds;
+  const n = holds.length;
+  // The done screen tells the truth: a stopped session says how far it got, and a hold skipped
+  // or cut short is not called done. A hold is done at the share of its time progression
+  // counts (COMPLETE_FRACTION in limber/core/progression.py). Whether the records reached the
+  // account is the status line's to say (#sync), not this one's.
+  const full = holds.filter((h) => h.held_s >= settings.complete_fraction * h.target_s).length;
+  const short = n - full ? ` (${n - full} skipped or cut short)` : "";
+  const all = n >= HOLDS && full === n;
+  $("done-title").textContent = all ? "Well done — that's today's session." : n >= HOLDS ? "Session finished" : "Session stopped";
   $("done-note").textContent = all
-    ? `All ${n} holds done and logged.`
-    : `Stopped after ${n} of ${HOLDS} holds${state.cutShort ? " (the last one cut short)" : ""}. What you did is logged.`;
+    ? `All ${n} holds done.`
+    : n >= HOLDS
+      ? `${full} of ${n} holds held in full${short}.`
+      : `Stopped after ${n} of ${HOLDS} holds${short}.`;
   // DESIGN §6: symptoms that change are a reason to screen again before the next session.
   $("spread-note").hidden = !state.session.pain_spread;
-  say(all ? "Well done. That's today's session." : `Session stopped after ${n} of ${HOLDS} holds.`);
-  announce(all ? "Session finished" : "Session stopped");
+  say(all ? "Well done. That's today's session." : $("done-note").textContent);
+  announce($("done-title").textContent);
   $("done").querySelector("a.button").focus();
 }
 
