@@ -303,7 +303,7 @@ def test_pause_lasts_until_two_good_days_then_progress_resumes(library):
     assert towel is not None
     assert towel.reason == (
         f"Holding 15 s today: progression is paused (1 of {GOOD_DAYS_TO_STEP} good sessions "
-        "since the pain went up)."
+        "since it was paused)."
     )
 
 

@@ -970,7 +970,7 @@ def _reason(t: _Track, cap: Caps, paused: bool, today: date) -> str:
         at_start = " (the first hold)" if t.level <= t.floor else ""
         return (
             f"Holding {hold}{at_start} today: progression is paused ({len(t.good_days)} of "
-            f"{GOOD_DAYS_TO_STEP} good sessions since the pain went up)."
+            f"{GOOD_DAYS_TO_STEP} good sessions since it was paused)."
         )
     if t.last_outcome == "short":
         return f"Holding {hold} today: last time not every hold was finished."
