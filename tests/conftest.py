@@ -293,14 +293,19 @@ def browser():
 
 
 @contextmanager
-def watched_page(browser, base_url: str, timeout_ms: int = 20_000, bypass_csp: bool = True):
+def watched_page(
+    browser, base_url: str, timeout_ms: int = 20_000, bypass_csp: bool = True, **context_options
+):
     """A fresh page that fails the test on any JavaScript error it saw.
 
     Playwright's wait_for_function() evaluates strings in the page, which the site's
     Content-Security-Policy forbids; tests/test_deploy.py checks the policy with bypass_csp=False.
     """
     context = browser.new_context(
-        base_url=base_url, viewport={"width": 900, "height": 700}, bypass_csp=bypass_csp
+        base_url=base_url,
+        viewport={"width": 900, "height": 700},
+        bypass_csp=bypass_csp,
+        **context_options,
     )
     pg = context.new_page()
     pg.set_default_timeout(timeout_ms)

@@ -1,4 +1,5 @@
-"""What the player keeps in the browser, and under which name.
+"""What Limber knows of the person's own device: where the player keeps its records in the
+browser, and the time zone the person lives in.
 
 The player keeps the session in progress and the records not yet sent in the browser's
 localStorage, so that a reload or a dropped network loses nothing. A browser can be shared (a
@@ -6,8 +7,17 @@ family tablet, a clinic's computer), so those keys carry a name of their own for
 one person is never offered another's unfinished session, and never sends it as their own.
 The name is a keyed hash of the account, not its number, so it tells nothing to whoever reads
 the browser's storage. Logging out and deleting the account forget it (limber/static/limber/site.js).
+
+The browser also says which time zone it is in (site.js, PUT /api/v1/time-zone); a person's
+days and the times they read are theirs, not the server's: a session at 23:30 in New York is
+that day's session, not the next day's.
 """
 
+from datetime import datetime, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 
@@ -16,10 +26,58 @@ def storage_key(user) -> str:
     return "limber." + salted_hmac("limber.device-storage", str(user.pk)).hexdigest()[:16]
 
 
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def valid_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows ("Europe/London", "UTC")."""
+    return name in _zone_names()
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.get_default_timezone()
+
+
+def zone_of(user) -> tzinfo:
+    """The person's time zone: the one their browser reported, else the site's."""
+    profile = getattr(user, "profile", None)
+    name = getattr(profile, "time_zone", "") if profile is not None else ""
+    return _zone(name) if name else timezone.get_default_timezone()
+
+
+def local(user, when: datetime) -> datetime:
+    """``when`` as the person's own clock shows it."""
+    return timezone.localtime(when, zone_of(user))
+
+
+def local_time(get_response):
+    """Middleware: pages a signed-in person reads show times in their own time zone."""
+
+    def middleware(request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            with timezone.override(zone_of(user)):
+                return get_response(request)
+        return get_response(request)
+
+    return middleware
+
+
 def device_storage(request) -> dict[str, str]:
-    """Template context: `device_storage`, the signed-in account's prefix (pages name it for
-    the scripts, which may not be inline under the site's Content-Security-Policy)."""
+    """Template context: `device_storage`, the signed-in account's prefix, and `time_zone`,
+    the zone Limber has for them (pages name both for the scripts, which may not be inline
+    under the site's Content-Security-Policy)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"device_storage": storage_key(user)}
+    profile = getattr(user, "profile", None)
+    return {
+        "device_storage": storage_key(user),
+        "time_zone": getattr(profile, "time_zone", "") if profile is not None else "",
+    }

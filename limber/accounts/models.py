@@ -36,6 +36,10 @@ class Profile(models.Model):
     # False from sign-up until the mailed link is opened. An inactive account that was once
     # confirmed has been closed by an administrator, and signing up again must not reopen it.
     confirmed = models.BooleanField(default=True)
+    # The person's time zone (an IANA name such as "Europe/London"), as their browser reports
+    # it: their days (a session "today", one step up a day) and the times they read follow it.
+    # Blank until a browser has said: the site's TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.user.email} ({self.role})"
@@ -92,7 +96,8 @@ class ApiTokenManager(models.Manager["ApiToken"]):
         if hit is not None:
             user, expires = hit
             return user if expires > now else None
-        token = self.select_related("user").filter(digest=digest).first()
+        # The profile comes along: the role and the person's time zone are read on most requests.
+        token = self.select_related("user", "user__profile").filter(digest=digest).first()
         if token is None or not token.user.is_active or token.expires <= now:
             return None
         # One write per request at most once a minute keeps "last used" useful and cheap.

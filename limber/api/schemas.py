@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from limber.accounts.device import valid_zone
+
 # Limber's defaults, each with its reason:
 # A hold is at most 30 s in the source article; ten minutes is a stuck timer, not a stretch
 # (the camera socket refuses longer targets for the same reason).
@@ -188,6 +190,18 @@ class ScreeningIn(Schema):
     affected_side: Literal["left", "right", "both"] | None = None
     # "A clinician has seen me about this": needed, with a clear answer, to lift an earlier flag.
     seen_clinician: StrictBool = False
+
+
+class TimeZoneIn(Schema):
+    # An IANA time zone, as a browser's Intl.DateTimeFormat().resolvedOptions().timeZone says it.
+    time_zone: Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/London"])]
+
+    @field_validator("time_zone")
+    @classmethod
+    def known(cls, value: str) -> str:
+        if not valid_zone(value):
+            raise ValueError("not a time zone this server knows (an IANA name: 'Europe/London')")
+        return value
 
 
 class ErrorDetail(Schema):

@@ -5,8 +5,16 @@ from django.http import Http404, JsonResponse
 from django.utils import timezone
 from ninja import Query, Status
 
+from limber.accounts.models import Profile
 from limber.api import api, error, write_refused
-from limber.api.schemas import ErrorOut, HistoryOut, ScreeningIn, SessionIn, SessionOut
+from limber.api.schemas import (
+    ErrorOut,
+    HistoryOut,
+    ScreeningIn,
+    SessionIn,
+    SessionOut,
+    TimeZoneIn,
+)
 from limber.core import screening
 from limber.library import get_library
 from limber.practice import plan, store
@@ -101,6 +109,18 @@ def _screening_dict(row: Screening) -> dict:
         "cleared_by_clinician": row.cleared_by_id is not None,
         "cleared_at": row.cleared_at.isoformat() if row.cleared_at else None,
     }
+
+
+@api.put("/time-zone", response={200: dict, **WRITE_ERRORS}, tags=["account"])
+def put_time_zone(request, payload: TimeZoneIn):
+    """Say which time zone the person lives in (an IANA name). Their days follow it: a session
+    counts for the day their own clock shows, and pages show their times. The browser's pages
+    send it themselves."""
+    refused = write_refused(request)
+    if refused:
+        return refused
+    Profile.objects.update_or_create(user=request.auth, defaults={"time_zone": payload.time_zone})
+    return {"time_zone": payload.time_zone}
 
 
 @api.get("/today", response={200: dict, **ERRORS}, tags=["practice"])

@@ -7,7 +7,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Avg, Max, Min
+from django.utils import timezone
 
+from limber.accounts.device import local
 from limber.core import progression
 from limber.library import get_library
 from limber.practice import plan, store
@@ -137,6 +139,7 @@ def page_context(user, now: datetime, older_than: Any = None) -> dict[str, Any]:
     Bounded reads (issue 10): a page of sessions for the table, a year for the charts, the
     calendar's months; the whole history is in the export, and in /api/v1/history by pages.
     """
+    now = local(user, now)  # the calendar's days are the person's own
     library = get_library()
     page = store.sessions_before(user, older_than)
     ids = [str(sid) for sid in page.values_list("id", flat=True)[: REASONED_SESSIONS + 1]]
@@ -168,7 +171,7 @@ def page_context(user, now: datetime, older_than: Any = None) -> dict[str, Any]:
     first = month_starts(now.date())[0]
     since = datetime(first.year, first.month, first.day, tzinfo=now.tzinfo)
     practised = {
-        d.date()
+        timezone.localtime(d, now.tzinfo).date()
         for d in PracticeSession.objects.filter(user=user, started_at__gte=since).values_list(
             "started_at", flat=True
         )
@@ -225,7 +228,7 @@ def _replayed(
         return progression.replay(
             get_library(),
             records,
-            now.date(),
+            local(user, now).date(),
             cp.caps if cp else None,
             wanted=wanted,
             affected_side=(cp.affected_side if cp else None) or store.affected_side_of(user),

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from limber.accounts.device import local, zone_of
 from limber.core import progression, screening
 from limber.core.script import build_script
 from limber.library import get_library
@@ -47,9 +48,18 @@ def window_records(
     by_session: dict[Any, list[progression.HoldRecord]] = {}
     for row in holds.order_by("session_id", "position").values_list(*HOLD_COLUMNS):
         by_session.setdefault(row[0], []).append(progression.HoldRecord(*row[1:]))
+    # On the person's own clock, so that a session's day is theirs (23:30 in New York is that
+    # day, not the next one in UTC).
+    zone = zone_of(user)
     return [
         progression.SessionRecord(
-            str(sid), started, finished, before, after, spread, tuple(by_session.get(sid, ()))
+            str(sid),
+            timezone.localtime(started, zone),
+            None if finished is None else timezone.localtime(finished, zone),
+            before,
+            after,
+            spread,
+            tuple(by_session.get(sid, ())),
         )  # fmt: skip
         for sid, started, finished, before, after, spread in sessions.order_by(
             "started_at"
@@ -184,10 +194,11 @@ def today(user, now: datetime, status: dict[str, Any] | None = None) -> dict[str
     history = window_records(user, now - timedelta(days=WINDOW_DAYS))
     cp = clinician_plan(user)
     affected = (cp.affected_side if cp else None) or store.affected_side_of(user)
+    day = local(user, now).date()  # the person's today, on their own clock
     prescription = progression.prescribe(
         library,
         history,
-        now.date(),
+        day,
         cp.caps if cp else None,
         affected_side=affected,
         first_pains=first_pains(user),
@@ -196,7 +207,6 @@ def today(user, now: datetime, status: dict[str, Any] | None = None) -> dict[str
     if cp is not None:
         prescription = _follow(prescription, cp)
     script = build_script(prescription, library)
-    day = now.date()
     today_sessions = [s for s in history if s.day == day]
     latest = status["latest"]
     return {

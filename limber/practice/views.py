@@ -2,6 +2,7 @@ import csv
 import io
 import json
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from limber.accounts.device import storage_key
+from limber.accounts.device import local, storage_key
 from limber.core import draw, progression
 from limber.core import screening as red_flags
 from limber.library import get_library
@@ -96,9 +97,14 @@ def _today_so_far(user, now, planned: int) -> tuple[str, str]:
     # A hold skipped or cut short is not a hold done: held for progression's share of its time
     # (COMPLETE_FRACTION), as the player's own done screen counts.
     held = Q(holds__held_s__gte=F("holds__target_s") * progression.COMPLETE_FRACTION)
+    # Today on the person's own clock, from their midnight to the next.
+    midnight = local(user, now).replace(hour=0, minute=0, second=0, microsecond=0)
     done = (
         PracticeSession.objects.filter(
-            user=user, started_at__date=now.date(), finished_at__isnull=False
+            user=user,
+            started_at__gte=midnight,
+            started_at__lt=midnight + timedelta(days=1),
+            finished_at__isnull=False,
         )
         .annotate(n=Count("holds"), full=Count("holds", filter=held))
         .order_by("-full", "-n")
@@ -108,7 +114,7 @@ def _today_so_far(user, now, planned: int) -> tuple[str, str]:
     if done is None:
         return "", ""
     holds, full, finished = done
-    at = timezone.localtime(finished).strftime("%H:%M")
+    at = local(user, finished).strftime("%H:%M")
     if full >= planned:
         return _("You finished today's session at %(at)s: all %(n)s holds.") % {
             "at": at, "n": full
@@ -214,7 +220,7 @@ def export(request, fmt):
         body = _csv_export(sessions)
         content_type = "text/csv; charset=utf-8"
     response = StreamingHttpResponse(body, content_type=content_type)
-    stamp = timezone.now().strftime("%Y-%m-%d")
+    stamp = local(request.user, timezone.now()).strftime("%Y-%m-%d")
     response["Content-Disposition"] = f'attachment; filename="limber-{stamp}.{fmt}"'
     return response
 

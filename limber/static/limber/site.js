@@ -31,7 +31,28 @@ function forgetDevice(prefix, keepUnsent) {
     /* storage switched off or damaged: nothing of the account's is kept there to forget */
   }
 }
+// A signed-in page says which time zone Limber has for the person (data-time-zone); when this
+// browser's differs (a first visit, a journey, a change of clock), it says its own, so the
+// person's days and times follow the clock they live by (limber/accounts/device.py).
+function sayTimeZone(form) {
+  let zone = "";
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (e) {
+    return;
+  }
+  if (!zone || zone === form.dataset.timeZone) return;
+  const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]*)/) || [])[1] || "";
+  fetch("/api/v1/time-zone", {
+    method: "PUT",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": decodeURIComponent(csrf) },
+    body: JSON.stringify({ time_zone: zone }),
+  }).then((r) => { if (r.ok) form.dataset.timeZone = zone; }, () => {});
+}
 document.addEventListener("DOMContentLoaded", () => {
+  const account = document.querySelector("form[data-time-zone]");
+  if (account) sayTimeZone(account);
   for (const form of document.querySelectorAll("form[data-device-storage]")) {
     form.addEventListener("submit", () => forgetDevice(form.dataset.deviceStorage, true));
   }
