@@ -684,7 +684,7 @@ def test_fhir_bundle_is_valid_r4(client, api, cast):
     assert response["Content-Type"] == "application/fhir+json"
     bundle = Bundle.model_validate_json(response.content)
     kinds = [e.resource.__resource_type__ for e in bundle.entry]
-    assert kinds == ["Patient", "CarePlan", "Observation", "Observation"]
+    assert kinds == ["Patient", "CarePlan", "Observation", "Observation", "Observation"]
     patient = bundle.entry[0].resource
     assert not patient.identifier and not patient.telecom  # no e-mail leaves with the export
     activity = bundle.entry[1].resource.activity[0].detail
@@ -692,7 +692,8 @@ def test_fhir_bundle_is_valid_r4(client, api, cast):
     assert activity.scheduledTiming.repeat.frequency == 7
     pain = bundle.entry[2].resource
     assert pain.code.coding[0].code == "72514-3" and pain.valueInteger == 4
-    assert bundle.entry[3].resource.valueQuantity.value == 14.5  # pain_after skipped: not sent
+    assert bundle.entry[3].resource.valueBoolean is False  # the pain did not spread
+    assert bundle.entry[4].resource.valueQuantity.value == 14.5  # pain_after skipped: not sent
 
 
 def test_handout_pdf_has_the_prescription(client, api, cast):

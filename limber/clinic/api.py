@@ -218,6 +218,8 @@ def fhir(request, patient_id: int):
     """An R4 Bundle: the Patient, a CarePlan of the prescribed stretches, pain and holds."""
     p = care.patient_for(request.auth, patient_id)
     response = HttpResponse(exports.fhir_json(p), content_type="application/fhir+json")
+    # A file to keep or send on, not a page of JSON in the browser's tab.
+    response["Content-Disposition"] = f'attachment; filename="limber-patient-{p.pk}-fhir.json"'
     return response
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import datetime, time, timedelta
+import uuid
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import segno
@@ -14,13 +15,15 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
+from limber.accounts.device import local
 from limber.clinic import care, dashboard
-from limber.clinic.models import Invite, Prescription, PrescriptionChange
+from limber.clinic.models import CalendarFeed, Invite, Prescription, PrescriptionChange
 from limber.core import draw
 from limber.core import screening as red_flags
 from limber.library import get_library
-from limber.practice import store
+from limber.practice import plan, store
 
 PAPERS = {"a4": "A4", "letter": "letter"}
 # Limber's defaults: a handout costs a server thread one to three seconds. The same handout is
@@ -38,7 +41,32 @@ WEEKDAYS = {
     5: ["MO", "TU", "WE", "TH", "FR"], 6: ["MO", "TU", "WE", "TH", "FR", "SA"],
     7: ["MO", "TU", "WE", "TH", "FR", "SA", "SU"],
 }  # fmt: skip
-PAIN_LOINC = "72514-3"  # LOINC: Pain severity - 0-10 verbal numeric rating [Score] - Reported
+WEEKDAY_NUMBERS = {day: n for n, day in enumerate(WEEKDAYS[7])}
+PAIN_LOINC = "72514-3"
+PAIN_LOINC_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"  # LOINC's own
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+# FHIR fullUrls are urn:uuid: made from this fixed namespace and the resource's id, so the same
+# data exports the same bundle every time (uuid5 of "limber.fhir").
+FHIR_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "fhir.limber")
+
+# The screening questions as the signs they ask about, for printed lists ("... if you have:").
+# The questions live in limber.core.screening; a question without a sign here fails a test.
+SIGNS = {
+    "both_legs": "sciatica (pain, tingling or numbness) in both legs",
+    "weakness": "severe or worsening weakness or numbness in both legs",
+    "saddle_numbness": "numbness around your genitals or back passage (the parts you would sit "
+    "on in a saddle)",
+    "bladder": "new trouble starting to pass urine, or controlling it",
+    "bowel": "lost control of your bowels",
+    "fever": "a fever, or feel generally unwell, along with the back pain",
+    "weight_loss": "lost weight recently without trying",
+    "cancer": "ever had cancer",
+    "injury": "had a recent fall, accident or injury to your back",
+    "one_leg_weakness": "weakness or numbness in one leg that is getting worse, or a foot that "
+    "drops or catches when you walk",
+    "night_pain": "pain at night that does not ease when you rest or change position",
+    "surgery": "had surgery on your spine or hip in the last year",
+}
 
 
 def qr_data_uri(url: str) -> str:
@@ -100,6 +128,21 @@ def _open_flag(patient):
     return flagged
 
 
+def red_flag_stop(patient) -> dict[str, Any] | None:
+    """While a red flag stops practice (DESIGN.md §6): what the app says about it, in its own
+    words (limber.core.screening), and the signs that were answered; None when there is none."""
+    flag = _open_flag(patient)
+    if flag is None:
+        return None
+    result = red_flags.evaluate(flag.answers, flag.affected_side)
+    return {
+        "urgent": result.urgent,
+        "message": result.message,
+        "on": f"{flag.created:%a} {flag.created.day} {flag.created:%b}",
+        "signs": [SIGNS[f] for f in result.flags],
+    }
+
+
 def clear_screening(patient, clinician, now: datetime) -> dict[str, Any]:
     """The clinician has seen the patient: lift the red flag that stops practice, on the record."""
     with transaction.atomic():
@@ -118,8 +161,14 @@ def clear_screening(patient, clinician, now: datetime) -> dict[str, Any]:
 # --- the handout ------------------------------------------------------------------------------
 
 
-def handout_items(patient) -> list[dict[str, Any]]:
-    """The prescribed stretches (or, with no prescription, the article's programme) with doses."""
+def handout_items(patient, now: datetime | None = None) -> list[dict[str, Any]]:
+    return handout_plan(patient, now)[0]
+
+
+def handout_plan(patient, now: datetime | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The stretches the app would give the person now, with the prescribed doses (with no
+    prescription, the article's), and why any other prescribed stretch is held back for now
+    (the seated one until the lying ones have gone well; none while progression is paused)."""
     library = get_library()
     row = Prescription.objects.filter(patient=patient).first()
     data = row.data if row else None
@@ -129,12 +178,25 @@ def handout_items(patient) -> list[dict[str, Any]]:
         else [{"exercise": slug, "variant": None, "sides": list(s.sides), "reps_per_side": None,
                "hold_cap_s": None} for slug, s in library.items()]
     )  # fmt: skip
-    out = []
+    today = plan.today(patient, now or timezone.now())["prescription"]
+    given = {i["exercise"]: i for i in today["items"]}
+    out, later = [], []
     for item in chosen:
         s = library.get(item["exercise"])
         if s is None:  # a stretch removed from the library since it was prescribed
             continue
-        variant = s.variant(item["variant"])
+        if s.slug not in given:
+            why = f"The {s.name.lower()} "
+            later.append(
+                next(
+                    (n for n in today["notes"] if n.startswith(why)),
+                    f"The {s.name.lower()} is not in your plan yet: the app adds it when it is "
+                    "time.",
+                )
+            )
+            continue
+        # The variant the app gives today: the prescribed one, or a gentler one after a hold hurt.
+        variant = s.variant(given[s.slug]["variant"])
         side = (
             data["affected_side"]
             if data and data.get("affected_side") in item["sides"]
@@ -156,7 +218,7 @@ def handout_items(patient) -> list[dict[str, Any]]:
                 "rest": s.dose.rest_s.value,
             }
         )
-    return out
+    return out, later
 
 
 def _svg_uri(svg: str) -> str:
@@ -175,14 +237,19 @@ def handout_pdf(patient, practice_url: str, paper: str = "a4", requester=None) -
         ) from None
     row = Prescription.objects.filter(patient=patient).first()
     link = care.clinician_of(patient)
+    # While a red flag stops practice, the handout says so instead of printing the plan.
+    stop = red_flag_stop(patient)
+    items, later = handout_plan(patient) if stop is None else ([], [])
     ctx = {
         "patient": care.display_name(patient),
         "clinician": care.display_name(link.clinician) if link else "",
         "clinic": care.clinic_name(link.clinician) if link else "",
-        "items": handout_items(patient),
-        "prescription": row.data if row else None,
-        "urgent_flags": [q for q in red_flags.QUESTIONS if q.urgency == "urgent"],
-        "doctor_flags": [q for q in red_flags.QUESTIONS if q.urgency != "urgent"],
+        "stop": stop,
+        "items": items,
+        "later": later,
+        "prescription": row.data if row and stop is None else None,
+        "urgent_signs": [SIGNS[q.id] for q in red_flags.QUESTIONS if q.urgency == "urgent"],
+        "doctor_signs": [SIGNS[q.id] for q in red_flags.QUESTIONS if q.urgency != "urgent"],
         "qr": qr_data_uri(practice_url),
         "practice_url": practice_url,
         "paper": PAPERS[paper],
@@ -226,37 +293,66 @@ def handout_response(request, patient, paper: str) -> HttpResponse:
 
 
 def calendar_feed(patient, practice_url: str, now: datetime) -> bytes:
-    """An iCalendar with the prescribed schedule as one recurring event with a reminder."""
+    """An iCalendar with the prescribed schedule as one recurring event with a reminder; while
+    a red flag stops practice, the same event says so instead, and no reminder rings."""
     from icalendar import Alarm, Calendar, Event, vRecur
 
     row = Prescription.objects.filter(patient=patient).first()
     per_week = row.data["times_per_week"] if row else 7
-    minutes = max(5, round(sum(_item_seconds(i) for i in handout_items(patient)) / 60))
+    days = WEEKDAYS[per_week]
+    minutes = max(5, round(sum(_item_seconds(i) for i in handout_items(patient, now)) / 60))
+    stop = red_flag_stop(patient)
     cal = Calendar()
     cal.add("prodid", "-//Limber//Reminders//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", "Limber stretches")
     event = Event()
+    # One UID whatever the event says: calendar apps change the event in place.
     event.add("uid", f"limber-stretches-{patient.pk}@limber")
-    event.add("summary", "Limber: your stretches")
-    event.add(
-        "description",
-        f"About {minutes} minutes, {per_week} times a week. A stretch should be felt, not painful. "
-        f"Open: {practice_url}",
-    )
+    if stop is None:
+        event.add("summary", "Limber: your stretches")
+        event.add(
+            "description",
+            f"About {minutes} minutes, {per_week} times a week. A stretch should be felt, not "
+            f"painful. Open: {practice_url}",
+        )
+    else:
+        event.add(
+            "summary",
+            "Limber: do not stretch, get medical help now"
+            if stop["urgent"]
+            else "Limber: do not stretch, see a doctor first",
+        )
+        event.add(
+            "description",
+            f"Your symptoms check on {stop['on']} showed a red flag. {stop['message']} "
+            "The reminders to stretch start again once a clinician has seen you. "
+            f"Open: {practice_url}",
+        )
     event.add("url", practice_url)
-    start = datetime.combine(now.date(), REMINDER_AT)  # floating: the person's own 9:00
+    # Floating time: the person's own 9:00. The series starts on the first scheduled day from
+    # the day the feed was made, so it neither moves between fetches nor falls on a rest day.
+    made = CalendarFeed.objects.filter(patient=patient).values_list("created", flat=True).first()
+    since = local(patient, made or now).date()  # the person's own day
+    start = datetime.combine(first_day(since, days), REMINDER_AT)
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=minutes))
     event.add("dtstamp", now)
-    event.add("rrule", vRecur({"freq": "weekly", "byday": WEEKDAYS[per_week]}))
-    alarm = Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("description", "Time for your stretches")
-    alarm.add("trigger", timedelta(minutes=0))
-    event.add_component(alarm)
+    event.add("rrule", vRecur({"freq": "weekly", "byday": days}))
+    if stop is None:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", "Time for your stretches")
+        alarm.add("trigger", timedelta(minutes=0))
+        event.add_component(alarm)
     cal.add_component(event)
     return cal.to_ical()
+
+
+def first_day(since: date, days: list[str]) -> date:
+    """The first day from `since` on that falls on one of `days` ("MO", "TU", ...)."""
+    wanted = {WEEKDAY_NUMBERS[d] for d in days}
+    return next(d for d in (since + timedelta(n) for n in range(7)) if d.weekday() in wanted)
 
 
 def _item_seconds(item: dict[str, Any]) -> float:
@@ -268,13 +364,21 @@ def _item_seconds(item: dict[str, Any]) -> float:
 
 
 def fhir_bundle(patient) -> dict[str, Any]:
-    """One patient as an R4 collection Bundle: Patient, CarePlan, Observations (pain, holds)."""
+    """One patient as an R4 collection Bundle: Patient, CarePlan, Observations (pain before and
+    after, pain spreading down the leg, holds). Entries have urn:uuid: fullUrls, and references
+    point at them, so they resolve inside the Bundle."""
     library = get_library()
     pid = f"limber-{patient.pk}"
-    subject = {"reference": f"Patient/{pid}"}
+    subject = {"reference": _full_url("Patient", pid)}
     resource_patient: dict[str, Any] = {"resourceType": "Patient", "id": pid, "active": True}
-    if patient.first_name or patient.last_name:  # a name, and no identifier beyond our own id
-        resource_patient["name"] = [{"family": patient.last_name, "given": [patient.first_name]}]
+    # A name, and no identifier beyond our own id; FHIR refuses empty strings, so a part that
+    # was never filled in is left out.
+    name = {
+        **({"family": patient.last_name} if patient.last_name else {}),
+        **({"given": [patient.first_name]} if patient.first_name else {}),
+    }
+    if name:
+        resource_patient["name"] = [name]
     row = Prescription.objects.filter(patient=patient).first()
     activities = []
     if row:
@@ -314,58 +418,65 @@ def fhir_bundle(patient) -> dict[str, Any]:
     if not activities:
         del careplan["activity"]
     entries = [resource_patient, careplan]
+
+    def observation(oid: str, category: str, code: dict, when: str, **value: Any) -> None:
+        entries.append(
+            {
+                "resourceType": "Observation",
+                "id": oid,
+                "status": "final",
+                "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category}]}],
+                "code": code,
+                "subject": subject,
+                "effectiveDateTime": when,
+                **value,
+            }
+        )
+
     # Read a page of plain values at a time: a long history neither fills the memory with
     # model objects nor takes seconds to build them.
     for s in store.iter_sessions(patient):
-        when = s["started_at"]
-        for label, value in (("before", s["pain_before"]), ("after", s["pain_after"])):
+        # Pain after, and whether it spread, are answered at the end of the session.
+        end = s["finished_at"] or s["started_at"]
+        for label, value, when in (
+            ("before", s["pain_before"], s["started_at"]),
+            ("after", s["pain_after"], end),
+        ):
             if value is None:
                 continue  # a skipped answer is unknown, not a pain of 0 (DESIGN.md §6)
-            entries.append(
-                {
-                    "resourceType": "Observation",
-                    "id": f"{s['id']}-pain-{label}",
-                    "status": "final",
-                    "code": {
-                        "coding": [
-                            {
-                                "system": "http://loinc.org",
-                                "code": PAIN_LOINC,
-                                "display": "Pain severity 0-10 verbal numeric rating",
-                            }
-                        ],
-                        "text": f"Pain {label} the session",
-                    },  # fmt: skip
-                    "subject": subject,
-                    "effectiveDateTime": when,
-                    "valueInteger": value,
-                }
-            )
+            code = {
+                "coding": [
+                    {
+                        "system": "http://loinc.org",
+                        "code": PAIN_LOINC,
+                        "display": PAIN_LOINC_DISPLAY,
+                    }
+                ],
+                "text": f"Pain {label} the session",
+            }
+            observation(f"{s['id']}-pain-{label}", "survey", code, when, valueInteger=value)
+        if s["pain_spread"] is not None:  # no LOINC code says this: plain text only
+            code = {"text": "Pain spread further down the leg during the session"}
+            observation(f"{s['id']}-spread", "survey", code, end, valueBoolean=s["pain_spread"])
         held = sum(h["held_s"] for h in s["holds"])
         if held:
-            entries.append(
-                {
-                    "resourceType": "Observation",
-                    "id": f"{s['id']}-held",
-                    "status": "final",
-                    "code": {"text": "Seconds held in hamstring stretches, whole session"},
-                    "subject": subject,
-                    "effectiveDateTime": when,
-                    "valueQuantity": {
-                        "value": round(held, 1),
-                        "unit": "s",
-                        "system": "http://unitsofmeasure.org",
-                        "code": "s",
-                    },
-                }  # fmt: skip
+            code = {"text": "Seconds held in hamstring stretches, whole session"}
+            quantity = {"value": round(held, 1), "unit": "s",
+                        "system": "http://unitsofmeasure.org", "code": "s"}  # fmt: skip
+            observation(
+                f"{s['id']}-held", "activity", code, s["started_at"], valueQuantity=quantity
             )
     return {
         "resourceType": "Bundle",
         "type": "collection",
         "entry": [
-            {"fullUrl": f"urn:limber:{e['resourceType']}/{e['id']}", "resource": e} for e in entries
+            {"fullUrl": _full_url(e["resourceType"], e["id"]), "resource": e} for e in entries
         ],
     }
+
+
+def _full_url(resource_type: str, rid: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(FHIR_NAMESPACE, f'{resource_type}/{rid}')}"
 
 
 def fhir_json(patient) -> str:
