@@ -134,3 +134,15 @@ def test_a_towel_stretch_answered_too_strong_offers_the_hands_variant_next_time(
         assert "too strong" in towel["suggestion"] and "gentler" in towel["suggestion"]
     else:
         assert towel["variant"] == "towel"
+
+
+def test_the_history_page_says_why_a_stretch_is_not_in_today_s_plan(client, api, alice):
+    # A first week: the seated stretch waits for the lying ones. The history's "today" list
+    # says so, as the player does, instead of leaving it out without a word.
+    screened(alice)
+    yesterday = timezone.now() - timedelta(days=1)
+    api.post("/sessions", played(yesterday, 1, []), user=alice)
+    client.force_login(alice)
+    page = client.get("/history/").content.decode()
+    today = page.split('class="today-reasons"', 1)[1].split("</ul>", 1)[0]
+    assert "seated hamstring stretch joins once the lying stretches" in today.lower()

@@ -181,7 +181,8 @@ def page_context(user, now: datetime, older_than: Any = None) -> dict[str, Any]:
         "sessions": rows,
         "older_page": shown[-1] if len(ids) > REASONED_SESSIONS else None,
         "newer_page": older_than is not None,
-        "today_reasons": [f"{i.name}: {i.reason}" for i in today.items],
+        # What today holds, and why any stretch is left out (the notes), as the player says it.
+        "today_reasons": [f"{i.name}: {i.reason}" for i in today.items] + list(today.notes),
         "calendar": months(practised, now.date()),
         "chart_data": _charted(user, now, today.baseline),
         "chart_days": CHART_DAYS,
