@@ -1,6 +1,7 @@
 """Accounts: sign up, log in (rate limited), log out, password reset, tokens, deleting everything."""
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -408,3 +409,73 @@ def test_a_clinician_lands_on_their_patients_and_a_patient_on_practice(client, m
         assert 'href="/accounts/"' in nav  # the account page, with tokens, is in the navigation
         assert absent not in nav
         client.post("/accounts/logout/")
+
+
+class _Tags(HTMLParser):
+    """Every start tag of a page, as (tag, attributes), and every id the page has."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    @property
+    def ids(self) -> set[str]:
+        return {a["id"] for _, a in self.tags if a.get("id")}
+
+    def input(self, name: str) -> dict:
+        return next(a for t, a in self.tags if t == "input" and a.get("name") == name)
+
+
+def _described_by_nothing(html: str) -> list[str]:
+    """The ids that an aria-describedby names but the page does not have."""
+    page = _Tags(html)
+    named = [i for _, a in page.tags for i in (a.get("aria-describedby") or "").split()]
+    return [i for i in named if i not in page.ids]
+
+
+def test_a_screen_reader_hears_each_form_error_and_the_password_rules(client, alice):
+    signup = client.post("/accounts/signup/", {"email": "nope", "password": "1", "password2": "2"})
+    login = client.post("/accounts/login/", {"email": "", "password": ""})
+    assert signup.status_code == 400 and b"Enter a valid email address" in signup.content
+    assert b"This field is required" in login.content
+    client.force_login(alice)
+    delete = client.post("/accounts/delete/", {"password": "not-it"})
+    assert delete.status_code == 400
+    rules = client.get("/accounts/password/")
+    changed = client.post("/accounts/password/", {"old_password": "not-it",
+                          "new_password1": "123", "new_password2": "456"})  # fmt: skip
+    for page in (signup, login, delete, rules, changed):
+        html = page.content.decode()
+        assert 'aria-describedby="' in html
+        assert _described_by_nothing(html) == [], page.request["PATH_INFO"]
+    # The error the field points to is the one said about it.
+    html = delete.content.decode()
+    described = _Tags(html).input("password")["aria-describedby"]
+    assert re.search(rf'id="{described}"[^>]*>That is not your password', html)
+    # The password rules are on the page, where the new-password inputs point.
+    html = rules.content.decode()
+    assert _Tags(html).input("new_password1")["aria-describedby"] == "id_new_password1_helptext"
+    assert re.search(r'id="id_new_password1_helptext"[^>]*>.*at least 8 characters', html, re.S)
+
+
+def test_browsers_and_password_managers_can_fill_the_account_forms(client, alice):
+    login = _Tags(client.get("/accounts/login/").content.decode())
+    assert login.input("email")["autocomplete"] == "username"
+    assert login.input("password")["autocomplete"] == "current-password"
+    signup = _Tags(client.get("/accounts/signup/").content.decode())
+    assert signup.input("email")["autocomplete"] == "email"
+    assert signup.input("password")["autocomplete"] == "new-password"
+    assert signup.input("password2")["autocomplete"] == "new-password"
+    client.force_login(alice)
+    delete = _Tags(client.get("/accounts/delete/").content.decode())
+    assert delete.input("password")["autocomplete"] == "current-password"
+
+
+def test_sign_up_says_truly_who_can_see_the_data(client):
+    html = client.get("/accounts/signup/").content.decode()
+    assert "Only you can see it" not in html
+    assert "Only you, and a clinician you choose to link with, can see it." in html

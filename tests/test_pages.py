@@ -156,6 +156,38 @@ def test_home_page_tells_a_visitor_what_limber_is_and_sends_the_signed_in_to_pra
     assert client.get("/").url == "/practice/"
 
 
+def _said(html: str) -> str:
+    """What a reader sees of some HTML: its words, one space apart."""
+    from html import unescape
+
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def test_the_home_page_and_every_footer_give_the_same_red_flags_and_advice(client):
+    from limber.core.screening import QUESTIONS
+
+    html = client.get("/").content.decode()
+    box = _said(re.search(r'<section class="safety".*?</section>', html, re.S)[0])
+    footer = _said(re.search(r'<footer class="site">.*?</footer>', html, re.S)[0])
+    get_help = box[box.index("Get help now") :]
+    assert get_help in footer  # the same signs, the same advice, the same source
+    # Every urgent sign of the symptoms check (its NHS source), and what to do about them.
+    signs = {"both_legs": "sciatica in both legs", "weakness": "weakness or numbness in both legs",
+             "saddle_numbness": "genitals or back passage", "bladder": "passing urine",
+             "bowel": "bowels"}  # fmt: skip
+    assert set(signs) == {q.id for q in QUESTIONS if q.urgency == "urgent"}
+    for words in signs.values():
+        assert words in get_help
+    assert "go to an emergency department or call your emergency number" in get_help
+    assert "getting worse, seek urgent medical care" not in footer
+    assert (
+        "Source: NHS, Sciatica" in get_help
+        and 'href="https://www.nhs.uk/conditions/sciatica/"' in html
+    )
+    for path in ("/exercises/", "/accounts/login/"):
+        assert get_help in _said(client.get(path).content.decode())
+
+
 def player_settings(html: str) -> dict:
     return json.loads(re.search(r'id="player-settings"[^>]*>(.*?)</script>', html, re.S)[1])
 

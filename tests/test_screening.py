@@ -109,3 +109,43 @@ def test_screening_page_requires_every_answer(client, alice):
     assert page.status_code == 400
     assert b"Please answer every question" in page.content
     assert Screening.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_question_left_out_keeps_every_answer_given_and_marks_the_one_missing(client, alice):
+    import re
+
+    client.force_login(alice)
+    missing = QUESTIONS[3]
+    sent = page_answers(affected_side="right", fever="yes") | {missing.id: ""}
+    page = client.post("/screening/", sent)
+    assert page.status_code == 400 and Screening.objects.count() == 0
+    html = page.content.decode()
+
+    def checked(name: str) -> list[str]:
+        radios = re.findall(rf'<input type="radio" name="{name}"[^>]*>', html)
+        return [re.search(r'value="([^"]*)"', r)[1] for r in radios if " checked" in r]
+
+    # The answers given come back as they were, the leg too.
+    assert checked("affected_side") == ["right"]
+    assert checked("fever") == ["yes"]
+    for q in QUESTIONS:
+        if q.id not in (missing.id, "fever"):
+            assert checked(q.id) == ["no"], q.id
+    assert checked(missing.id) == []
+    # Only the question left out is marked, in words, and said with it to a screen reader.
+    boxes = re.findall(r"<fieldset[^>]*>.*?</fieldset>", html, re.S)
+    marked = [b for b in boxes if "aria-invalid" in b]
+    assert len(marked) == 1 and missing.text in marked[0]
+    error_id = re.search(r'<fieldset[^>]*aria-describedby="([^"]+)"', marked[0])[1]
+    assert re.search(rf'id="{error_id}"[^>]*>Please answer this question', marked[0])
+    # The summary at the top says which one, with a link to it, and is where focus starts.
+    summary = re.search(r'<div class="error-summary"[^>]*>.*?</div>', html, re.S)[0]
+    assert "autofocus" in summary and missing.text in summary
+    link = re.search(r'href="#([^"]+)"', summary)[1]
+    assert re.search(rf'<input type="radio" name="{missing.id}" value="yes" id="{link}"', html)
+    # Answered in full, the red flag given before still blocks practice.
+    done = client.post("/screening/", sent | {missing.id: "no"})
+    assert b"Please see a doctor first" in done.content
+    assert Screening.objects.get(user=alice).flagged
+    assert client.get("/practice/").url == "/screening/"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from limber.practice.models import Hold, PracticeSession
 from tests.conftest import watched_page
@@ -252,3 +253,96 @@ def test_stretch_page_on_a_phone(page, screened, live_server):
     page.set_viewport_size({"width": 1100, "height": 900})
     page.goto("/exercises/towel-hamstring-stretch/")
     shot(page, "stretch-desktop")
+
+
+def test_each_stretch_card_link_is_named_by_the_stretch_alone(page, library):
+    """Not by the drawing's long title and description read out first (about 600 characters)."""
+    for path in ("/", "/exercises/"):
+        page.goto(path)
+        links = page.locator(".cards a")
+        assert links.count() == len(library)
+        for stretch in library.values():
+            link = page.get_by_role("link", name=stretch.name, exact=True)
+            assert link.count() == 1, (path, stretch.name)
+            assert link.get_attribute("href") == f"/exercises/{stretch.slug}/"
+            assert link.locator("svg").is_visible()  # the drawing is still there, and clickable
+
+
+def test_a_partly_answered_symptoms_check_keeps_the_answers_and_shows_what_is_missing(
+    page, alice, live_server
+):
+    log_in(page, alice, live_server.url)
+    for label, size in (("phone", PHONE_390), ("desktop", DESKTOP)):
+        page.set_viewport_size(size)
+        page.goto("/screening/")
+        boxes = page.locator("form.screening fieldset[data-urgency]")  # the 12 questions
+        page.get_by_label("Left leg").check()
+        boxes.nth(0).get_by_label("Yes").check()  # a red flag, answered
+        for i in range(1, boxes.count()):
+            if i != 4:
+                boxes.nth(i).get_by_label("No").check()
+        page.get_by_role("button", name="Continue").click()
+        # Focus is on the summary, which names the question left out.
+        summary = page.locator(".error-summary")
+        missing = boxes.nth(4)
+        expect(summary).to_be_focused()
+        assert summary.is_visible() and "not answered" in summary.inner_text()
+        assert missing.locator("legend").inner_text() in summary.inner_text()
+        assert page.get_by_label("Left leg").is_checked()
+        assert boxes.nth(0).get_by_label("Yes").is_checked()
+        assert all(boxes.nth(i).get_by_label("No").is_checked() for i in (1, 2, 3, 5, 11))
+        assert not missing.locator("input:checked").count()
+        assert missing.get_attribute("aria-invalid") == "true"
+        assert missing.get_by_text("Please answer this question.").is_visible()
+        # Its link in the summary leads to the question.
+        summary.get_by_role("link").click()
+        focused = page.evaluate("document.activeElement.name")
+        assert focused == missing.locator("input").first.get_attribute("name")
+        shot(page, f"screening-missing-{label}", full_page=False)  # where the link led
+        # Answered, the red flag still stops practice.
+        missing.get_by_label("No").check()
+        page.get_by_role("button", name="Continue").click()
+        assert page.get_by_role("heading", name="Please seek urgent medical care").is_visible()
+
+
+def test_on_the_history_a_hold_keeps_its_number_and_unit_together(page, screened, live_server):
+    log_in(page, screened, live_server.url)
+    add_session(screened, timezone.now() - timedelta(hours=3), 3, 3)
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.goto("/history/")
+        split = page.evaluate(
+            """() => [...document.querySelectorAll('table.sessions td[data-label="Holds"]')]
+                 .flatMap(td => {
+                   const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT), apart = [];
+                   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+                     const text = n.textContent, at = text.search(/\\d+\\s+s$/);
+                     if (at < 0) continue;
+                     const top = (i) => { const r = document.createRange();
+                       r.setStart(n, i); r.setEnd(n, i + 1); return r.getBoundingClientRect().top; };
+                     if (Math.abs(top(at) - top(text.length - 1)) > 2) apart.push(text);
+                   }
+                   return apart; })"""
+        )
+        assert page.locator('td[data-label="Holds"]').first.inner_text().count(" s") >= 1
+        assert split == [], label
+
+
+def test_log_out_in_the_phone_menu_is_a_row_like_the_others(page, screened, live_server):
+    page.set_viewport_size(PHONE_390)
+    log_in(page, screened, live_server.url)
+    page.goto("/exercises/")
+    page.get_by_role("button", name="Menu").click()
+    rows = page.evaluate(
+        """() => [...document.querySelectorAll('#site-nav a, #site-nav button')].map(e => {
+             const s = getComputedStyle(e), r = e.getBoundingClientRect();
+             return {name: e.textContent.trim(), radius: s.borderRadius, border: s.borderTop,
+                     left: r.left, width: r.width, height: Math.round(r.height),
+                     font: s.fontSize + ' ' + s.fontFamily, color: s.color, align: s.textAlign,
+                     padding: s.padding}; })"""
+    )
+    assert rows[-1]["name"] == "Log out"
+    looks = [{k: v for k, v in row.items() if k != "name"} for row in rows]
+    links = [look for look, row in zip(looks, rows, strict=True) if row["name"] != "Stretches"]
+    assert all(look == links[0] for look in links), rows  # the current page's row is bold
+    assert looks[-1]["radius"] == "0px"

@@ -6,10 +6,27 @@ from django.utils.translation import gettext_lazy as _
 from limber.accounts.mail import send_later
 
 
+def _password_input(autocomplete: str) -> forms.PasswordInput:
+    """Says which password it is, so that browsers and password managers fill or make one."""
+    return forms.PasswordInput(attrs={"autocomplete": autocomplete})
+
+
 class SignupForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail"), max_length=200)
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput, strip=False)
+    email = forms.EmailField(
+        label=_("E-mail"), max_length=200, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label=_("Password"), widget=_password_input("new-password"), strip=False
+    )
+    password2 = forms.CharField(
+        label=_("Password again"), widget=_password_input("new-password"), strip=False
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The rules the password is checked against, shown before it is typed (as when changing
+        # it), and read with the input (its aria-describedby names them).
+        self.fields["password"].help_text = password_validation.password_validators_help_text_html()
 
     # No "this address already has an account" here: that would tell anyone who has an account.
     # The view answers the same either way and says the rest by mail, to the address's owner.
@@ -31,13 +48,22 @@ class SignupForm(forms.Form):
 
 
 class LoginForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail"), max_length=200)
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+    # The e-mail is the account's user name: "username" is what password managers look for.
+    email = forms.EmailField(
+        label=_("E-mail"),
+        max_length=200,
+        widget=forms.EmailInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=_("Password"), widget=_password_input("current-password"), strip=False
+    )
 
 
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
-        label=_("Your password, to confirm"), widget=forms.PasswordInput, strip=False
+        label=_("Your password, to confirm"),
+        widget=_password_input("current-password"),
+        strip=False,
     )
 
 

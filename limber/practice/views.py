@@ -31,18 +31,23 @@ def screening(request):
     questions = red_flags.QUESTIONS
     errors: list[str] = []
     known_side = store.affected_side_of(request.user)
+    given: dict[str, str] = {}  # sent back with a question left out, the answers stay chosen
     if request.method == "POST":
         answers = {}
         for q in questions:
             value = request.POST.get(q.id)
             if value not in ("yes", "no"):
                 errors.append(q.id)
+            else:
+                given[q.id] = value
             answers[q.id] = value == "yes"
         # Which leg hurts: asked every time, optional (not sure, or back pain only); a check
         # that leaves it out keeps the earlier answer.
         side = request.POST.get("affected_side") or None
         if side is not None and side not in red_flags.SIDES:
             errors.append("affected_side")
+        else:
+            known_side = side  # as chosen on the page, "not sure" included
         if not errors:
             result = red_flags.evaluate(answers, side)
             Screening.objects.create(
@@ -60,6 +65,9 @@ def screening(request):
     status = plan.screening_status(request.user)
     ctx = {
         "questions": questions,
+        "asked": [(q, given.get(q.id, ""), q.id in errors) for q in questions],
+        "missing": [q for q in questions if q.id in errors],
+        "seen_clinician": request.POST.get("seen_clinician") == "yes",
         "errors": errors,
         "latest": status["latest"],
         "blocked": status["blocked"],
