@@ -6,7 +6,9 @@ Alice and Bob are patients.
 """
 
 import html
+import html.parser
 import json
+import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -336,6 +338,7 @@ def test_every_change_is_kept_with_who_and_what(client, api, cast):
 
 def test_dashboard_alerts_name_their_reason_and_session(cast):
     alice, carol = cast["alice"], cast["carol"]
+    CareLink.objects.filter(patient=alice).update(created=NOW - timedelta(days=40))
     Prescription.objects.create(patient=alice, data={"items": [], "times_per_week": 7})
     for day in (20, 18, 15, 12):
         log_session(alice, NOW - timedelta(days=day), pain_before=3, pain_after=3)
@@ -473,7 +476,7 @@ def test_the_dashboard_shows_the_good_form_share_however_the_holds_were_written(
     assert dashboard.rows(carol, timezone.now())[0]["good_form_share"] == 0.7
     client.force_login(carol)
     row = next(r for r in client.get("/clinic/").content.decode().split("<tr") if alice.email in r)
-    assert '<td data-sort="0.7">70 %</td>' in row
+    assert 'data-label="Good form" data-sort="0.7">70 %</td>' in row
     s = PracticeSession.objects.get(user=alice)
     assert (s.hold_count, s.held_s, s.timed_held_s, s.good_form_s) == (3, 30.0, 20.0, 14.0)
 
@@ -538,7 +541,7 @@ def test_a_prescription_with_no_stretch_ticked_is_refused_on_the_page(client, ca
     client.force_login(carol)
     refused = client.post(f"/clinic/patients/{alice.pk}/", {"times_per_week": "5"})
     assert refused.status_code == 400
-    assert "<p>items: tick at least one stretch</p>" in refused.content.decode()  # not a 500
+    assert "<li>Tick at least one stretch to prescribe.</li>" in refused.content.decode()  # no 500
     assert not Prescription.objects.filter(patient=alice).exists()
 
 
@@ -549,8 +552,9 @@ def test_text_with_a_nul_character_is_refused_naming_the_field(client, api, cast
                      rx(note="a\x00b"), carol), 422, "note")  # fmt: skip
     client.force_login(carol)
     page = client.post(f"/clinic/patients/{alice.pk}/", rx_form(note="a\x00b"))
-    assert page.status_code == 400 and "note: must not contain the NUL character" in (
-        page.content.decode()
+    assert page.status_code == 400
+    assert field_error(page.content.decode(), "note")[1] == (
+        "Note to the patient: must not contain the NUL character."
     )
     assert not Prescription.objects.filter(patient=alice).exists()
 
@@ -863,3 +867,325 @@ def test_the_patient_page_and_api_go_back_through_every_session(client, api, cas
         assert client.get(f"/clinic/patients/{alice.pk}/?before={cursor}").status_code == 404
     assert_error(api.get(f"/patients/{alice.pk}?before={theirs.id}", user=carol), 404)
     assert_error(api.get(f"/patients/{alice.pk}?before=nope", user=carol), 422)
+
+
+# --- the clinician's pages, as a person reads them ----------------------------------------------
+
+
+class _Elements(html.parser.HTMLParser):
+    """Each element's attributes by id and by name, and the text inside elements with an id."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.by_id: dict[str, dict] = {}
+        self.by_name: dict[str, list[dict]] = {}
+        self.text: dict[str, str] = {}
+        self._open: list[tuple[str, str | None]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v if v is not None else "") for k, v in attrs}
+        if "id" in a:
+            self.by_id[a["id"]] = a
+            self.text.setdefault(a["id"], "")
+        if "name" in a:
+            self.by_name.setdefault(a["name"], []).append(a)
+        if tag not in ("input", "br", "img", "meta", "link", "hr"):
+            self._open.append((tag, a.get("id")))
+
+    def handle_endtag(self, tag):
+        while self._open:
+            if self._open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        for _, ident in self._open:
+            if ident:
+                self.text[ident] += data
+
+
+def field_error(page: str, name: str, n: int = 0) -> tuple[dict, str]:
+    """The form field called `name` (the n-th of that name) and the message it points at."""
+    found = _Elements(page)
+    assert name in found.by_name, f"no field {name}"
+    element = found.by_name[name][n]
+    assert element.get("aria-invalid") == "true", f"{name} is not marked invalid: {element}"
+    message = found.text[element["aria-describedby"]]
+    return element, " ".join(message.split())
+
+
+def textarea_text(page: str, name: str) -> str:
+    return html.unescape(re.search(rf'<textarea[^>]*name="{name}"[^>]*>(.*?)</textarea>', page,
+                                   re.S).group(1))  # fmt: skip
+
+
+@pytest.mark.parametrize("typed", ["0", "8", "-3", "2.5", "twice"])
+def test_times_a_week_out_of_range_is_refused_next_to_the_field_as_typed(client, cast, typed):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    refused = client.post(f"/clinic/patients/{alice.pk}/", rx_form(times_per_week=typed))
+    assert refused.status_code == 400
+    element, message = field_error(refused.content.decode(), "times_per_week")
+    assert element["value"] == typed
+    assert message == "Times a week: must be a whole number from 1 to 7."
+    assert not Prescription.objects.filter(patient=alice).exists()
+
+
+def test_times_a_week_left_empty_means_daily(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    assert (
+        client.post(f"/clinic/patients/{alice.pk}/", rx_form(times_per_week="")).status_code == 302
+    )
+    assert Prescription.objects.get(patient=alice).data["times_per_week"] == 7
+
+
+WALL = "wall-hamstring-stretch"
+
+
+def wall_form(**over) -> dict:
+    """Only the wall stretch ticked: the second box on the page, the first item prescribed."""
+    form = {
+        f"include-{WALL}": "1", f"variant-{WALL}": "", f"sides-{WALL}": ["left", "right"],
+        f"reps-{WALL}": "", f"cap-{WALL}": "", "times_per_week": "5",
+    }  # fmt: skip
+    return form | over
+
+
+@pytest.mark.parametrize(
+    "over, name, typed, expected",
+    [
+        (
+            {f"cap-{WALL}": "45"},
+            f"cap-{WALL}",
+            "45",
+            "Wall hamstring stretch — hold cap: 45 s is above the article's goal for this stretch "
+            "(20 s): fill in “Reason for a cap above the article's goal”, which the patient sees.",
+        ),
+        (
+            {f"cap-{WALL}": "5"},
+            f"cap-{WALL}",
+            "5",
+            "Wall hamstring stretch — hold cap: 5 s is below the article's first hold for this "
+            "stretch (10 s).",
+        ),
+        (
+            {f"cap-{WALL}": "700"},
+            f"cap-{WALL}",
+            "700",
+            "Wall hamstring stretch — hold cap: must be a number of seconds from 1 to 600.",
+        ),
+        (
+            {f"cap-{WALL}": "long"},
+            f"cap-{WALL}",
+            "long",
+            "Wall hamstring stretch — hold cap: must be a number of seconds from 1 to 600.",
+        ),
+        (
+            {f"reps-{WALL}": "0"},
+            f"reps-{WALL}",
+            "0",
+            "Wall hamstring stretch — reps per side: must be a whole number from 1 to 10.",
+        ),
+        (
+            {f"reps-{WALL}": "11"},
+            f"reps-{WALL}",
+            "11",
+            "Wall hamstring stretch — reps per side: must be a whole number from 1 to 10.",
+        ),
+        (
+            {f"sides-{WALL}": []},
+            f"sides-{WALL}",
+            None,
+            "Wall hamstring stretch — legs: tick at least one leg.",
+        ),
+    ],
+)
+def test_prescription_errors_sit_next_to_their_field_in_the_forms_words(
+    client, cast, over, name, typed, expected
+):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    refused = client.post(f"/clinic/patients/{alice.pk}/", wall_form(**over))
+    assert refused.status_code == 400
+    page = html.unescape(refused.content.decode())
+    element, message = field_error(page, name)
+    assert message == expected
+    if typed is not None:
+        assert element["value"] == typed  # as typed: not blank, not "45.0"
+    # No API names or pydantic wording anywhere on the page.
+    for jargon in ("items[", "override_reason:", "Input should", "List should", "_s:"):
+        assert jargon not in page
+    assert not Prescription.objects.filter(patient=alice).exists()
+
+
+def test_a_long_note_is_refused_next_to_it_and_kept(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    note = "Stretch gently & slowly. " * 100
+    refused = client.post(f"/clinic/patients/{alice.pk}/", rx_form(note=note))
+    page = refused.content.decode()
+    _, message = field_error(page, "note")
+    assert html.unescape(message) == (
+        f"Note to the patient: at most 2000 characters, please (this one has {len(note.strip())})."
+    )
+    assert textarea_text(page, "note") == note
+
+
+def test_prescription_history_reads_cleanly_when_a_text_is_removed(client, api, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    url = f"/clinic/patients/{alice.pk}/"
+    for note in ("Slowly.", "Call us on 0123 456789.", ""):
+        assert client.post(url, rx_form(note=note)).status_code == 302
+    what = api.get(f"/patients/{alice.pk}", user=carol).json()["changes"]
+    assert what[0]["what"] == ["Note: Call us on 0123 456789. → (removed)"]
+    assert what[1]["what"] == ["Note: Slowly. → Call us on 0123 456789."]
+    page = html.unescape(client.get(url).content.decode())
+    assert ".." not in page.split('id="changes-h"')[1].split("</section>")[0]
+    assert "→ ." not in page
+
+
+def test_ending_care_on_the_page_asks_first_and_says_what_happens(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    put_ok = prescriptions.save(alice, carol, prescriptions.validate(rx()), timezone.now())
+    assert put_ok
+    client.force_login(alice)
+    # One tap (an old form, or a double submit) does not end anything by itself.
+    asked = client.post("/clinic/care/end/")
+    assert asked.status_code == 200
+    assert CareLink.objects.filter(patient=alice, ended=None).exists()
+    assert Prescription.objects.filter(patient=alice).exists()
+    page = html.unescape(client.get("/clinic/care/end/").content.decode())
+    assert "End the link to Carol Physio?" in page
+    assert "Carol Physio will no longer see your sessions" in page
+    assert "The stretches and note Carol Physio set for you are deleted" in page
+    assert "a new invite" in page
+    # The care page's button leads to this question, not straight to the end.
+    care_page = client.get("/clinic/care/").content.decode()
+    assert 'action="/clinic/care/end/"' not in care_page
+    assert 'href="/clinic/care/end/"' in care_page
+    done = client.post("/clinic/care/end/", {"confirm": "yes"})
+    assert done.status_code == 302
+    assert not CareLink.objects.filter(patient=alice, ended=None).exists()
+    assert not Prescription.objects.filter(patient=alice).exists()
+
+
+def test_the_clinician_is_told_which_red_flag_and_an_emergency_comes_first(client, api, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    Prescription.objects.create(patient=alice, data={"items": [], "times_per_week": 7})
+    log_session(alice, timezone.now() - timedelta(days=4), spread=True)  # two more alerts
+    answers = clear_answers() | {"bladder": True, "cancer": True}
+    Screening.objects.create(user=alice, answers=answers, flagged=True)
+    alerts = dashboard.rows(carol, timezone.now())[0]["alerts"]
+    first = alerts[0]
+    assert first["kind"] == "red_flag" and first["urgency"] == "emergency"
+    assert "Emergency red flag" in first["reason"]
+    assert "new trouble starting to pass urine or controlling it" in first["reason"]
+    assert "a history of cancer" in first["reason"]
+    assert [f["id"] for f in first["flags"]] == ["bladder", "cancer"]
+    assert first["flags"][0]["urgency"] == "emergency" and first["flags"][1]["urgency"] == "doctor"
+    # The API's patient JSON carries the same.
+    listed = api.get("/patients", user=carol).json()["patients"][0]["alerts"][0]
+    assert [f["id"] for f in listed["flags"]] == ["bladder", "cancer"]
+    one = api.get(f"/patients/{alice.pk}", user=carol).json()["alerts"][0]
+    assert one["flags"][0]["question"].startswith("Have you had new trouble starting to pass urine")
+    # The dashboard names it first, styled apart from the pain alerts.
+    client.force_login(carol)
+    page = html.unescape(client.get("/clinic/").content.decode())
+    cell = page.split('class="has-alert"')[1]
+    assert cell.index("alert-emergency") < cell.index("alert-pain_spread")
+    assert "new trouble starting to pass urine or controlling it" in page
+    # The patient page names the question and the answer.
+    patient_page = html.unescape(client.get(f"/clinic/patients/{alice.pk}/").content.decode())
+    flagged = patient_page.split('id="screen-h"')[1].split("</section>")[0]
+    assert "Have you had new trouble starting to pass urine, or controlling it?" in flagged
+    assert "Have you ever had cancer?" in flagged
+    assert flagged.index("urine") < flagged.index("cancer")
+    assert patient_page.index('id="screen-h"') < patient_page.index('id="alerts-h"')
+
+
+def test_a_doctor_red_flag_is_named_without_calling_it_an_emergency(cast):
+    alice, carol = cast["alice"], cast["carol"]
+    Screening.objects.create(user=alice, answers=clear_answers() | {"night_pain": True},
+                             flagged=True)  # fmt: skip
+    first = dashboard.rows(carol, timezone.now())[0]["alerts"][0]
+    assert first["urgency"] == "doctor"
+    assert first["reason"].startswith("Red flag (see a doctor first)")
+    assert "night pain that rest does not ease" in first["reason"]
+    assert "Emergency" not in first["reason"]
+
+
+def test_clinician_alerts_explain_themselves_without_developer_jargon(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    Prescription.objects.create(patient=alice, data={"items": [], "times_per_week": 7})
+    for day in (5, 4):
+        log_session(alice, timezone.now() - timedelta(days=day), pain_before=2, pain_after=5)
+    client.force_login(carol)
+    pages = [client.get(u).content.decode() for u in ("/clinic/", f"/clinic/patients/{alice.pk}/")]
+    # What a person reads: the text and titles, not the class names styling the alerts.
+    pages = [re.sub(r'class="[^"]*"', "", page) for page in pages]
+    for page in pages:
+        for jargon in ("DESIGN.md", "see_clinician", "(the issue)", "progression's"):
+            assert jargon not in page
+    assert "2 sessions in a row raised pain or spread down the leg" in html.unescape(pages[0])
+
+
+def test_the_clinicians_pain_chart_speaks_about_the_patient(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    page = client.get(f"/clinic/patients/{alice.pk}/").content.decode()
+    data = json.loads(
+        page.split('id="chart-data" type="application/json">')[1].split("</script>")[0]
+    )
+    assert data["pain"]["baseline_label"] == "Usual pain (baseline)"
+
+
+def test_sharing_says_a_colleague_may_change_the_prescription_and_lists_who_has_access(
+    client, cast
+):
+    alice, carol, dave = cast["alice"], cast["carol"], cast["dave"]
+    client.force_login(carol)
+    url = f"/clinic/patients/{alice.pk}/"
+    page = client.get(url).content.decode()
+    assert "can see this patient and change the prescription" in html.unescape(page)
+    done = client.post(url + "access/", {"email": "dave@clinic.example"}, follow=True)
+    page = html.unescape(done.content.decode())
+    assert "dave@clinic.example can now see this patient and change the prescription." in page
+    listed = page.split('id="access-list"')[1].split("</ul>")[0]
+    assert "dave@clinic.example" in listed
+    # Dave can, as he is told: every change he makes is recorded with his name.
+    client.force_login(dave)
+    assert client.post(url, rx_form()).status_code == 302
+    assert PrescriptionChange.objects.get(patient=alice).changed_by == dave
+    assert "access-list" not in client.get(url).content.decode()  # only her own clinician
+    # Carol takes the access back.
+    client.force_login(carol)
+    page = client.post(url + "access/", {"remove": str(dave.pk)}, follow=True)
+    assert "dave@clinic.example no longer has access to this patient." in page.content.decode()
+    assert not Access.objects.filter(patient=alice).exists()
+    client.force_login(dave)
+    assert client.get(url).status_code == 404
+
+
+def test_the_four_week_target_counts_only_the_days_since_the_patient_joined(cast):
+    carol, alice = cast["carol"], cast["alice"]
+    CareLink.objects.filter(patient=alice).update(created=NOW - timedelta(days=6))
+    Prescription.objects.create(patient=alice, data={**rx(), "times_per_week": 5})
+    for n in range(5):
+        log_session(alice, NOW - timedelta(days=n, hours=2))
+    row = dashboard.rows(carol, NOW)[0]
+    # Joined 6 days ago, five times a week: a week's five days are asked, not four weeks' 20.
+    assert (row["days_28"], row["target_28"]) == (5, 5)
+    assert (row["days_7"], row["target_7"]) == (5, 5)
+
+
+def test_the_dashboard_counts_a_patient_s_days_on_their_own_clock(cast):
+    carol, alice = cast["carol"], cast["alice"]
+    alice.profile.time_zone = "America/New_York"
+    alice.profile.save()
+    # 01:00 and 23:00 UTC on 24 November: 20:00 on the 23rd and 18:00 on the 24th in New York.
+    log_session(alice, datetime(2026, 11, 24, 1, 0, tzinfo=UTC))
+    log_session(alice, datetime(2026, 11, 24, 23, 0, tzinfo=UTC))
+    row = dashboard.rows(carol, NOW)[0]
+    assert row["days_7"] == 2 and row["days_28"] == 2

@@ -176,3 +176,95 @@ def test_the_patient_page_pages_back_through_older_sessions_and_fits_a_phone(
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.get_by_role("link", name="← Latest sessions").click()
         assert rows.count() == 50
+
+
+def phone_fits(page) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def log_in_to(page, email, path):
+    cache.clear()
+    page.goto(f"/accounts/login/?next={path}")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: urlparse(url).path == path)
+
+
+def test_the_dashboard_shows_every_column_on_a_phone(browser, live_server, make_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from limber.practice.models import Screening
+    from tests.conftest import clear_answers
+
+    carol = make_user("carol@clinic.example", role="clinician", password=PASSWORD)
+    alice = make_user("alice@example.org")
+    CareLink.objects.create(patient=alice, clinician=carol)
+    now = timezone.now()
+    for day in (3, 2):
+        PracticeSession.objects.create(user=alice, started_at=now - timedelta(days=day),
+                                       pain_before=2, pain_after=5, pain_spread=True)  # fmt: skip
+    Screening.objects.create(user=alice, answers=clear_answers() | {"bladder": True}, flagged=True)
+    with watched_page(browser, live_server.url) as page:
+        log_in(page, "carol@clinic.example")
+        shoot(page, "dashboard-alerts")
+        phone_fits(page)
+        row = page.locator("#patients tbody tr").first
+        for label in ("Last session", "7 days", "28 days", "Pain", "Good form"):
+            cell = row.locator(f'td[data-label="{label}"]')
+            box = cell.bounding_box()
+            assert cell.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= 390, label
+            # Each value says what it is: the column's name is shown beside it.
+            assert cell.evaluate("td => getComputedStyle(td, '::before').content") == f'"{label}"'
+        # The alerts read as lines, not one word per line; the emergency comes first.
+        alerts = row.locator("a.alert")
+        assert "Emergency red flag" in alerts.first.inner_text()
+        for n in range(alerts.count()):
+            assert alerts.nth(n).bounding_box()["width"] >= 250
+        # Sorting still works from the column names above the cards.
+        page.locator('#patients th button[data-col="0"]').click()
+        assert page.locator("th[aria-sort]").count() == 1
+
+
+def test_the_care_page_and_ending_the_link_fit_a_phone(browser, live_server, make_user):
+    carol = make_user("carol@clinic.example", role="clinician", password=PASSWORD)
+    carol.first_name, carol.last_name = "Carol", "Physio"
+    carol.save()
+    alice = make_user("alice@example.org", password=PASSWORD)
+    CareLink.objects.create(patient=alice, clinician=carol)
+    with watched_page(browser, live_server.url) as page:
+        log_in_to(page, "alice@example.org", "/clinic/care/")
+        page.get_by_role("button", name="Make my calendar address").click()
+        page.locator("#feed-url").wait_for()
+        assert page.get_by_role("button", name="Make a new address (the old one stops working)")
+        shoot(page, "care-calendar")
+        phone_fits(page)
+        # Ending the link asks first, on a page of its own (no script needed).
+        page.get_by_role("link", name="End the link to my clinician…").click()
+        page.get_by_role("heading", name="End the link to Carol Physio?").wait_for()
+        shoot(page, "care-end-confirm")
+        phone_fits(page)
+        page.get_by_role("link", name="No, keep my clinician").click()
+        assert CareLink.objects.filter(patient=alice, ended=None).exists()
+        page.get_by_role("link", name="End the link to my clinician…").click()
+        page.get_by_role("button", name="Yes, end the link").click()
+        page.get_by_text("The link to your clinician has ended.").wait_for()
+        assert not CareLink.objects.filter(patient=alice, ended=None).exists()
+
+
+def test_the_invite_link_is_one_box_on_a_phone(browser, live_server, make_user):
+    make_user("carol@clinic.example", role="clinician", password=PASSWORD)
+    with watched_page(browser, live_server.url) as page:
+        log_in(page, "carol@clinic.example")
+        page.get_by_role("button", name="Invite a patient").click()
+        shoot(page, "invite")
+        phone_fits(page)
+        link = page.locator("#invite-link")
+        # One rectangle with one border, within the screen (inline, it broke into pieces).
+        assert link.evaluate("a => a.getClientRects().length") == 1
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390

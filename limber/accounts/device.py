@@ -37,7 +37,10 @@ def valid_zone(name: str) -> bool:
 
 
 @lru_cache(maxsize=512)
-def _zone(name: str) -> tzinfo:
+def zone_named(name: str) -> tzinfo:
+    """The time zone a profile names; the site's when it names none (or one no longer known)."""
+    if not name:
+        return timezone.get_default_timezone()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -47,8 +50,7 @@ def _zone(name: str) -> tzinfo:
 def zone_of(user) -> tzinfo:
     """The person's time zone: the one their browser reported, else the site's."""
     profile = getattr(user, "profile", None)
-    name = getattr(profile, "time_zone", "") if profile is not None else ""
-    return _zone(name) if name else timezone.get_default_timezone()
+    return zone_named(getattr(profile, "time_zone", "") if profile is not None else "")
 
 
 def local(user, when: datetime) -> datetime:

@@ -171,7 +171,8 @@ def put_prescription(request, patient_id: int, payload: PrescriptionIn):
 
 @router.post("/patients/{patient_id}/access", response={201: dict, **ERRORS})
 def grant_access(request, patient_id: int, payload: EmailIn):
-    """Let a colleague of your clinic see this patient (the patient's own clinician only)."""
+    """Let a colleague of your clinic see this patient and change the prescription (the
+    patient's own clinician only; every change is recorded with who made it)."""
     p = care.own_patient_for(request.auth, patient_id)
     try:
         access = care.grant(request.auth, p, payload.email, timezone.now())

@@ -183,3 +183,23 @@ def grant(clinician, patient, colleague_email: str, now: datetime) -> Access:
             patient=patient, colleague=colleague, defaults={"granted_by": clinician, "created": now}
         )
     return access
+
+
+def revoke(clinician, patient, colleague_id: str):
+    """The patient's own clinician takes a colleague's access back; the colleague, or None when
+    they had none (a second click)."""
+    if not (str(colleague_id).isdigit() and len(str(colleague_id)) <= 18):  # fits a bigint
+        return None
+    with transaction.atomic():
+        lock_patient(patient)
+        if not CareLink.objects.filter(patient=patient, clinician=clinician, ended=None).exists():
+            raise Http404
+        access = (
+            Access.objects.select_related("colleague")
+            .filter(patient=patient, colleague_id=int(colleague_id))
+            .first()
+        )
+        if access is None:
+            return None
+        access.delete()
+    return access.colleague

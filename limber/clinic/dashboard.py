@@ -15,9 +15,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import CharField, Max
 from django.db.models.functions import Cast
+from django.utils import timezone
 
+from limber.accounts.device import zone_named
 from limber.clinic.care import visible_patients_q
 from limber.clinic.models import Prescription
+from limber.core import screening as red_flags
 from limber.core.progression import FLAGS_FOR_CLINICIAN, PAIN_RISE_FLAG
 from limber.practice.models import PracticeSession, Screening
 
@@ -26,12 +29,34 @@ RECENT_DAYS = 7  # Limber's default: alerts are about this week; the weeks befor
 BASELINE_MIN_SESSIONS = 3  # Limber's default: fewer answers than this are not a "usual" pain
 NO_SESSION_DAYS = 3  # the issue: "no session for 3 days against a daily prescription"
 
+# Why each alert is raised, in a physiotherapist's words (the rules' sources are DESIGN.md §6
+# and the issue; see the constants above and limber.core.progression).
 ALERT_SOURCES = {
-    "pain_up": f"pain up {PAIN_RISE_FLAG} or more (DESIGN.md §6, the progression's own flag)",
-    "pain_spread": "pain spreading down the leg (DESIGN.md §6: pauses progression)",
-    "red_flag": "a red flag in the symptoms check (NHS sciatica red flags)",
-    "no_sessions": f"no session for {NO_SESSION_DAYS} days against a daily prescription (the issue)",
-    "see_clinician": f"{FLAGS_FOR_CLINICIAN} flagged sessions in a row (the progression's see_clinician)",
+    "red_flag": "a red flag in the symptoms check (NHS sciatica red flags, and the wider ones a "
+    "physiotherapist asks): an emergency sign sends the patient to emergency care now, the "
+    "others to a doctor first; practice stops until it is cleared",
+    "pain_up": f"pain {PAIN_RISE_FLAG} or more points higher after a session than before it, or "
+    f"above the patient's usual pain: Limber stops the holds growing and steps back",
+    "pain_spread": "pain spreading down the leg: Limber pauses progression and the less gentle "
+    "stretches",
+    "no_sessions": f"no session for {NO_SESSION_DAYS} days although daily practice is prescribed",
+    "see_clinician": f"{FLAGS_FOR_CLINICIAN} sessions in a row raised pain or spread down the leg: "
+    "Limber suggests the patient sees their clinician",
+}
+# The red-flag questions (limber.core.screening) as a clinician names the finding.
+RED_FLAG_NAMES = {
+    "both_legs": "sciatica in both legs",
+    "weakness": "severe or worsening weakness or numbness in both legs",
+    "saddle_numbness": "saddle numbness (genitals or back passage)",
+    "bladder": "new trouble starting to pass urine or controlling it",
+    "bowel": "loss of bowel control",
+    "fever": "fever or feeling unwell",
+    "weight_loss": "unexplained weight loss",
+    "cancer": "a history of cancer",
+    "injury": "a recent fall, accident or back injury",
+    "one_leg_weakness": "worsening weakness or numbness in one leg, or foot drop",
+    "night_pain": "night pain that rest does not ease",
+    "surgery": "spine or hip surgery in the last year",
 }
 
 
@@ -46,6 +71,21 @@ def _flagged(s: dict[str, Any]) -> bool:
         else 0
     )
     return bool(s["pain_spread"]) or rise >= PAIN_RISE_FLAG
+
+
+def red_flags_of(screening: dict[str, Any]) -> list[dict[str, Any]]:
+    """The flagged answers of a symptoms check, emergency signs first, in the questions' order."""
+    answers = screening.get("answers") or {}
+    present = {qid for qid, yes in answers.items() if yes is True}
+    if screening.get("affected_side") == "both":
+        present.add("both_legs")  # as limber.core.screening.evaluate counts it
+    flags = [
+        {"id": q.id, "question": q.text, "name": RED_FLAG_NAMES.get(q.id, q.text),
+         "urgency": "emergency" if q.urgency == "urgent" else "doctor"}
+        for q in red_flags.QUESTIONS
+        if q.id in present
+    ]  # fmt: skip
+    return sorted(flags, key=lambda f: f["urgency"] != "emergency")
 
 
 def alerts_for(
@@ -91,7 +131,19 @@ def alerts_for(
             "pain_spread", f"pain spread down the leg on {spread['started_at']:%a %-d %b}", spread
         )
     if screening is not None and screening["flagged"]:
-        alert("red_flag", f"red flag answered on {screening['created']:%a %-d %b}")
+        # First of all, and naming what was answered: an emergency sign is not a pain alert.
+        flags = red_flags_of(screening)
+        emergency = any(f["urgency"] == "emergency" for f in flags)
+        day = f"{screening['created']:%a %-d %b}"
+        named = "; ".join(f["name"] for f in flags) or "an answer no longer asked"
+        reason = (
+            f"Emergency red flag on {day}: {named}"
+            if emergency
+            else f"Red flag (see a doctor first) on {day}: {named}"
+        )
+        alert("red_flag", reason)
+        out.insert(0, out.pop())
+        out[0] |= {"urgency": "emergency" if emergency else "doctor", "flags": flags}
     if prescription and prescription.get("times_per_week") == 7:
         since = last_session or linked_since
         if since is not None and now - since >= timedelta(days=NO_SESSION_DAYS):
@@ -124,6 +176,16 @@ def rows(clinician, now: datetime) -> list[dict[str, Any]]:
     return _rows(User.objects.filter(visible_patients_q(clinician), is_active=True), now)
 
 
+def _target(per_week: int | None, days: int, linked: datetime | None, now: datetime) -> int | None:
+    """Days of practice the prescription asks for in the last ``days``; a patient who joined
+    their clinician within that time is asked for the days since then, not weeks before."""
+    if not per_week:
+        return None
+    if linked is not None:
+        days = max(1, min(days, (now - linked).days + 1))
+    return max(1, round(per_week * days / 7))
+
+
 def rows_for(patient, now: datetime) -> list[dict[str, Any]]:
     return _rows(get_user_model().objects.filter(pk=patient.pk), now)
 
@@ -131,8 +193,12 @@ def rows_for(patient, now: datetime) -> list[dict[str, Any]]:
 def _rows(visible, now: datetime) -> list[dict[str, Any]]:
     User = get_user_model()
     patients = list(
-        visible.distinct().order_by("email").values("id", "email", "first_name", "last_name")
+        visible.distinct()
+        .order_by("email")
+        .values("id", "email", "first_name", "last_name", "profile__time_zone")
     )
+    # Each patient's sessions on their own clock: their days, and the days the alerts name.
+    zones = {p["id"]: zone_named(p["profile__time_zone"] or "") for p in patients}
     ids = [p["id"] for p in patients]
     links = dict(
         User.objects.filter(pk__in=ids, care_links__ended=None).values_list(
@@ -163,6 +229,7 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
             "timed_held_s",
         )
     ):
+        s["started_at"] = timezone.localtime(s["started_at"], zones[s["user_id"]])
         by_patient[s["user_id"]].append(s)
     quiet = [i for i in ids if not by_patient[i]]
     last_before = (
@@ -182,7 +249,7 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
     for sc in (
         Screening.objects.filter(user_id__in=ids, flagged=True)
         .order_by("-created", "-id")
-        .values("user_id", "flagged", "created", "cleared_at")
+        .values("user_id", "flagged", "created", "cleared_at", "answers", "affected_side")
     ):
         screenings.setdefault(sc["user_id"], sc if sc["cleared_at"] is None else None)
     open_flags = {uid: sc for uid, sc in screenings.items() if sc is not None}
@@ -199,6 +266,7 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
         sessions = by_patient[p["id"]]
         data = prescriptions.get(p["id"])
         last = sessions[-1]["started_at"] if sessions else last_before.get(p["id"])
+        last = last and timezone.localtime(last, zones[p["id"]])
         per_week = data["times_per_week"] if data else None
         good = sum(s["good_form_s"] for s in sessions)
         held = sum(s["timed_held_s"] for s in sessions)
@@ -214,8 +282,8 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
                     {s["started_at"].date() for s in sessions if s["started_at"] >= week_from}
                 ),
                 "days_28": len({s["started_at"].date() for s in sessions}),
-                "target_7": per_week,
-                "target_28": per_week * 4 if per_week else None,
+                "target_7": _target(per_week, 7, links.get(p["id"]), now),
+                "target_28": _target(per_week, 28, links.get(p["id"]), now),
                 "pain": pains,
                 "latest_pain": next((v for v in reversed(pains) if v is not None), None),
                 "good_form_share": round(good / held, 2) if held else None,

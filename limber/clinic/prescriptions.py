@@ -20,9 +20,12 @@ MAX_NOTE = 2000
 
 
 class FieldError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
+    """A field refused, in the API's words; `code` says which rule, for the page's own words."""
+
+    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
         super().__init__(message)
         self.field = field
+        self.code = code
 
 
 def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, Any]:
@@ -69,6 +72,7 @@ def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, 
             raise FieldError(
                 f"{at}.hold_cap_s",
                 f"{cap:g} s is below the article's first hold for this stretch ({first:g} s)",
+                "below_first",
             )
         if cap is not None and cap > goal:
             over_goal = True
@@ -77,6 +81,7 @@ def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, 
                     f"{at}.hold_cap_s",
                     f"{cap:g} s is above the article's goal for this stretch ({goal:g} s): "
                     "say why in override_reason, which the patient will see",
+                    "above_goal",
                 )
         out_items.append(
             {"exercise": stretch.slug, "variant": variant, "sides": sides,
@@ -102,7 +107,7 @@ def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, 
 
 
 def _fmt(value: Any) -> str:
-    if value is None:
+    if value is None or value == "":
         return "none"
     if isinstance(value, list):
         return ", ".join(value) or "none"
@@ -146,12 +151,21 @@ def describe_changes(
         for key, label in ITEM_FIELDS.items():
             if before[slug].get(key) != after[slug].get(key):
                 out.append(
-                    f"{name(slug)}: {label} {_fmt(before[slug].get(key))} → {_fmt(after[slug].get(key))}."
+                    _changed(f"{name(slug)}: {label}", before[slug].get(key), after[slug].get(key))
                 )
     for key, label in TOP_FIELDS.items():
         if old.get(key) != new.get(key):
-            out.append(f"{label.capitalize()}: {_fmt(old.get(key))} → {_fmt(new.get(key))}.")
+            out.append(_changed(label.capitalize() + ":", old.get(key), new.get(key)))
     return sorted(out) if out else ["No change."]
+
+
+def _changed(what: str, old: Any, new: Any) -> str:
+    """One change as a sentence ("Note: Slowly. → Call us."): a text that ends a sentence gets
+    no second full stop, and a value taken away reads "(removed)", not an empty "→ ."."""
+    if new is None or new == "" or new == []:
+        return f"{what} {_fmt(old)} → (removed)"
+    line = f"{what} {_fmt(old)} → {_fmt(new)}"
+    return line if line.endswith((".", "!", "?")) else line + "."
 
 
 def save(patient, clinician, data: dict[str, Any], now: datetime) -> PrescriptionChange:

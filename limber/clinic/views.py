@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import uuid
 
 from django.contrib import auth, messages
@@ -21,10 +22,9 @@ from pydantic import ValidationError
 from limber.accounts import throttle
 from limber.accounts.forms import SignupForm
 from limber.accounts.models import Profile, role_of, sign_up
-from limber.api import _field_path
 from limber.clinic import care, dashboard, exports, prescriptions
 from limber.clinic.api import PrescriptionIn
-from limber.clinic.models import CalendarFeed, CareLink, Invite, Prescription
+from limber.clinic.models import Access, CalendarFeed, CareLink, Invite, Prescription
 from limber.library import get_library
 from limber.practice import history as charts
 from limber.security import client_ip
@@ -41,22 +41,37 @@ def home(request):
         return HttpResponseRedirect(reverse("clinic-care"))
     rows = dashboard.rows(request.user, timezone.now())
     base = reverse("clinic-patient", args=[0]).removesuffix("0/")
+    columns = [html.escape(str(c)) for c in COLUMN_NAMES]  # in the request's language
     ctx = {
-        "rows": [_row_html(r, f"{base}{r['id']}/") for r in rows],
+        "columns": columns,
+        "rows": [_row_html(r, f"{base}{r['id']}/", columns) for r in rows],
         "alert_sources": dashboard.ALERT_SOURCES.values(),
     }
     return render(request, "clinic/dashboard.html", ctx)
 
 
-def _row_html(r: dict, url: str) -> str:
+COLUMN_NAMES = [
+    gettext_lazy("Patient"),
+    gettext_lazy("Alerts"),
+    gettext_lazy("Last session"),
+    gettext_lazy("7 days"),
+    gettext_lazy("28 days"),
+    gettext_lazy("Pain"),
+    gettext_lazy("Good form"),
+]
+
+
+def _row_html(r: dict, url: str, label: list[str]) -> str:
     """One patient's row. Built here with f-strings rather than template tags or format_html:
     for 200 patients those were a third of the page's time (bench/bench_clinic.py). Every text
     is escaped; the numbers are ours."""
     e = html.escape
     alerts = (
         "".join(
-            f'<a class="alert alert-{e(a["kind"])}" title="{e(a["source"])}" '
-            f'href="{url}{"#session-" + e(a["session"]) if a["session"] else ""}">{e(a["reason"])}</a>'
+            f'<a class="alert alert-{e(a["kind"])}{" alert-" + e(a["urgency"]) if "urgency" in a else ""}" '
+            f'title="{e(a["source"])}" '
+            f'href="{url}{"#session-" + e(a["session"]) if a["session"] else "#screen-h" if a["kind"] == "red_flag" else ""}">'
+            f"{e(a['reason'])}</a>"
             for a in r["alerts"]
         )
         or '<span class="note">–</span>'
@@ -78,15 +93,18 @@ def _row_html(r: dict, url: str) -> str:
     week = f"{r['days_7']} / {r['target_7']}" if r["target_7"] else r["days_7"]
     month = f"{r['days_28']} / {r['target_28']}" if r["target_28"] else r["days_28"]
     marked = ' class="has-alert"' if r["alerts"] else ""
+    # data-label: the column's name (escaped), shown beside each value where the rows stack as
+    # cards (a phone: clinic.css).
     return mark_safe(
         f"<tr{marked}>"
-        f'<td data-sort="{e(r["name"].lower())}"><a href="{url}">{e(r["name"])}</a>{no_rx}</td>'
-        f'<td data-sort="{len(r["alerts"])}">{alerts}</td>'
-        f'<td data-sort="{e(r["last_session"] or "")}">{when}</td>'
-        f'<td data-sort="{r["days_7"]}">{week}</td><td data-sort="{r["days_28"]}">{month}</td>'
-        f'<td data-sort="{-1 if pain is None else pain}" class="pain">'
+        f'<td class="who" data-sort="{e(r["name"].lower())}"><a href="{url}">{e(r["name"])}</a>{no_rx}</td>'
+        f'<td class="alerts" data-label="{label[1]}" data-sort="{len(r["alerts"])}">{alerts}</td>'
+        f'<td data-label="{label[2]}" data-sort="{e(r["last_session"] or "")}">{when}</td>'
+        f'<td data-label="{label[3]}" data-sort="{r["days_7"]}">{week}</td>'
+        f'<td data-label="{label[4]}" data-sort="{r["days_28"]}">{month}</td>'
+        f'<td data-label="{label[5]}" data-sort="{-1 if pain is None else pain}" class="pain">'
         f"{dashboard.sparkline(r['pain'])}<span>{'–' if pain is None else pain}</span></td>"
-        f'<td data-sort="{-1 if share is None else share}">{form}</td></tr>'
+        f'<td data-label="{label[6]}" data-sort="{-1 if share is None else share}">{form}</td></tr>'
     )
 
 
@@ -167,21 +185,18 @@ def patient(request, patient_id):
     p = care.patient_for(request.user, patient_id)
     errors: dict[str, str] = {}
     current = Prescription.objects.filter(patient=p).first()
-    submitted = None
     if request.method == "POST":
         submitted = _form_to_payload(request.POST)
         try:
             payload = PrescriptionIn.model_validate(submitted)
             data = prescriptions.validate(payload.dict())
         except ValidationError as e:
-            first = e.errors()[0]
-            field = _field_path(first["loc"]) or "form"
-            if field == "items" and first["type"] == "too_short":  # every box left unticked
-                errors[field] = _("tick at least one stretch")
-            else:
-                errors[field] = first["msg"].removeprefix("Value error, ")
+            for err in e.errors():
+                name, message = _form_error(err["loc"], err["type"], err["msg"], submitted)
+                errors.setdefault(name, message)
         except prescriptions.FieldError as e:
-            errors[e.field] = str(e)
+            name, message = _form_error(_loc(e.field), e.code, str(e), submitted)
+            errors[name] = message
         else:
             try:
                 prescriptions.save(p, request.user, data, timezone.now())
@@ -198,19 +213,40 @@ def patient(request, patient_id):
     library = get_library()
     for s in facts["sessions"]:
         s["summary"] = _hold_summary(s["holds"], library)
+    stored = current.data if current else None
+    posted = request.POST if request.method == "POST" else None
+    own = CareLink.objects.filter(patient=p, clinician=request.user, ended=None).exists()
+    chart = charts.charts_context(p, now)
+    # The chart's legend speaks about the patient here, not to the reader (practice/history.js).
+    chart["chart_data"]["pain"]["baseline_label"] = _("Usual pain (baseline)")
     ctx = {
         "patient": p,
         "facts": facts,
-        "form": _form_rows(submitted or (current.data if current else None)),
-        "top": submitted or (current.data if current else {"times_per_week": 7}),
-        # Pairs, not the dict: the template's errors.items would find an "items" field first.
-        "errors": list(errors.items()),
-        "own": CareLink.objects.filter(patient=p, clinician=request.user, ended=None).exists(),
-        **charts.charts_context(p, now),
+        "red_flag": _red_flag(facts),
+        "form": _form_rows(stored, posted, errors),
+        "top": _form_top(stored, posted),
+        "errors": errors,
+        # The form's own order, for the list above it: (field name, message).
+        "error_list": [(n, m) for n, m in errors.items()],
+        "own": own,
+        "colleagues": _colleagues(p) if own else [],
+        **chart,
         "older_page": facts["sessions_next"],
         "newer_page": bool(before),
     }
     return render(request, "clinic/patient.html", ctx, status=400 if errors else 200)
+
+
+def _red_flag(facts: dict) -> dict | None:
+    """The open red flag's alert (dashboard.alerts_for), for the section that names it."""
+    return next((a for a in facts.get("alerts", []) if a["kind"] == "red_flag"), None)
+
+
+def _colleagues(patient) -> list[dict]:
+    return [
+        {"id": a.colleague_id, "name": care.display_name(a.colleague), "since": a.created}
+        for a in Access.objects.filter(patient=patient).select_related("colleague").order_by("pk")
+    ]
 
 
 def _hold_summary(holds: list[dict], library) -> list[str]:
@@ -247,11 +283,13 @@ def _form_to_payload(post) -> dict:
                 "hold_cap_s": _number(post.get(f"cap-{slug}"), float),
             }
         )
+    times = _number(post.get("times_per_week"), int)
     return {
         "items": items,
-        "times_per_week": _number(post.get("times_per_week"), int) or 7,
+        # Left empty, it means daily, as the API's default; 0 or 8 is refused, never read as 7.
+        "times_per_week": 7 if times is None else times,
         "affected_side": post.get("affected_side") or None,
-        "note": post.get("note", ""),
+        "note": post.get("note", "").strip(),
         "override_reason": post.get("override_reason", ""),
     }
 
@@ -266,23 +304,119 @@ def _number(text: str | None, kind):
     return int(value) if kind is int and value.is_integer() else value
 
 
-def _form_rows(data: dict | None) -> list[dict]:
+# The form's fields, as the API names them: each item field's input, by its name's prefix.
+ITEM_INPUTS = {
+    "exercise": "include",
+    "variant": "variant",
+    "sides": "sides",
+    "reps_per_side": "reps",
+    "hold_cap_s": "cap",
+}
+# Each field's label on the page, and what it must be, in the form's own words.
+LABELS = {
+    "include": gettext_lazy("stretch"),
+    "variant": gettext_lazy("variant"),
+    "sides": gettext_lazy("legs"),
+    "reps": gettext_lazy("reps per side"),
+    "cap": gettext_lazy("hold cap"),
+    "times_per_week": gettext_lazy("Times a week"),
+    "affected_side": gettext_lazy("Affected leg"),
+    "note": gettext_lazy("Note to the patient"),
+    "override_reason": gettext_lazy("Reason for a cap above the article's goal"),
+}
+RANGES = {
+    "sides": gettext_lazy("tick at least one leg"),
+    "reps": gettext_lazy("must be a whole number from 1 to %(max)s")
+    % {"max": prescriptions.MAX_REPS},
+    "cap": gettext_lazy("must be a number of seconds from 1 to 600"),
+    "times_per_week": gettext_lazy("must be a whole number from 1 to 7"),
+    "affected_side": gettext_lazy("choose left, right or not set"),
+}
+
+
+def _loc(path: str) -> tuple:
+    """ "items[1].sides[0]" as pydantic's location: ("items", 1, "sides", 0)."""
+    return tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path))
+
+
+def _form_error(loc: tuple, code: str, message: str, submitted: dict) -> tuple[str, str]:
+    """An error of the API's body as (the form field's name, a sentence in the form's words
+    that names the stretch): the items' indices count ticked boxes, not the boxes on the page."""
+    message = message.removeprefix("Value error, ")
+    if loc and loc[0] == "items" and len(loc) >= 3 and isinstance(loc[1], int):
+        item = submitted["items"][loc[1]]
+        library = get_library()
+        slug = item["exercise"]
+        stretch = library[slug]
+        kind = ITEM_INPUTS.get(str(loc[2]), "include")
+        if kind == "cap" and code == "above_goal":
+            words = _(
+                "%(cap)s s is above the article's goal for this stretch (%(goal)s s): fill in "
+                "“%(reason)s”, which the patient sees"
+            ) % {"cap": f"{item['hold_cap_s']:g}", "goal": f"{stretch.dose.hold_goal_s.value:g}",
+                 "reason": LABELS["override_reason"]}  # fmt: skip
+        elif kind == "cap" and code == "below_first":
+            words = _("%(cap)s s is below the article's first hold for this stretch (%(first)s s)") % {
+                "cap": f"{item['hold_cap_s']:g}", "first": f"{stretch.dose.hold_start_s.value:g}"
+            }  # fmt: skip
+        else:
+            words = str(RANGES.get(kind, message))
+        return f"{kind}-{slug}", f"{stretch.name} — {LABELS[kind]}: {_sentence(words)}"
+    field = str(loc[0]) if loc else "items"
+    if field == "items":  # every box left unticked
+        return "items", _("Tick at least one stretch to prescribe.")
+    if field == "note" and code in ("string_too_long", "invalid"):
+        words = _("at most %(max)s characters, please (this one has %(n)s)") % {
+            "max": prescriptions.MAX_NOTE, "n": len(submitted["note"])
+        }  # fmt: skip
+    elif field == "override_reason" and code == "string_too_long":
+        words = _("at most 500 characters, please")
+    else:
+        words = str(RANGES.get(field, message))
+    return field, f"{LABELS.get(field, field)}: {_sentence(words)}"
+
+
+def _sentence(words: str) -> str:
+    return words if words.endswith((".", "!", "?")) else words + "."
+
+
+def _form_rows(data: dict | None, post=None, errors: dict | None = None) -> list[dict]:
+    """One box per stretch: what was typed when the form comes back with errors (reps 0 stays
+    0, 45 stays 45, a word stays the word), the stored prescription otherwise."""
     chosen = {i["exercise"]: i for i in (data or {}).get("items", [])}
+    errors = errors or {}
     rows = []
     for slug, s in get_library().items():
-        item = chosen.get(slug, {})
+        if post is not None:
+            included = bool(post.get(f"include-{slug}"))
+            variant = post.get(f"variant-{slug}") or None
+            sides = post.getlist(f"sides-{slug}")
+            reps, cap = post.get(f"reps-{slug}", ""), post.get(f"cap-{slug}", "")
+        else:
+            item = chosen.get(slug, {})
+            included, variant = slug in chosen, item.get("variant")
+            sides = item.get("sides") or list(s.sides)
+            reps = item.get("reps_per_side") or ""
+            cap = "" if item.get("hold_cap_s") is None else f"{item['hold_cap_s']:g}"
         rows.append(
             {
                 "stretch": s,
-                "index": list(chosen).index(slug) if slug in chosen else None,
-                "included": slug in chosen,
-                "variant": item.get("variant"),
-                "sides": item.get("sides") or list(s.sides),
-                "reps": item.get("reps_per_side") or "",
-                "cap": item.get("hold_cap_s") or "",
+                "included": included,
+                "variant": variant,
+                "sides": sides,
+                "reps": reps,
+                "cap": cap,
+                "err": {k: errors.get(f"{k}-{slug}", "") for k in ITEM_INPUTS.values()},
             }
         )
     return rows
+
+
+def _form_top(data: dict | None, post=None) -> dict:
+    if post is not None:
+        keys = ("times_per_week", "affected_side", "note", "override_reason")
+        return {k: post.get(k, "") for k in keys}
+    return data or {"times_per_week": 7}
 
 
 @login_required
@@ -299,14 +433,28 @@ def clear_screening(request, patient_id):
 @login_required
 @require_POST
 def grant(request, patient_id):
+    """Give a colleague access, or (with `remove`) take it back. A colleague may see the patient
+    and change the prescription, as the page says: they cover for the patient's own clinician,
+    and every change is recorded with their name."""
     p = care.own_patient_for(request.user, patient_id)
+    if "remove" in request.POST:
+        gone = care.revoke(request.user, p, request.POST["remove"])
+        if gone is not None:
+            who = care.display_name(gone)
+            messages.success(
+                request, _("%(who)s no longer has access to this patient.") % {"who": who}
+            )
+        return HttpResponseRedirect(reverse("clinic-patient", args=[p.pk]) + "#access-h")
     try:
         access = care.grant(request.user, p, request.POST.get("email", ""), timezone.now())
     except care.CareError as e:
         messages.error(request, str(e))
     else:
         who = care.display_name(access.colleague)
-        messages.success(request, _("%(who)s can now see this patient.") % {"who": who})
+        messages.success(
+            request,
+            _("%(who)s can now see this patient and change the prescription.") % {"who": who},
+        )
     return HttpResponseRedirect(reverse("clinic-patient", args=[p.pk]) + "#access-h")
 
 
@@ -353,10 +501,22 @@ def my_care(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def end_care(request):
-    care.end(request.user, timezone.now())
-    return HttpResponseRedirect(reverse("clinic-care"))
+    """Ending the link asks first, saying what it does: the prescription is deleted and only a
+    new invite links the patient again. A POST without the confirmation asks again."""
+    link = care.clinician_of(request.user)
+    if link is None:
+        return HttpResponseRedirect(reverse("clinic-care"))
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        care.end(request.user, timezone.now())
+        messages.success(request, _("The link to your clinician has ended."))
+        return HttpResponseRedirect(reverse("clinic-care"))
+    ctx = {
+        "clinician": care.display_name(link.clinician),
+        "has_prescription": Prescription.objects.filter(patient=request.user).exists(),
+    }
+    return render(request, "clinic/end_care.html", ctx)
 
 
 @login_required

@@ -102,5 +102,5 @@ const painSeries = [
   { label: `Trend (average of ${pain.trend_days || 7} days)`, style: { stroke: "#475569", dash: [] }, line: true },
 ];
 const levels = pain.baseline === null || pain.baseline === undefined ? []
-  : [{ value: pain.baseline, label: `Your usual pain (baseline): ${pain.baseline}`, style: { stroke: "#9a3412", dash: [5, 4] } }];
+  : [{ value: pain.baseline, label: `${pain.baseline_label || "Your usual pain (baseline)"}: ${pain.baseline}`, style: { stroke: "#9a3412", dash: [5, 4] } }];
 window.limberCharts.pain = chart(document.getElementById("pain-chart"), painSeries, pain.values, "pain (0–10)", [0, 10], levels);
