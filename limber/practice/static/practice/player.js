@@ -100,15 +100,6 @@ for (const id of ["voice", "sound", "auto-start", "listen"]) {
   if (saved !== null) $(id).checked = saved === "1";
   $(id).addEventListener("change", () => localStorage.setItem(`limber.${id}`, $(id).checked ? "1" : "0"));
 }
-{
-  // The setting's label states each wait the script has (setting up, changing legs).
-  const first = script.steps.find(waits);
-  const change = script.steps.find((s) => waits(s) && s.kind === "switch_side" && autoStartS(s) !== autoStartS(first));
-  if (first) {
-    $("auto-start-label").textContent = `Start each stretch by itself after ${autoStartS(first)} s`
-      + (change ? ` (a change of legs after ${autoStartS(change)} s)` : "");
-  }
-}
 
 // Voice answers: offered only where the browser can listen; tapping always works.
 let recogniser = null;
