@@ -973,13 +973,13 @@ def wall_form(**over) -> dict:
             {f"cap-{WALL}": "700"},
             f"cap-{WALL}",
             "700",
-            "Wall hamstring stretch — hold cap: must be a number of seconds from 1 to 600.",
+            "Wall hamstring stretch — hold cap: must be a number of seconds from 1 to 60.",
         ),
         (
             {f"cap-{WALL}": "long"},
             f"cap-{WALL}",
             "long",
-            "Wall hamstring stretch — hold cap: must be a number of seconds from 1 to 600.",
+            "Wall hamstring stretch — hold cap: must be a number of seconds from 1 to 60.",
         ),
         (
             {f"reps-{WALL}": "0"},
@@ -1189,3 +1189,15 @@ def test_the_dashboard_counts_a_patient_s_days_on_their_own_clock(cast):
     log_session(alice, datetime(2026, 11, 24, 23, 0, tzinfo=UTC))
     row = dashboard.rows(carol, NOW)[0]
     assert row["days_7"] == 2 and row["days_28"] == 2
+
+
+def test_no_hold_cap_goes_past_sixty_seconds_whatever_the_reason(client, cast):
+    # ACSM's longest static hold is 60 s: a reason lifts a cap past the article's goal, not past that.
+    carol, alice = cast["carol"], cast["alice"]
+    over = rx(items=[{**rx()["items"][0], "hold_cap_s": 90}], override_reason="athlete")
+    r = put(client, f"/patients/{alice.pk}/prescription", over, carol)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "items[0].hold_cap_s"
+    assert not Prescription.objects.filter(patient=alice).exists()
+    ok = rx(items=[{**rx()["items"][0], "hold_cap_s": 60}], override_reason="athlete")
+    assert put(client, f"/patients/{alice.pk}/prescription", ok, carol).status_code == 200
+

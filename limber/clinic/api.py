@@ -51,9 +51,9 @@ class ItemIn(Schema):
             StrictFloat,
             Field(
                 ge=1,
-                le=600,
+                le=prescriptions.MAX_CAP_S,
                 description="From the stretch's first hold to its goal (GET /api/v1/exercises); "
-                "above the goal only with override_reason.",
+                "above the goal only with override_reason, and never above 60 s (ACSM).",
             ),
         ]
         | None

@@ -16,6 +16,9 @@ from limber.library import get_library
 from limber.practice.plan import ClinicianPlan
 
 MAX_REPS = 10  # Limber's default: more than ten holds per leg in one go is a typo, not a dose
+# The longest hold a clinician may set, whatever the reason: ACSM's guidelines hold a static
+# stretch 10-30 s for most adults and 30-60 s for older ones; past 60 s is beyond any of them.
+MAX_CAP_S = 60
 MAX_NOTE = 2000
 
 

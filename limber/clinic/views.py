@@ -328,7 +328,8 @@ RANGES = {
     "sides": gettext_lazy("tick at least one leg"),
     "reps": gettext_lazy("must be a whole number from 1 to %(max)s")
     % {"max": prescriptions.MAX_REPS},
-    "cap": gettext_lazy("must be a number of seconds from 1 to 600"),
+    "cap": gettext_lazy("must be a number of seconds from 1 to %(max)s")
+    % {"max": prescriptions.MAX_CAP_S},
     "times_per_week": gettext_lazy("must be a whole number from 1 to 7"),
     "affected_side": gettext_lazy("choose left, right or not set"),
 }
