@@ -1201,3 +1201,21 @@ def test_no_hold_cap_goes_past_sixty_seconds_whatever_the_reason(client, cast):
     ok = rx(items=[{**rx()["items"][0], "hold_cap_s": 60}], override_reason="athlete")
     assert put(client, f"/patients/{alice.pk}/prescription", ok, carol).status_code == 200
 
+
+def test_the_patient_page_shows_holds_cut_short_and_felt_too_strong(client, cast):
+    carol, alice = cast["carol"], cast["alice"]
+    towel = ("towel-hamstring-stretch", "towel")
+    s = log_session(
+        alice,
+        NOW - timedelta(days=1),
+        holds=[(*towel, "right", 10, 6, None), (*towel, "right", 10, 10, None),
+               (*towel, "left", 10, 9.5, None)],
+    )  # fmt: skip
+    Hold.objects.filter(session=s, held_s=6).update(too_strong=True)
+    client.force_login(carol)
+    page = html.unescape(client.get(f"/clinic/patients/{alice.pk}/").content.decode())
+    # 6 of 10 s is cut short; 9.5 of 10 s counts as held (progression's 90 %).
+    assert (
+        "Towel hamstring stretch: 3 × up to 10 s of 10 s (right/left), 1 cut short, 1 too strong"
+        in page
+    )

@@ -25,6 +25,7 @@ from limber.accounts.models import Profile, role_of, sign_up
 from limber.clinic import care, dashboard, exports, prescriptions
 from limber.clinic.api import PrescriptionIn
 from limber.clinic.models import Access, CalendarFeed, CareLink, Invite, Prescription
+from limber.core import progression
 from limber.library import get_library
 from limber.practice import history as charts
 from limber.security import client_ip
@@ -250,13 +251,24 @@ def _colleagues(patient) -> list[dict]:
 
 
 def _hold_summary(holds: list[dict], library) -> list[str]:
-    """One line per stretch: how many holds, on which legs, how long, and the camera's share."""
+    """One line per stretch: how many holds, on which legs, how long against the target, how
+    many were cut short or felt too strong, the camera's share and the highest pain."""
     out = []
     for slug in dict.fromkeys(h["exercise"] for h in holds):
         mine = [h for h in holds if h["exercise"] == slug]
         name = library[slug].name if slug in library else slug
         sides = "/".join(dict.fromkeys(h["side"] for h in mine))
-        line = f"{name}: {len(mine)} × up to {max(h['held_s'] for h in mine):.0f} s ({sides})"
+        line = (
+            f"{name}: {len(mine)} × up to {max(h['held_s'] for h in mine):.0f} s "
+            f"of {max(h['target_s'] for h in mine):g} s ({sides})"
+        )
+        # Cut short as progression counts it (a hold done is 90 % of its time).
+        short = sum(h["held_s"] < progression.COMPLETE_FRACTION * h["target_s"] for h in mine)
+        if short:
+            line += f", {short} cut short"
+        strong = sum(bool(h["too_strong"]) for h in mine)
+        if strong:
+            line += f", {strong} too strong"
         timed = [h for h in mine if h["good_form_s"] is not None]
         if timed:
             share = sum(h["good_form_s"] for h in timed) / max(sum(h["held_s"] for h in timed), 1)
