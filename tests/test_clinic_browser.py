@@ -109,7 +109,8 @@ def test_invite_join_prescribe_practise_and_follow(browser, live_server, make_us
         # The dashboard shows the session and an alert that links to it.
         clinician.goto("/clinic/")
         row = clinician.locator("#patients tbody tr").filter(has_text="newcomer@example.org")
-        assert row.locator("td").nth(3).inner_text().startswith("1 / 7")
+        # Daily, and joined today: one day asked so far, not seven.
+        assert row.locator("td").nth(3).inner_text().startswith("1 / 1")
         alert = row.locator("a.alert-pain_spread")
         assert "pain spread down the leg" in alert.inner_text()
         shoot(clinician, "dashboard")
