@@ -1219,3 +1219,15 @@ def test_the_patient_page_shows_holds_cut_short_and_felt_too_strong(client, cast
         "Towel hamstring stretch: 3 × up to 10 s of 10 s (right/left), 1 cut short, 1 too strong"
         in page
     )
+
+
+def test_the_patient_page_gives_dates_and_times_on_the_patient_s_own_clock(client, cast):
+    carol, alice = cast["carol"], cast["alice"]
+    alice.profile.time_zone = "America/New_York"
+    alice.profile.save()
+    log_session(alice, datetime(2026, 11, 25, 4, 30, tzinfo=UTC))  # 23:30 on the 24th there
+    client.force_login(carol)
+    page = client.get(f"/clinic/patients/{alice.pk}/").content.decode()
+    assert "2026-11-24 23:30" in page and "04:30" not in page
+    assert "last session 2026-11-24" in page
+    assert "the patient's own clock (America/New_York)" in html.unescape(page)

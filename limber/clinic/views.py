@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from datetime import datetime
 
 from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pydantic import ValidationError
 
 from limber.accounts import throttle
+from limber.accounts.device import zone_of
 from limber.accounts.forms import SignupForm
 from limber.accounts.models import Profile, role_of, sign_up
 from limber.clinic import care, dashboard, exports, prescriptions
@@ -235,7 +237,20 @@ def patient(request, patient_id):
         "older_page": facts["sessions_next"],
         "newer_page": bool(before),
     }
-    return render(request, "clinic/patient.html", ctx, status=400 if errors else 200)
+    # Dates and times on this page are the patient's own clock, as their days are counted (the
+    # dashboard, the 7 and 28 days): a session at 23:30 reads as the evening it was.
+    for s in facts["sessions"]:
+        s["when"] = datetime.fromisoformat(s["started_at"])
+    for c in facts["changes"]:
+        c["when"] = datetime.fromisoformat(c["at"])
+    flag = facts["screening"]["open_flag"]
+    ctx["flag_when"] = datetime.fromisoformat(flag) if flag else None
+    last = facts.get("last_session")
+    ctx["last_when"] = datetime.fromisoformat(last) if last else None
+    zone = zone_of(p)
+    ctx["zone_name"] = str(zone)
+    with timezone.override(zone):
+        return render(request, "clinic/patient.html", ctx, status=400 if errors else 200)
 
 
 def _red_flag(facts: dict) -> dict | None:
