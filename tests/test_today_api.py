@@ -75,9 +75,16 @@ def test_today_says_when_the_session_is_done_and_how_often(api, alice):
     assert first["screening"]["due_in_days"] == 10
     midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     when = max(timezone.now() - timedelta(minutes=20), midnight)  # today, whatever the hour
+    skipped = played(when, 2, [])
+    skipped["id"] = str(uuid.uuid4())
+    for h in skipped["holds"]:
+        h["id"], h["held_s"] = str(uuid.uuid4()), 0.1  # every hold skipped
+    assert api.post("/sessions", skipped, user=alice).status_code == 201
+    ended = api.get("/today", user=alice).json()
+    assert ended["done_today"] is False and ended["sessions_today"] == 1  # ended, not done
     assert api.post("/sessions", played(when, 2, []), user=alice).status_code == 201
     again = api.get("/today", user=alice).json()
-    assert again["done_today"] is True and again["sessions_today"] == 1
+    assert again["done_today"] is True and again["sessions_today"] == 2
 
 
 def test_today_reads_the_same_number_of_queries_whatever_the_history(

@@ -28,7 +28,9 @@ def storage_key(user) -> str:
 
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    # Not "localtime" (the server machine's own zone, which no browser reports) nor "Factory"
+    # (a placeholder zone, "local time zone must be set").
+    return frozenset(available_timezones()) - {"localtime", "Factory"}
 
 
 def valid_zone(name: str) -> bool:

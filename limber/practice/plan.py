@@ -208,10 +208,18 @@ def today(user, now: datetime, status: dict[str, Any] | None = None) -> dict[str
         prescription = _follow(prescription, cp)
     script = build_script(prescription, library)
     today_sessions = [s for s in history if s.day == day]
+    # Done for today: a finished session held today's holds in full, as the player and its page
+    # count them (COMPLETE_FRACTION), not any session that ended, every hold skipped included.
+    planned = sum(step.kind == "hold" for step in script.steps)
+    held = progression.COMPLETE_FRACTION
     latest = status["latest"]
     return {
         "date": day.isoformat(),
-        "done_today": any(s.finished_at is not None for s in today_sessions),
+        "done_today": any(
+            s.finished_at is not None
+            and sum(h.held_s >= held * h.target_s for h in s.holds) >= planned
+            for s in today_sessions
+        ),
         "sessions_today": len(today_sessions),
         "screening": {
             "last": latest.created.isoformat() if latest else None,
