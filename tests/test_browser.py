@@ -612,6 +612,8 @@ def test_logging_out_keeps_only_the_holds_not_yet_sent_and_sends_them_on_return(
     page.route("**/api/v1/sessions", lambda route: route.abort())
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 3")
     page.wait_for_function("Number(document.getElementById('sync').dataset.waiting) > 0")
+    # Online, but no answer: the page says the holds wait on the device, not "Saving…" forever.
+    expect(page.locator("#sync")).to_contain_text("cannot be reached just now")
     log_out(page)
     kept = page.evaluate(KEPT)
     assert len(kept) == 1 and kept[0].endswith(".outbox")  # not the session in progress

@@ -12,6 +12,7 @@ export class Outbox {
     this.onChange = onChange || (() => {});
     this.sending = false;
     this.error = "";
+    this.unreachable = false; // the last try found no server (no answer, or a 5xx)
     window.addEventListener("online", () => this.flush());
     setInterval(() => this.flush(), RETRY_MS);
   }
@@ -34,7 +35,9 @@ export class Outbox {
   }
 
   report() {
-    this.onChange({ waiting: this.waiting().length, online: navigator.onLine, error: this.error });
+    this.onChange({
+      waiting: this.waiting().length, online: navigator.onLine, unreachable: this.unreachable, error: this.error,
+    });
   }
 
   put(session) {
@@ -62,8 +65,10 @@ export class Outbox {
             body: JSON.stringify(body),
           });
         } catch (e) {
+          this.unreachable = true;
           break; // offline: try again later, in order
         }
+        this.unreachable = response.status >= 500;
         const items = this.load();
         if (response.ok || (response.status >= 400 && response.status < 500 && response.status !== 401 && response.status !== 403 && response.status !== 429)) {
           if (!response.ok) {

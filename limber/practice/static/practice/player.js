@@ -509,10 +509,12 @@ function finish() {
   $("done").querySelector("a.button").focus();
 }
 
-function showSync({ waiting, online, error }) {
+function showSync({ waiting, online, unreachable, error }) {
   let text = "";
+  const kept = `${waiting} update${waiting === 1 ? "" : "s"} kept on this device`;
   if (error) text = error;
-  else if (waiting && !online) text = `Offline: ${waiting} update${waiting === 1 ? "" : "s"} kept on this device, sent when you are back online.`;
+  else if (waiting && !online) text = `Offline: ${kept}, sent when you are back online.`;
+  else if (waiting && unreachable) text = `Limber cannot be reached just now: ${kept}, sent when it can be.`;
   else if (waiting) text = "Saving…";
   else if (state.session && state.stored) text = state.session.holds.length ? "All holds saved." : "Saved.";
   $("sync").textContent = text;
