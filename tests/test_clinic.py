@@ -1231,3 +1231,14 @@ def test_the_patient_page_gives_dates_and_times_on_the_patient_s_own_clock(clien
     assert "2026-11-24 23:30" in page and "04:30" not in page
     assert "last session 2026-11-24" in page
     assert "the patient's own clock (America/New_York)" in html.unescape(page)
+
+
+def test_saving_an_unchanged_prescription_adds_nothing_to_its_history(client, cast):
+    carol, alice = cast["carol"], cast["alice"]
+    assert put(client, f"/patients/{alice.pk}/prescription", rx(), carol).status_code == 200
+    again = put(client, f"/patients/{alice.pk}/prescription", rx(), carol)
+    assert again.status_code == 200
+    assert PrescriptionChange.objects.filter(patient=alice).count() == 1
+    changed = put(client, f"/patients/{alice.pk}/prescription", rx(times_per_week=3), carol)
+    assert changed.status_code == 200
+    assert PrescriptionChange.objects.filter(patient=alice).count() == 2

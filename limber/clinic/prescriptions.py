@@ -187,6 +187,8 @@ def save(patient, clinician, data: dict[str, Any], now: datetime) -> Prescriptio
         # keeps their order (the latest change is the prescription in force).
         last = PrescriptionChange.objects.filter(patient=patient).first()
         now = max(now, last.created) if last else now
+        if current is not None and current.data == data and last is not None:
+            return last  # saved again as it was: nothing to record ("No change." rows)
         changes = describe_changes(current.data if current else None, data, library)
         if current is None:
             current = Prescription(patient=patient)
