@@ -716,7 +716,8 @@ def test_handout_pdf_has_the_prescription(client, api, cast):
         sizes[paper] = (round(float(box.width)), round(float(box.height)))
         text = " ".join(p.extract_text() for p in reader.pages)
         assert "Towel hamstring stretch" in text and "Wall" not in text
-        assert "2 holds on the left leg and right leg" in text and "up to 15 s" in text
+        # The affected leg (left) second, as the app plays them.
+        assert "2 holds on the right leg, then the left leg" in text and "up to 15 s" in text
         assert "Gently, please." in text and "Carol Physio" in text
         assert "back passage" in text  # the red flags
     assert sizes == {"a4": (595, 842), "letter": (612, 792)}

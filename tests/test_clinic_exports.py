@@ -263,7 +263,7 @@ def test_the_handout_lists_the_red_flags_as_signs_and_says_an_equal_hold_once(cl
     assert "Do you have" not in text and "Have you" not in text
     assert "sciatica (pain, tingling or numbness) in both legs" in text
     assert "lost control of your bowels" in text
-    assert "3 holds on the left leg and right leg; hold 30 s; rest" in text
+    assert "3 holds on the right leg, then the left leg; hold 30 s; rest" in text
     assert "build up to 30 s" not in text
 
 

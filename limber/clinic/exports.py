@@ -197,11 +197,10 @@ def handout_plan(patient, now: datetime | None = None) -> tuple[list[dict[str, A
             continue
         # The variant the app gives today: the prescribed one, or a gentler one after a hold hurt.
         variant = s.variant(given[s.slug]["variant"])
-        side = (
-            data["affected_side"]
-            if data and data.get("affected_side") in item["sides"]
-            else item["sides"][0]
-        )
+        # The legs in the order the app plays them (the leg with sciatica second), and the
+        # drawing of the leg that goes first.
+        sides = [x for x in given[s.slug]["sides"] if x in item["sides"]] or item["sides"]
+        side = sides[0]
         goal = item["hold_cap_s"] or s.dose.hold_goal_s.value
         reps = item["reps_per_side"] or s.dose.reps_per_side.value
         out.append(
@@ -210,7 +209,7 @@ def handout_plan(patient, now: datetime | None = None) -> tuple[list[dict[str, A
                 "variant": variant,
                 "start_svg": _svg_uri(draw.render(s, variant.slug, side=side, pose="start")),
                 "end_svg": _svg_uri(draw.render(s, variant.slug, side=side, pose="end")),
-                "sides": " and ".join(f"{x} leg" for x in item["sides"]),
+                "sides": ", then the ".join(f"{x} leg" for x in sides),
                 "reps": reps,
                 "first_hold": s.dose.hold_start_s.value,
                 "goal": goal,
