@@ -125,6 +125,9 @@ def test_while_a_red_flag_is_open_the_feed_does_not_remind_to_stretch(client, ap
     # Nothing rings to say "time for your stretches"; the same event (UID) is changed in place.
     assert event.walk("VALARM") == []
     assert event["UID"] == normal["UID"]
+    # One all-day event on the day of the flag, not a series saying "do not stretch" for ever.
+    assert "RRULE" not in event and "RRULE" in normal
+    assert event["DTSTART"].dt == timezone.localdate()
     # Cleared by the clinician: the reminders come back.
     api.post(f"/patients/{alice.pk}/screening/clear", {}, user=carol)
     again = feed_event(client, api, alice)

@@ -139,6 +139,7 @@ def red_flag_stop(patient) -> dict[str, Any] | None:
         "urgent": result.urgent,
         "message": result.message,
         "on": f"{flag.created:%a} {flag.created.day} {flag.created:%b}",
+        "day": local(patient, flag.created).date(),
         "signs": [SIGNS[f] for f in result.flags],
     }
 
@@ -334,16 +335,22 @@ def calendar_feed(patient, practice_url: str, now: datetime) -> bytes:
     made = CalendarFeed.objects.filter(patient=patient).values_list("created", flat=True).first()
     since = local(patient, made or now).date()  # the person's own day
     start = datetime.combine(first_day(since, days), REMINDER_AT)
+    event.add("dtstamp", now)
+    if stop is not None:
+        # One all-day event on the day of the flag, not a series: nothing to repeat while
+        # stretching is stopped, and no reminder rings.
+        event.add("dtstart", stop["day"])
+        event.add("dtend", stop["day"] + timedelta(days=1))
+        cal.add_component(event)
+        return cal.to_ical()
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=minutes))
-    event.add("dtstamp", now)
     event.add("rrule", vRecur({"freq": "weekly", "byday": days}))
-    if stop is None:
-        alarm = Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", "Time for your stretches")
-        alarm.add("trigger", timedelta(minutes=0))
-        event.add_component(alarm)
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", "Time for your stretches")
+    alarm.add("trigger", timedelta(minutes=0))
+    event.add_component(alarm)
     cal.add_component(event)
     return cal.to_ical()
 
