@@ -974,13 +974,15 @@ def wall_form(**over) -> dict:
             {f"cap-{WALL}": "700"},
             f"cap-{WALL}",
             "700",
-            "Wall hamstring stretch — hold cap: must be a number of seconds from 1 to 60.",
+            "Wall hamstring stretch — hold cap: must be a number of seconds from the article's first "
+            "hold (10 s) to 60 s; above its goal (20 s) only with a reason.",
         ),
         (
             {f"cap-{WALL}": "long"},
             f"cap-{WALL}",
             "long",
-            "Wall hamstring stretch — hold cap: must be a number of seconds from 1 to 60.",
+            "Wall hamstring stretch — hold cap: must be a number of seconds from the article's first "
+            "hold (10 s) to 60 s; above its goal (20 s) only with a reason.",
         ),
         (
             {f"reps-{WALL}": "0"},

@@ -355,8 +355,6 @@ RANGES = {
     "sides": gettext_lazy("tick at least one leg"),
     "reps": gettext_lazy("must be a whole number from 1 to %(max)s")
     % {"max": prescriptions.MAX_REPS},
-    "cap": gettext_lazy("must be a number of seconds from 1 to %(max)s")
-    % {"max": prescriptions.MAX_CAP_S},
     "times_per_week": gettext_lazy("must be a whole number from 1 to 7"),
     "affected_side": gettext_lazy("choose left, right or not set"),
 }
@@ -387,6 +385,14 @@ def _form_error(loc: tuple, code: str, message: str, submitted: dict) -> tuple[s
             words = _("%(cap)s s is below the article's first hold for this stretch (%(first)s s)") % {
                 "cap": f"{item['hold_cap_s']:g}", "first": f"{stretch.dose.hold_start_s.value:g}"
             }  # fmt: skip
+        elif kind == "cap":
+            # The whole rule, for this stretch: a bare "1 to 60" would hide the first hold and
+            # the reason a cap above the goal needs.
+            words = _(
+                "must be a number of seconds from the article's first hold (%(first)s s) to "
+                "%(max)s s; above its goal (%(goal)s s) only with a reason"
+            ) % {"first": f"{stretch.dose.hold_start_s.value:g}", "max": prescriptions.MAX_CAP_S,
+                 "goal": f"{stretch.dose.hold_goal_s.value:g}"}  # fmt: skip
         else:
             words = str(RANGES.get(kind, message))
         return f"{kind}-{slug}", f"{stretch.name} — {LABELS[kind]}: {_sentence(words)}"
