@@ -301,6 +301,9 @@ def watched_page(
     Playwright's wait_for_function() evaluates strings in the page, which the site's
     Content-Security-Policy forbids; tests/test_deploy.py checks the policy with bypass_csp=False.
     """
+    # The browser's clock is UTC, as the server's default, wherever the tests run: a page then
+    # never needs drawing again in the person's zone unless a test asks for another one.
+    context_options.setdefault("timezone_id", "UTC")
     context = browser.new_context(
         base_url=base_url,
         viewport={"width": 900, "height": 700},

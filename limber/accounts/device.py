@@ -74,9 +74,9 @@ def local_time(get_response):
 
 
 def device_storage(request) -> dict[str, str]:
-    """Template context: `device_storage`, the signed-in account's prefix, and `time_zone`,
-    the zone Limber has for them (pages name both for the scripts, which may not be inline
-    under the site's Content-Security-Policy)."""
+    """Template context: `device_storage`, the signed-in account's prefix, `time_zone`, the
+    zone Limber has for them, and what the page was drawn in (pages name these for the scripts,
+    which may not be inline under the site's Content-Security-Policy)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -84,4 +84,8 @@ def device_storage(request) -> dict[str, str]:
     return {
         "device_storage": storage_key(user),
         "time_zone": getattr(profile, "time_zone", "") if profile is not None else "",
+        # The zone this page was drawn in: the site's while the person's is not known yet.
+        "drawn_in": str(zone_of(user)),
+        # Drawn for a plain visit (GET): a page the script may load again once the zone is known.
+        "redraw": request.method == "GET",
     }

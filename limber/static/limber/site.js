@@ -33,7 +33,9 @@ function forgetDevice(prefix, keepUnsent) {
 }
 // A signed-in page says which time zone Limber has for the person (data-time-zone); when this
 // browser's differs (a first visit, a journey, a change of clock), it says its own, so the
-// person's days and times follow the clock they live by (limber/accounts/device.py).
+// person's days and times follow the clock they live by (limber/accounts/device.py). A page
+// drawn in another zone is drawn again at once, unless the person has begun to use it or it
+// answered a form (loading it again would send the form again).
 function sayTimeZone(form) {
   let zone = "";
   try {
@@ -42,13 +44,20 @@ function sayTimeZone(form) {
     return;
   }
   if (!zone || zone === form.dataset.timeZone) return;
+  let used = false;
+  const use = () => { used = true; };
+  for (const type of ["pointerdown", "keydown", "input"]) document.addEventListener(type, use, { once: true, capture: true });
   const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]*)/) || [])[1] || "";
   fetch("/api/v1/time-zone", {
     method: "PUT",
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRFToken": decodeURIComponent(csrf) },
     body: JSON.stringify({ time_zone: zone }),
-  }).then((r) => { if (r.ok) form.dataset.timeZone = zone; }, () => {});
+  }).then((r) => {
+    if (!r.ok) return;
+    form.dataset.timeZone = zone;
+    if (zone !== form.dataset.drawnIn && "redraw" in form.dataset && !used) location.replace(location.href);
+  }, () => {});
 }
 document.addEventListener("DOMContentLoaded", () => {
   const account = document.querySelector("form[data-time-zone]");
