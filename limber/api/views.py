@@ -115,7 +115,8 @@ def _screening_dict(row: Screening) -> dict:
 def put_time_zone(request, payload: TimeZoneIn):
     """Say which time zone the person lives in (an IANA name). Their days follow it: a session
     counts for the day their own clock shows, and pages show their times. The browser's pages
-    send it themselves."""
+    send it themselves. Answers through a personal token may follow the old zone for up to
+    30 s (a token's account is remembered that long)."""
     refused = write_refused(request)
     if refused:
         return refused
