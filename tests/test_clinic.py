@@ -1245,3 +1245,17 @@ def test_saving_an_unchanged_prescription_adds_nothing_to_its_history(client, ca
     changed = put(client, f"/patients/{alice.pk}/prescription", rx(times_per_week=3), carol)
     assert changed.status_code == 200
     assert PrescriptionChange.objects.filter(patient=alice).count() == 2
+
+
+def test_every_cap_error_is_told_at_once_with_the_other_errors(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    form = rx_form(**{"cap-towel-hamstring-stretch": "45", "times_per_week": "0"}) | wall_form(
+        **{f"cap-{WALL}": "45", "times_per_week": "0"}
+    )
+    page = html.unescape(client.post(f"/clinic/patients/{alice.pk}/", form).content.decode())
+    # Both caps above their goal with no reason, and the bad times a week: all in one answer.
+    assert "Towel hamstring stretch — hold cap: 45 s is above the article's goal" in page
+    assert "Wall hamstring stretch — hold cap: 45 s is above the article's goal" in page
+    assert "Times a week: must be a whole number from 1 to 7." in page
+    assert not Prescription.objects.filter(patient=alice).exists()

@@ -31,6 +31,34 @@ class FieldError(ValueError):
         self.code = code
 
 
+def cap_problems(
+    items: list[dict[str, Any]], reason: str | None, library: Library | None = None, first: int = 0
+) -> list[FieldError]:
+    """Every hold cap that breaks the article's rules, each with the field it is in (item
+    ``first`` on): below the stretch's first hold, or above its goal with no reason given.
+    Caps that are not numbers in range, and unknown stretches, are other checks' to refuse."""
+    library = library or get_library()
+    out = []
+    for n, item in enumerate(items, start=first):
+        stretch = library.get(item.get("exercise") or "")
+        cap = item.get("hold_cap_s")
+        if stretch is None or not isinstance(cap, int | float) or not 1 <= cap <= MAX_CAP_S:
+            continue
+        at = f"items[{n}].hold_cap_s"
+        start, goal = stretch.dose.hold_start_s.value, stretch.dose.hold_goal_s.value
+        if cap < start:
+            out.append(FieldError(
+                at, f"{cap:g} s is below the article's first hold for this stretch ({start:g} s)",
+                "below_first",
+            ))  # fmt: skip
+        elif cap > goal and not (reason or "").strip():
+            out.append(FieldError(
+                at, f"{cap:g} s is above the article's goal for this stretch ({goal:g} s): say "
+                "why in override_reason, which the patient will see", "above_goal",
+            ))  # fmt: skip
+    return out
+
+
 def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, Any]:
     """A prescription checked against the spec files, in its stored shape (FieldError if not).
 
@@ -70,22 +98,10 @@ def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, 
         cap = item.get("hold_cap_s")
         if isinstance(cap, float) and cap.is_integer():
             cap = int(cap)  # "15 s", as the specs write it, not "15.0 s"
-        first, goal = stretch.dose.hold_start_s.value, stretch.dose.hold_goal_s.value
-        if cap is not None and cap < first:
-            raise FieldError(
-                f"{at}.hold_cap_s",
-                f"{cap:g} s is below the article's first hold for this stretch ({first:g} s)",
-                "below_first",
-            )
-        if cap is not None and cap > goal:
-            over_goal = True
-            if not (data.get("override_reason") or "").strip():
-                raise FieldError(
-                    f"{at}.hold_cap_s",
-                    f"{cap:g} s is above the article's goal for this stretch ({goal:g} s): "
-                    "say why in override_reason, which the patient will see",
-                    "above_goal",
-                )
+        problems = cap_problems([item], data.get("override_reason"), library, first=n)
+        if problems:
+            raise problems[0]
+        over_goal = over_goal or (cap is not None and cap > stretch.dose.hold_goal_s.value)
         out_items.append(
             {"exercise": stretch.slug, "variant": variant, "sides": sides,
              "reps_per_side": reps, "hold_cap_s": cap}

@@ -200,6 +200,15 @@ def patient(request, patient_id):
         except prescriptions.FieldError as e:
             name, message = _form_error(_loc(e.field), e.code, str(e), submitted)
             errors[name] = message
+        if errors:
+            # Every cap that breaks the article's rules, at once and with the other errors, not
+            # one stretch a save once the rest is right.
+            reason = submitted.get("override_reason")
+            for problem in prescriptions.cap_problems(submitted["items"], reason):
+                name, message = _form_error(
+                    _loc(problem.field), problem.code, str(problem), submitted
+                )
+                errors.setdefault(name, message)
         else:
             try:
                 prescriptions.save(p, request.user, data, timezone.now())
