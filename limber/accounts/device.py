@@ -33,6 +33,11 @@ def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones()) - {"localtime", "Factory"}
 
 
+def zone_names() -> list[str]:
+    """Every time zone name Limber takes, sorted (the API's schema lists them)."""
+    return sorted(_zone_names())
+
+
 def valid_zone(name: str) -> bool:
     """Whether ``name`` is an IANA time zone this machine knows ("Europe/London", "UTC")."""
     return name in _zone_names()
