@@ -287,7 +287,7 @@ def _hold_summary(holds: list[dict], library) -> list[str]:
             f"of {max(h['target_s'] for h in mine):g} s ({sides})"
         )
         # Cut short as progression counts it (a hold done is 90 % of its time).
-        short = sum(h["held_s"] < progression.COMPLETE_FRACTION * h["target_s"] for h in mine)
+        short = sum(not progression.held_in_full(h["held_s"], h["target_s"]) for h in mine)
         if short:
             line += f", {short} cut short"
         strong = sum(bool(h["too_strong"]) for h in mine)

@@ -69,6 +69,7 @@ __all__ = [
     "Prescription",
     "Rule",
     "SessionRecord",
+    "held_in_full",
     "pain_band",
     "prescribe",
     "replay",
@@ -110,6 +111,11 @@ AFFECTED_SIDE_STEPS = 1  # the leg with sciatica holds one step less than the ot
 FREQUENCY = {"per_day": 1, "max_per_day": 2}  # ACSM: daily; twice at most is Limber's default
 
 CHANGES = ("start", "up", "same", "down")
+
+
+def held_in_full(held_s: float, target_s: float) -> bool:
+    """A hold done, not skipped or cut short: held for COMPLETE_FRACTION of its time."""
+    return held_s >= COMPLETE_FRACTION * target_s
 
 
 @dataclass(frozen=True)
@@ -536,7 +542,7 @@ class _Track:
     def _complete(self, session: SessionRecord, holds: Sequence[HoldRecord]) -> bool:
         if session.finished_at is None:
             return False
-        if any(h.held_s < COMPLETE_FRACTION * h.target_s for h in holds):
+        if not all(held_in_full(h.held_s, h.target_s) for h in holds):
             return False
         return all(sum(h.side == side for h in holds) >= self.reps for side in self.stretch.sides)
 

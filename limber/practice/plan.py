@@ -211,13 +211,12 @@ def today(user, now: datetime, status: dict[str, Any] | None = None) -> dict[str
     # Done for today: a finished session held today's holds in full, as the player and its page
     # count them (COMPLETE_FRACTION), not any session that ended, every hold skipped included.
     planned = sum(step.kind == "hold" for step in script.steps)
-    held = progression.COMPLETE_FRACTION
     latest = status["latest"]
     return {
         "date": day.isoformat(),
         "done_today": any(
             s.finished_at is not None
-            and sum(h.held_s >= held * h.target_s for h in s.holds) >= planned
+            and sum(progression.held_in_full(h.held_s, h.target_s) for h in s.holds) >= planned
             for s in today_sessions
         ),
         "sessions_today": len(today_sessions),
