@@ -183,8 +183,12 @@ def _changed(what: str, old: Any, new: Any) -> str:
     no second full stop, and a value taken away reads "(removed)", not an empty "→ ."."""
     if new is None or new == "" or new == []:
         return f"{what} {_fmt(old)} → (removed)"
-    line = f"{what} {_fmt(old)} → {_fmt(new)}"
-    return line if line.endswith((".", "!", "?")) else line + "."
+    return sentence(f"{what} {_fmt(old)} → {_fmt(new)}")
+
+
+def sentence(words: str) -> str:
+    """``words`` ending as a sentence: a full stop, unless they already end one."""
+    return words if words.endswith((".", "!", "?")) else words + "."
 
 
 def save(patient, clinician, data: dict[str, Any], now: datetime) -> PrescriptionChange:

@@ -404,7 +404,7 @@ def _form_error(loc: tuple, code: str, message: str, submitted: dict) -> tuple[s
                  "goal": f"{stretch.dose.hold_goal_s.value:g}"}  # fmt: skip
         else:
             words = str(RANGES.get(kind, message))
-        return f"{kind}-{slug}", f"{stretch.name} — {LABELS[kind]}: {_sentence(words)}"
+        return f"{kind}-{slug}", f"{stretch.name} — {LABELS[kind]}: {prescriptions.sentence(words)}"
     field = str(loc[0]) if loc else "items"
     if field == "items":  # every box left unticked
         return "items", _("Tick at least one stretch to prescribe.")
@@ -416,11 +416,7 @@ def _form_error(loc: tuple, code: str, message: str, submitted: dict) -> tuple[s
         words = _("at most 500 characters, please")
     else:
         words = str(RANGES.get(field, message))
-    return field, f"{LABELS.get(field, field)}: {_sentence(words)}"
-
-
-def _sentence(words: str) -> str:
-    return words if words.endswith((".", "!", "?")) else words + "."
+    return field, f"{LABELS.get(field, field)}: {prescriptions.sentence(words)}"
 
 
 def _form_rows(data: dict | None, post=None, errors: dict | None = None) -> list[dict]:
