@@ -147,12 +147,8 @@ def test_first_day_with_the_network_dropping(page, live_server):
 
 
 def test_a_reload_mid_session_keeps_the_finished_holds(page, live_server):
-    sign_up_and_screen(page, "reloader@example.org")
-    page.add_init_script("window.limberEvents = window.limberEvents || []")
-    page.goto("/practice/?speed=25")
+    up_to_the_first_stretch(page, "reloader@example.org")  # the questions come first
     expected = hold_steps(page)
-    start(page)
-    play_until_ready(page)  # the symptoms and pain questions come first
     page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 2")
     page.reload()
@@ -180,6 +176,16 @@ def play_until_ready(page):
         )
         if page.locator("#checkin").is_visible():
             answer_check_in(page)
+
+
+def up_to_the_first_stretch(page, email, pain_before="0"):
+    """A new person's first session at 25 times the speed, up to the first stretch's "I'm ready"
+    (the questions before it answered)."""
+    sign_up_and_screen(page, email)
+    page.add_init_script("window.limberEvents = window.limberEvents || []")
+    page.goto("/practice/?speed=25")
+    start(page, pain_before)
+    play_until_ready(page)
 
 
 def test_set_up_waits_for_ready_and_the_keyboard_pauses_the_clock(page, live_server):
@@ -569,11 +575,7 @@ def log_out(page):
 
 def test_a_shared_browser_never_offers_one_person_another_s_session(page, live_server):
     # The first person starts a session on a family tablet, does two holds, and logs out.
-    sign_up_and_screen(page, "first@example.org")
-    page.add_init_script("window.limberEvents = window.limberEvents || []")
-    page.goto("/practice/?speed=25")
-    start(page, pain_before="7")
-    play_until_ready(page)
+    up_to_the_first_stretch(page, "first@example.org", pain_before="7")
     page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 2")
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
@@ -600,11 +602,7 @@ def test_a_shared_browser_never_offers_one_person_another_s_session(page, live_s
 
 
 def test_logging_out_keeps_only_the_holds_not_yet_sent_and_sends_them_on_return(page, live_server):
-    sign_up_and_screen(page, "offline@example.org")
-    page.add_init_script("window.limberEvents = window.limberEvents || []")
-    page.goto("/practice/?speed=25")
-    start(page)
-    play_until_ready(page)
+    up_to_the_first_stretch(page, "offline@example.org")
     page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
@@ -631,11 +629,7 @@ def test_logging_out_keeps_only_the_holds_not_yet_sent_and_sends_them_on_return(
 
 
 def test_deleting_the_account_forgets_what_the_browser_kept_of_it(page, live_server):
-    sign_up_and_screen(page, "leaving@example.org")
-    page.add_init_script("window.limberEvents = window.limberEvents || []")
-    page.goto("/practice/?speed=25")
-    start(page)
-    play_until_ready(page)
+    up_to_the_first_stretch(page, "leaving@example.org")
     page.route("**/api/v1/sessions", lambda route: route.abort())
     page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
