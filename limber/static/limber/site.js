@@ -43,7 +43,9 @@ function sayTimeZone(form) {
   } catch (e) {
     return;
   }
-  if (!zone || zone === form.dataset.timeZone) return;
+  // Said only when it changes something: a zone already known, or the one the page was drawn
+  // in while none is known (the site's), needs no request.
+  if (!zone || zone === form.dataset.timeZone || (!form.dataset.timeZone && zone === form.dataset.drawnIn)) return;
   let used = false;
   const use = () => { used = true; };
   for (const type of ["pointerdown", "keydown", "input"]) document.addEventListener(type, use, { once: true, capture: true });
