@@ -468,7 +468,7 @@ def test_exports_hold_every_session_and_hold(client, api, alice):
     exported = client.get("/history/export.json")
     assert exported.streaming and exported["Content-Disposition"].endswith('.json"')
     data = json.loads(b"".join(exported.streaming_content))
-    assert data["account"] == {"email": "alice@example.org"}
+    assert data["account"] == {"email": "alice@example.org", "given_name": "", "family_name": ""}
     assert data["sessions"] == api.get("/history", user=alice).json()["sessions"]
     rows = list(csv.DictReader(io.StringIO(b"".join(client.get("/history/export.csv")
                                                     .streaming_content).decode())))  # fmt: skip

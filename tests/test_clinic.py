@@ -1259,3 +1259,66 @@ def test_every_cap_error_is_told_at_once_with_the_other_errors(client, cast):
     assert "Wall hamstring stretch — hold cap: 45 s is above the article's goal" in page
     assert "Times a week: must be a whole number from 1 to 7." in page
     assert not Prescription.objects.filter(patient=alice).exists()
+
+
+def test_names_set_on_the_account_page_replace_e_mail_addresses_on_both_sides(client, cast):
+    """Before, a name could only be set in the database: patients read their clinician as an
+    e-mail address, and the dashboard listed patients by address."""
+    carol, alice, dave = cast["carol"], cast["alice"], cast["dave"]
+    carol.first_name = carol.last_name = ""
+    carol.save()
+    client.force_login(carol)
+    assert "Your patients and colleagues see it" in client.get("/accounts/").content.decode()
+    saved = client.post("/accounts/name/", {"first_name": " Carol ", "last_name": "O’Neill"})
+    assert saved.status_code == 302
+    assert "Your name is saved." in client.get(saved["Location"]).content.decode()
+    client.force_login(alice)
+    page = html.unescape(client.get("/accounts/").content.decode())
+    assert "A clinician you link with sees it" in page
+    client.post("/accounts/name/", {"first_name": "Alice", "last_name": "Ng"})
+    care_page = html.unescape(client.get("/clinic/care/").content.decode())
+    assert "Carol O’Neill" in care_page and "carol@clinic.example" not in care_page
+    exported = json.loads(b"".join(client.get("/history/export.json").streaming_content))
+    assert exported["account"]["given_name"] == "Alice"
+    assert exported["account"]["family_name"] == "Ng"
+    client.force_login(carol)
+    board = client.get("/clinic/").content.decode()
+    assert "Alice Ng" in board
+    patient = client.get(f"/clinic/patients/{alice.pk}/").content.decode()
+    assert "<h1>Alice Ng</h1>" in patient and "alice@example.org" in patient
+    alice.refresh_from_db()
+    names = exports.fhir_bundle(alice)["entry"][0]["resource"]["name"]
+    assert names == [{"family": "Ng", "given": ["Alice"]}]
+    # A colleague given access is listed, and thanked, by name too.
+    dave.first_name, dave.last_name = "Dave", "Okafor"
+    dave.save()
+    given = client.post(f"/clinic/patients/{alice.pk}/access/", {"email": dave.email}, follow=True)
+    assert "Dave Okafor can now see this patient" in html.unescape(given.content.decode())
+
+
+@pytest.mark.parametrize(
+    "first, last, field",
+    [
+        ("Al\tice", "Ng", "first_name"),
+        ("Alice", "x" * 151, "last_name"),
+        ("A\x00", "", "first_name"),
+    ],
+)
+def test_a_name_that_cannot_be_shown_is_refused_by_its_field_and_the_old_one_kept(
+    client, cast, first, last, field
+):
+    alice = cast["alice"]
+    alice.first_name, alice.last_name = "Alice", "Ng"
+    alice.save()
+    client.force_login(alice)
+    refused = client.post("/accounts/name/", {"first_name": first, "last_name": last})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert f'id="id_{field}_error"' in page
+    alice.refresh_from_db()
+    assert (alice.first_name, alice.last_name) == ("Alice", "Ng")
+    # Only a signed-in person names themselves, and only with a form post.
+    client.logout()
+    assert client.post("/accounts/name/", {"first_name": "Mallory"}).status_code == 302
+    alice.refresh_from_db()
+    assert alice.first_name == "Alice"

@@ -1,3 +1,5 @@
+import unicodedata
+
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import PasswordResetForm
@@ -65,6 +67,28 @@ class DeleteAccountForm(forms.Form):
         widget=_password_input("current-password"),
         strip=False,
     )
+
+
+def _printable(value: str) -> None:
+    # Tabs, line breaks and other control characters have no place in a name shown on a page,
+    # a handout or a FHIR export (Django already refuses NUL).
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise forms.ValidationError(_("Use letters, spaces and punctuation only."))
+
+
+class NameForm(forms.Form):
+    """The name others see instead of the e-mail address: a clinician sees their patients' names,
+    a patient their clinician's. Two parts, as health records keep them (FHIR's given and
+    family names); both may be left empty. Django's own 150-character limit."""
+
+    first_name = forms.CharField(
+        label=_("Given name"), max_length=150, required=False, validators=[_printable],
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )  # fmt: skip
+    last_name = forms.CharField(
+        label=_("Family name"), max_length=150, required=False, validators=[_printable],
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )  # fmt: skip
 
 
 class TokenForm(forms.Form):

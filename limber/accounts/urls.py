@@ -10,6 +10,7 @@ urlpatterns = [
     path("signup/<uidb64>/<token>/", views.signup_confirm, name="signup-confirm"),
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
+    path("name/", views.name, name="account-name"),
     path("tokens/", views.token_create, name="token-create"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("password/", views.PasswordChangeView.as_view(), name="password-change"),

@@ -19,6 +19,7 @@ from limber.accounts.forms import (
     BackgroundPasswordResetForm,
     DeleteAccountForm,
     LoginForm,
+    NameForm,
     SignupForm,
     TokenForm,
 )
@@ -179,15 +180,33 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 
 @login_required
-def account(request):
+def account(request, name_form: NameForm | None = None, status: int = 200):
     tokens = ApiToken.objects.filter(user=request.user)
+    user = request.user
     ctx = {
         "tokens": tokens,
         "form": TokenForm(),
+        "name_form": name_form
+        or NameForm(initial={"first_name": user.first_name, "last_name": user.last_name}),
+        "is_clinician": role_of(user) == Profile.CLINICIAN,
         "new_key": request.session.pop("new_token", None),
         "token_days": settings.TOKEN_DAYS,
     }
-    return render(request, "accounts/account.html", ctx)
+    return render(request, "accounts/account.html", ctx, status=status)
+
+
+@require_POST
+@login_required
+def name(request):
+    form = NameForm(request.POST)
+    if not form.is_valid():
+        return account(request, name_form=form, status=400)
+    user = request.user
+    user.first_name = form.cleaned_data["first_name"]
+    user.last_name = form.cleaned_data["last_name"]
+    user.save(update_fields=["first_name", "last_name"])
+    messages.success(request, _("Your name is saved."))
+    return HttpResponseRedirect(reverse("account"))
 
 
 @require_POST

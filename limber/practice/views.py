@@ -238,7 +238,8 @@ def _json_export(user, sessions):
         {"created": s.created.isoformat(), "answers": s.answers, "flagged": s.flagged}
         for s in Screening.objects.filter(user=user)
     ]
-    head = {"account": {"email": user.email}, "screenings": screenings}
+    account = {"email": user.email, "given_name": user.first_name, "family_name": user.last_name}
+    head = {"account": account, "screenings": screenings}
     # The same document as json.dumps of the whole, written a session at a time.
     yield json.dumps(head, indent=2)[:-2] + ',\n  "sessions": ['
     for n, s in enumerate(sessions):
