@@ -688,16 +688,28 @@ def test_fhir_bundle_is_valid_r4(client, api, cast):
     assert response["Content-Type"] == "application/fhir+json"
     bundle = Bundle.model_validate_json(response.content)
     kinds = [e.resource.__resource_type__ for e in bundle.entry]
-    assert kinds == ["Patient", "CarePlan", "Observation", "Observation", "Observation"]
+    assert kinds == ["Patient", "CarePlan", "Practitioner", "QuestionnaireResponse",
+                     "Observation", "Observation", "Observation"]  # fmt: skip
     patient = bundle.entry[0].resource
     assert not patient.identifier and not patient.telecom  # no e-mail leaves with the export
-    activity = bundle.entry[1].resource.activity[0].detail
+    plan = bundle.entry[1].resource
+    activity = plan.activity[0].detail
     assert activity.code.text == "Towel hamstring stretch"
     assert activity.scheduledTiming.repeat.frequency == 7
-    pain = bundle.entry[2].resource
+    # Carol set it: the CarePlan's author, by name and no address, in force since she did.
+    author = bundle.entry[2]
+    assert plan.author.reference == author.fullUrl
+    assert author.resource.name[0].family == "Physio" and not author.resource.telecom
+    assert plan.period.start == Prescription.objects.get(patient=alice).updated
+    # Alice's symptoms check, question by question.
+    check = bundle.entry[3].resource
+    assert check.status == "completed" and check.subject.reference == bundle.entry[0].fullUrl
+    assert [i.answer[0].valueBoolean for i in check.item] == [False] * len(check.item) != []
+    assert "both legs" in check.item[0].text
+    pain = bundle.entry[4].resource
     assert pain.code.coding[0].code == "72514-3" and pain.valueInteger == 4
-    assert bundle.entry[3].resource.valueBoolean is False  # the pain did not spread
-    assert bundle.entry[4].resource.valueQuantity.value == 14.5  # pain_after skipped: not sent
+    assert bundle.entry[5].resource.valueBoolean is False  # the pain did not spread
+    assert bundle.entry[6].resource.valueQuantity.value == 14.5  # pain_after skipped: not sent
 
 
 def test_handout_pdf_has_the_prescription(client, api, cast):

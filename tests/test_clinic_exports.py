@@ -207,7 +207,10 @@ def test_fhir_export_dates_pain_after_at_the_finish_and_resolves_its_references(
     put(client, f"/patients/{alice.pk}/prescription", rx(), carol)
     started = datetime(2026, 11, 24, 6, 23, 41, tzinfo=UTC)
     session = log_session(alice, started, pain_before=3, pain_after=5, spread=True,
-                          holds=[("towel-hamstring-stretch", "hands", "left", 15, 14.5, None)])  # fmt: skip
+                          holds=[("towel-hamstring-stretch", "hands", "left", 15, 14.5, None),
+                                 ("towel-hamstring-stretch", "hands", "right", 15, 15, None)])  # fmt: skip
+    session.holds.filter(side="left").update(too_strong=True)
+    session.holds.filter(side="right").update(too_strong=False)
     response = api.get(f"/patients/{alice.pk}/fhir", user=carol)
     Bundle.model_validate_json(response.content)  # still valid R4(B)
     bundle = response.json()
@@ -241,6 +244,10 @@ def test_fhir_export_dates_pain_after_at_the_finish_and_resolves_its_references(
     assert held["category"][0]["coding"][0]["code"] == "activity"
     spread = next(o for o in obs.values() if "down the leg" in o["code"]["text"])
     assert spread["valueBoolean"] is True and "coding" not in spread["code"]
+    # One of the two holds felt too strong (answered at the end, like pain after).
+    strong = obs["Holds in the session whose stretch felt too strong"]
+    assert strong["valueInteger"] == 1
+    assert strong["effectiveDateTime"] == session.finished_at.isoformat()
 
 
 def test_fhir_export_downloads_as_a_file(api, cast):

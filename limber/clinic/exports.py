@@ -370,22 +370,18 @@ def _item_seconds(item: dict[str, Any]) -> float:
 
 
 def fhir_bundle(patient) -> dict[str, Any]:
-    """One patient as an R4 collection Bundle: Patient, CarePlan, Observations (pain before and
-    after, pain spreading down the leg, holds). Entries have urn:uuid: fullUrls, and references
+    """One patient as an R4 collection Bundle: Patient, CarePlan and its author (Practitioner),
+    each symptoms check (QuestionnaireResponse), Observations (pain before and after, pain
+    spreading down the leg, holds that felt too strong, seconds held). Entries have urn:uuid: fullUrls, and references
     point at them, so they resolve inside the Bundle."""
     library = get_library()
     pid = f"limber-{patient.pk}"
     subject = {"reference": _full_url("Patient", pid)}
     resource_patient: dict[str, Any] = {"resourceType": "Patient", "id": pid, "active": True}
-    # A name, and no identifier beyond our own id; FHIR refuses empty strings, so a part that
-    # was never filled in is left out.
-    name = {
-        **({"family": patient.last_name} if patient.last_name else {}),
-        **({"given": [patient.first_name]} if patient.first_name else {}),
-    }
-    if name:
+    # A name, and no identifier beyond our own id.
+    if name := _human_name(patient):
         resource_patient["name"] = [name]
-    row = Prescription.objects.filter(patient=patient).first()
+    row = Prescription.objects.select_related("updated_by").filter(patient=patient).first()
     activities = []
     if row:
         per_week = row.data["times_per_week"]
@@ -424,6 +420,39 @@ def fhir_bundle(patient) -> dict[str, Any]:
     if not activities:
         del careplan["activity"]
     entries = [resource_patient, careplan]
+    link = care.clinician_of(patient)
+    if row:
+        # In force since the first change of this prescription under the present link (ending
+        # a link deletes the prescription; its record of changes stays).
+        changes = PrescriptionChange.objects.filter(patient=patient)
+        if link is not None:
+            changes = changes.filter(created__gte=link.created)
+        first = changes.order_by("created", "id").values_list("created", flat=True).first()
+        careplan["period"] = {"start": (first or row.updated).isoformat()}
+    # The author: who last set the prescription, else the patient's clinician.
+    author = (row.updated_by if row else None) or (link.clinician if link else None)
+    if author is not None:
+        # By name only: no e-mail address leaves with the export, the clinician's as the patient's.
+        practitioner: dict[str, Any] = {"resourceType": "Practitioner", "id": f"limber-{author.pk}"}
+        if name := _human_name(author):
+            practitioner["name"] = [name]
+        careplan["author"] = {"reference": _full_url("Practitioner", practitioner["id"])}
+        entries.append(practitioner)
+    # Each symptoms check, as the questions and the answers given.
+    for check in patient.screenings.order_by("created", "id"):
+        items = [
+            {"linkId": q.id, "text": q.text, "answer": [{"valueBoolean": check.answers[q.id]}]}
+            for q in red_flags.QUESTIONS
+            if isinstance(check.answers.get(q.id), bool)
+        ]
+        response = {
+            "resourceType": "QuestionnaireResponse",
+            "id": f"{pid}-screening-{check.pk}",
+            "status": "completed",
+            "subject": subject,
+            "authored": check.created.isoformat(),
+        }
+        entries.append({**response, "item": items} if items else response)
 
     def observation(oid: str, category: str, code: dict, when: str, **value: Any) -> None:
         entries.append(
@@ -464,6 +493,10 @@ def fhir_bundle(patient) -> dict[str, Any]:
         if s["pain_spread"] is not None:  # no LOINC code says this: plain text only
             code = {"text": "Pain spread further down the leg during the session"}
             observation(f"{s['id']}-spread", "survey", code, end, valueBoolean=s["pain_spread"])
+        strong = sum(h["too_strong"] is True for h in s["holds"])
+        if any(h["too_strong"] is not None for h in s["holds"]):
+            code = {"text": "Holds in the session whose stretch felt too strong"}
+            observation(f"{s['id']}-too-strong", "survey", code, end, valueInteger=strong)
         held = sum(h["held_s"] for h in s["holds"])
         if held:
             code = {"text": "Seconds held in hamstring stretches, whole session"}
@@ -478,6 +511,14 @@ def fhir_bundle(patient) -> dict[str, Any]:
         "entry": [
             {"fullUrl": _full_url(e["resourceType"], e["id"]), "resource": e} for e in entries
         ],
+    }
+
+
+def _human_name(user) -> dict[str, Any]:
+    # FHIR refuses empty strings, so a part that was never filled in is left out.
+    return {
+        **({"family": user.last_name} if user.last_name else {}),
+        **({"given": [user.first_name]} if user.first_name else {}),
     }
 
 
