@@ -1,5 +1,6 @@
 """Accounts: sign up, log in (rate limited), log out, password reset, tokens, deleting everything."""
 
+import html
 import re
 from html.parser import HTMLParser
 
@@ -34,11 +35,14 @@ def test_sign_up_confirms_the_address_then_goes_to_the_symptoms_check(client):
     # Not usable before the link is opened: nobody can take an address they do not read.
     assert client.post("/accounts/login/", {"email": "new@example.org", "password": PASSWORD}
                        ).status_code == 400  # fmt: skip
-    opened = client.get(_confirm_link(mail.outbox[0]))
+    link = _confirm_link(mail.outbox[0])
+    asked = client.get(link).content.decode()
+    assert "new@example.org" in asked and 'autocomplete="current-password"' in asked
+    opened = client.post(link, {"password": PASSWORD})
     assert opened.status_code == 302 and opened.url == "/screening/"
     assert Profile.objects.get(user__username="new@example.org").role == "patient"
     assert client.get("/screening/").status_code == 200
-    assert client.get(_confirm_link(mail.outbox[0])).status_code in (302, 400)  # used once
+    assert client.get(link).status_code == 400  # used once
 
 
 def test_sign_up_with_a_taken_address_answers_exactly_the_same(client, alice):
@@ -80,9 +84,50 @@ def test_an_unconfirmed_sign_up_can_be_made_again_with_a_new_password(client):
             "/accounts/signup/",
             {"email": "new@example.org", "password": password, "password2": password},
         )
-    assert client.get(confirmation_link("new@example.org")).status_code == 302
+    link = confirmation_link("new@example.org")
+    assert client.post(link, {"password": "second-try-pass-2"}).status_code == 302
     client.post("/accounts/logout/")
     assert _log_in(client, "new@example.org", "second-try-pass-2").status_code == 302
+
+
+def test_a_stranger_signing_up_an_address_again_cannot_share_the_owners_account(client):
+    """Found by a tester: the owner signs up, a stranger signs the address up again with their
+    own password, the owner opens the newest mail's link, and used to be logged in to an
+    account whose password the stranger knew."""
+    User = get_user_model()
+
+    def sign_up(password):
+        client.post("/accounts/signup/", {"email": "owner@example.org", "password": password,
+                                          "password2": password})  # fmt: skip
+
+    sign_up("owners-own-pass-1")
+    sign_up("strangers-pass-2")
+    link = confirmation_link("owner@example.org")
+    refused = client.post(link, {"password": "owners-own-pass-1"})
+    assert refused.status_code == 400
+    assert "someone else may have used your address" in html.unescape(refused.content.decode())
+    assert not User.objects.get(username="owner@example.org").is_active
+    assert client.get("/accounts/").status_code == 302  # nobody is logged in
+    # Signing up again gives the address the owner's password, and a link that wants it.
+    sign_up("owners-own-pass-1")
+    assert client.post(link, {"password": "strangers-pass-2"}).status_code == 400  # old link
+    fresh = confirmation_link("owner@example.org")
+    assert fresh != link
+    assert client.post(fresh, {"password": "strangers-pass-2"}).status_code == 400
+    assert client.post(fresh, {"password": "owners-own-pass-1"}).status_code == 302
+    client.post("/accounts/logout/")
+    assert _log_in(client, "owner@example.org", "strangers-pass-2").status_code == 400
+    assert _log_in(client, "owner@example.org", "owners-own-pass-1").status_code == 302
+
+
+def test_the_link_is_no_licence_to_guess_the_password(client):
+    client.post("/accounts/signup/", {"email": "new@example.org", "password": PASSWORD,
+                                      "password2": PASSWORD})  # fmt: skip
+    link = confirmation_link("new@example.org")
+    answers = [client.post(link, {"password": f"guess-{n}"}).status_code for n in range(6)]
+    assert answers == [400] * 5 + [429]
+    assert client.post(link, {"password": PASSWORD}).status_code == 429  # from here, for now
+    assert not get_user_model().objects.get(username="new@example.org").is_active
 
 
 @pytest.mark.django_db(transaction=True)

@@ -33,6 +33,8 @@ def sign_up_and_screen(page, email="newcomer@example.org"):
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url("**/signup/sent/")
     page.goto(confirmation_link(email))  # as if opened from the mail
+    page.get_by_label("The password you chose when signing up").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm and start").click()
     page.wait_for_url("**/screening/")
     for fieldset in page.locator("form.screening fieldset").all():
         fieldset.get_by_label("No").check()

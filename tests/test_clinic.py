@@ -31,7 +31,13 @@ from limber.clinic.models import (
 )
 from limber.practice import store
 from limber.practice.models import Hold, PracticeSession, Screening
-from tests.conftest import clear_answers, migrate_to_latest, migrated_to, walk_pages
+from tests.conftest import (
+    clear_answers,
+    confirmation_link,
+    migrate_to_latest,
+    migrated_to,
+    walk_pages,
+)
 from tests.test_api import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -207,15 +213,26 @@ def test_an_invite_link_with_a_taken_address_asks_to_log_in_and_changes_nothing(
     assert CareLink.objects.get(patient=bob).clinician == cast["carol"]
 
 
-def test_an_invite_link_completes_a_sign_up_still_waiting_for_its_mail(client, cast):
+def test_an_invite_link_does_not_take_over_a_sign_up_still_waiting_for_its_mail(client, cast):
+    """Found by a tester: anyone holding an invite could complete someone else's sign-up with
+    their own password, and be logged in to it, before the owner opened the mailed link."""
     client.post("/accounts/signup/", {"email": "new@example.org", "password": "first-try-pass-1",
                                       "password2": "first-try-pass-1"})  # fmt: skip
     inv = Invite.objects.create(clinician=cast["carol"], created=timezone.now())
-    assert _join(client, inv.code, "new@example.org").status_code == 302
+    refused = _join(client, inv.code, "new@example.org")
+    assert refused.status_code == 400
+    assert "open the link in the mail" in html.unescape(refused.content.decode())
     new = get_user_model().objects.get(username="new@example.org")
-    assert new.is_active and new.check_password("joining-now-42")
+    assert not new.is_active and new.check_password("first-try-pass-1")
+    assert not CareLink.objects.filter(patient=new).exists()
+    assert client.get("/accounts/").status_code == 302  # nobody is logged in
+    inv.refresh_from_db()
+    assert inv.used_at is None  # the invite still works for its patient
+    # The owner's own link still works, and then the invite, logged in.
+    link = confirmation_link("new@example.org")
+    assert client.post(link, {"password": "first-try-pass-1"}).status_code == 302
+    assert client.post(f"/clinic/join/{inv.code}/").status_code == 302
     assert CareLink.objects.get(patient=new).clinician == cast["carol"]
-    assert client.get("/accounts/").status_code == 200  # and logged in
 
 
 def test_accounts_made_by_invite_links_count_against_the_sign_up_limit(client, cast):

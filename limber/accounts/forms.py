@@ -61,6 +61,18 @@ class LoginForm(forms.Form):
     )
 
 
+class ConfirmForm(forms.Form):
+    """The sign-up link asks for the password the sign-up was made with: the account is only
+    put to use by someone who reads the address's mail *and* chose its password (a stranger's
+    sign-up of the address, made later, cannot be confirmed by its owner's click)."""
+
+    password = forms.CharField(
+        label=_("The password you chose when signing up"),
+        widget=_password_input("current-password"),
+        strip=False,
+    )
+
+
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
         label=_("Your password, to confirm"),

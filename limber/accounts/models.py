@@ -55,12 +55,16 @@ def sign_up(email: str, password: str, confirmed: bool):  # type: ignore[no-unty
     """The patient account a sign-up makes for ``email``, and whether it was made: a new one,
     or a sign-up still waiting for its link made again with this password. Any other account
     of the address is answered untouched (made: False). A ``confirmed`` one is in use at once
-    (a clinician's invite stands for the mailed link); otherwise it waits for its link."""
+    (a clinician's invite stands for the mailed link); otherwise it waits for its link.
+
+    A ``confirmed`` sign-up (an invite) never completes one still waiting for its link: that
+    would let anyone holding an invite take over an address someone had just signed up with.
+    """
     User = get_user_model()
     try:
         with transaction.atomic():
             user = User.objects.select_for_update().filter(username=email).first()
-            if user is not None and not awaiting_confirmation(user):
+            if user is not None and (confirmed or not awaiting_confirmation(user)):
                 return user, False
             user = user or User(username=email, email=email)
             user.is_active = confirmed

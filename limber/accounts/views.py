@@ -17,6 +17,7 @@ from limber.accounts import throttle
 from limber.accounts.device import storage_key
 from limber.accounts.forms import (
     BackgroundPasswordResetForm,
+    ConfirmForm,
     DeleteAccountForm,
     LoginForm,
     NameForm,
@@ -86,19 +87,52 @@ def signup_sent(request):
     return render(request, "accounts/signup_sent.html", {"email": email})
 
 
+@require_http_methods(["GET", "POST"])
 def signup_confirm(request, uidb64: str, token: str):
+    """The mailed link: the password the sign-up was made with, and the account is in use.
+
+    Signing up again before the link is opened sets a new password (the person may have
+    forgotten theirs) and makes the earlier links stop working. A link alone used to log its
+    opener in, so a stranger who signed the address up again just before the owner opened the
+    newest link shared the account from then on, knowing its password. Now the link needs the
+    password too, which the stranger's sign-up did not give the owner.
+    """
     view = auth_views.PasswordResetConfirmView()  # only for its user lookup from the link
     user = view.get_user(uidb64)
-    if user is None or not default_token_generator.check_token(user, token):
+    # An account an administrator closed stays closed, link or not.
+    if (
+        user is None
+        or not default_token_generator.check_token(user, token)
+        or not awaiting_confirmation(user)
+    ):
         return render(request, "accounts/signup_invalid.html", status=400)
-    if not user.is_active:
-        if not awaiting_confirmation(user):  # closed by an administrator: it stays closed
-            return render(request, "accounts/signup_invalid.html", status=400)
-        user.is_active = True
-        user.save(update_fields=["is_active"])
-        Profile.objects.filter(user=user).update(confirmed=True)
-    auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    return HttpResponseRedirect(reverse("screening"))
+    form = ConfirmForm(request.POST or None)
+    ctx = {"form": form, "email": user.email, "error": "", "throttled": False}
+    if request.method == "POST" and form.is_valid():
+        ip = client_ip(request)
+        # The login limits: the link is no licence to guess the password.
+        if throttle.LOGIN_PER_ACCOUNT_AND_ADDRESS.reached(user.email, ip) or (
+            throttle.LOGIN_PER_ADDRESS.reached(ip)
+        ):
+            ctx["error"] = _("Too many attempts from here. Please wait 15 minutes and try again.")
+            ctx["throttled"] = True
+            return render(request, "accounts/signup_confirm.html", ctx, status=429)
+        if user.check_password(form.cleaned_data["password"]):
+            user.is_active = True
+            user.save(update_fields=["is_active"])
+            Profile.objects.filter(user=user).update(confirmed=True)
+            auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return HttpResponseRedirect(reverse("screening"))
+        throttle.LOGIN_PER_ACCOUNT_AND_ADDRESS.count(user.email, ip)
+        throttle.LOGIN_PER_ADDRESS.count(ip)
+        ctx["error"] = _(
+            "That is not the password of the latest sign-up with this address. If you signed "
+            "up more than once, use the password you chose last. If you did not, someone else "
+            "may have used your address: sign up again and choose your own password (this link "
+            "then stops working)."
+        )
+    status = 400 if form.errors or ctx["error"] else 200
+    return render(request, "accounts/signup_confirm.html", ctx, status=status)
 
 
 # --- logging in and out --------------------------------------------------------------------------

@@ -33,7 +33,8 @@ from limber.practice import history as charts
 from limber.security import client_ip
 
 TAKEN = gettext_lazy(
-    "This address already has a Limber account: log in with it (the link below), then join."
+    "This address already has a Limber account: log in with it (the link below), then join. "
+    "If you have just signed up with it, open the link in the mail we sent you first."
 )
 
 
