@@ -292,6 +292,25 @@ def test_no_step_back_below_the_start(library):
     assert "Holds stay at the first hold" in today.notes[0]
 
 
+def test_a_pause_after_a_session_at_the_shorter_hold_says_holds_stay_as_they_are(library):
+    """Found by a tester: "Holds stay at the first hold" while both holds were 15 s."""
+    history = _at_twenty(library)
+    history.append(perform(prescribe(library, history, day(6)), day(6), spread=True))
+    history.append(perform(prescribe(library, history, day(7)), day(7)))
+    today = prescribe(library, history, day(8))
+    assert today.paused and hold(today, TOWEL) == 15
+    assert "Holds stay as they are" in today.notes[0]
+    assert "first hold" not in today.notes[0]
+
+
+def test_a_pause_does_not_send_back_to_the_gentlest_stretch_when_it_hurt(library):
+    history = _at_twenty(library)
+    history.append(perform(prescribe(library, history, day(6)), day(6), hold_pain=8))
+    today = prescribe(library, history, day(7))
+    advice = " ".join(today.notes)
+    assert "stop it and rest" in advice and "do only the towel" not in advice
+
+
 def test_pause_lasts_until_two_good_days_then_progress_resumes(library):
     history = _at_twenty(library)
     p = prescribe(library, history, day(6))
@@ -340,6 +359,30 @@ def test_seated_joins_once_the_lying_stretches_went_well_on_two_days(library):
     seated = seen[2].item(SEATED)
     assert seated is not None
     assert (seated.hold_s, seated.reps_per_side, seated.variant) == (30, 3, "heel-on-floor")
+
+
+def test_the_seated_stretch_joins_the_day_after_the_good_day_that_earned_it(library):
+    """Found by a tester: on the second good day the session just finished was followed, the
+    same day, by a plan with the seated stretch, and the page said it had stopped after 12 of
+    18 holds."""
+    history, _ = good_days(library, 2)
+    later = prescribe(library, history, day(2))
+    assert [i.exercise for i in later.items] == [TOWEL, WALL]
+    assert "The seated hamstring stretch joins tomorrow" in " ".join(later.notes)
+    tomorrow = prescribe(library, history, day(3))
+    assert [i.exercise for i in tomorrow.items] == [TOWEL, WALL, SEATED]
+
+
+def test_a_pause_lifts_the_day_after_the_good_day_that_ends_it(library):
+    """The same for the end of a pause: the seated stretch came back the same day."""
+    history, _ = good_days(library, 3)
+    history.append(perform(prescribe(library, history, day(4)), day(4), spread=True))
+    history, seen = good_days(library, 2, history, first=5)
+    assert [p.paused for p in seen] == [True, True]
+    later = prescribe(library, history, day(6))
+    assert later.paused and [i.exercise for i in later.items] == [TOWEL, WALL]
+    tomorrow = prescribe(library, history, day(7))
+    assert not tomorrow.paused and [i.exercise for i in tomorrow.items] == [TOWEL, WALL, SEATED]
 
 
 def test_seated_waits_while_paused(library):

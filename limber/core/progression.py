@@ -23,9 +23,12 @@ kept between a floor and a ceiling. The rules, with the named constants they use
    (never below the floor) and clears the good-day counts. Progression is *paused* until
    ``GOOD_DAYS_TO_STEP`` days with a good session follow; while paused, only lying stretches are
    prescribed (the gentler option) and the notes suggest the gentlest stretch or a clinician.
-   ``FLAGS_FOR_CLINICIAN`` (2) flagged sessions in a row set ``see_clinician``.
+   ``FLAGS_FOR_CLINICIAN`` (2) flagged sessions in a row set ``see_clinician``. A pause starts at
+   once (the rest of the day is gentler) but ends, like a step up, only when a new day starts.
 7. Order. Lying stretches first, in library order (gentlest first). Any other stretch joins once
-   every lying stretch has had ``LYING_GOOD_DAYS`` (2) good days in all, and not while paused.
+   every lying stretch has had ``LYING_GOOD_DAYS`` (2) good days in all, and not while paused;
+   like a step up, it joins on the day after the good day that earned it, so a session just
+   finished is never followed, the same day, by a longer plan with a stretch it did not have.
 8. Variant. A clinician's variant if set; otherwise, when in the last session of a stretch most
    answered holds said no stretch was felt, the variant that uses a stool (the source: flexible
    people "may need to elevate the foot on a stool"); otherwise the variant last used; otherwise
@@ -539,6 +542,10 @@ class _Track:
                 self.all_good_days += 1
                 self.last_good_day = session.day
 
+    def good_days_before(self, day: date) -> int:
+        """Days with a good session before ``day``: what ``day``'s plan may count on."""
+        return self.all_good_days - (self.last_good_day == day)
+
     def _complete(self, session: SessionRecord, holds: Sequence[HoldRecord]) -> bool:
         if session.finished_at is None:
             return False
@@ -608,6 +615,11 @@ class _Replay:
     @property
     def paused(self) -> bool:
         return bool(self.causes) and len(self.good_days_since_flag) < GOOD_DAYS_TO_STEP
+
+    def paused_on(self, day: date) -> bool:
+        """Paused for ``day``'s plan: the good days that may lift a pause are the days before."""
+        earlier = sum(d < day for d in self.good_days_since_flag)
+        return bool(self.causes) and earlier < GOOD_DAYS_TO_STEP
 
     def advance(self, day: date) -> None:
         """A new day starts: holds may step up (not while paused or waiting for a clinician)."""
@@ -791,7 +803,7 @@ def _prescription(
 ) -> Prescription:
     library, tracks, caps = state.library, state.tracks, state.caps
     notes: list[str] = []
-    paused = state.paused
+    paused = state.paused_on(today)
     see = state.see
     active = [t for slug, t in tracks.items() if not caps.get(slug, Caps()).excluded]
     lying = [t for t in active if t.stretch.position == "lying"]
@@ -803,20 +815,27 @@ def _prescription(
 
     if paused and causes:
         last = causes[-1]
-        shorter = any(t.change == "down" for t in lying)
-        what = (
-            "Holds are one step shorter"
-            if shorter
-            else "Holds stay at the first hold for each stretch"
-        )
+        if any(t.change == "down" for t in lying):
+            what = "Holds are one step shorter"
+        elif all(t.level <= t.floor for t in lying):
+            what = "Holds stay at the first hold for each stretch"
+        else:  # stepped back earlier, and done since at the shorter hold
+            what = "Holds stay as they are"
         notes.append(
             f"Progression is paused: {last.text} {_when(last.day, today)}. {what} and will not "
             f"grow until {GOOD_DAYS_TO_STEP} sessions on different days go well."
         )
-        if gentlest is not None:
+        # The gentlest stretch is no refuge when it is the one that hurt last time.
+        hurt = gentlest is not None and tracks[gentlest.slug].hurt
+        if gentlest is not None and not hurt:
             notes.append(
                 f"Go gently: if a stretch hurts, stop it and do only the {gentlest.name.lower()}. "
                 "If pain keeps rising or spreads down your leg, talk to a clinician."
+            )
+        elif gentlest is not None:
+            notes.append(
+                "Go gently: if a stretch hurts, stop it and rest. If pain keeps rising or "
+                "spreads down your leg, talk to a clinician."
             )
     if see is not None:
         when = _when(see.day, today)
@@ -839,16 +858,23 @@ def _prescription(
         )
 
     chosen = list(lying)
-    waiting = [t for t in lying if t.all_good_days < LYING_GOOD_DAYS]
+    waiting = [t for t in lying if t.good_days_before(today) < LYING_GOOD_DAYS]
     for t in others:
         if paused or see is not None:
             notes.append(
                 f"The {t.stretch.name.lower()} is left out while progression is paused: "
                 "stretches lying on your back are gentler."
             )
+        elif waiting and all(w.all_good_days >= LYING_GOOD_DAYS for w in waiting):
+            notes.append(
+                f"The {t.stretch.name.lower()} joins tomorrow: the lying stretches have now gone "
+                f"well on {LYING_GOOD_DAYS} days each."
+            )
         elif waiting:
             done = ", ".join(
-                f"{w.stretch.name.lower()} {w.all_good_days} of {LYING_GOOD_DAYS}" for w in waiting
+                f"{w.stretch.name.lower()} {min(w.all_good_days, LYING_GOOD_DAYS)} of "
+                f"{LYING_GOOD_DAYS}"
+                for w in waiting
             )
             notes.append(
                 f"The {t.stretch.name.lower()} joins once the lying stretches have gone well "
