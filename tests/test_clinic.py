@@ -271,6 +271,52 @@ def test_ending_care_keeps_the_history_and_drops_the_prescription(client, api, c
     assert "clinician_note" not in api.get("/today", user=alice).json()["prescription"]
 
 
+def test_a_clinician_joined_after_ending_care_never_reads_what_the_earlier_one_wrote(
+    client, api, cast
+):
+    """Found by a tester: the next clinic saw the earlier clinic's record of changes, the
+    deleted note word for word and who wrote it."""
+    alice, carol, erin = cast["alice"], cast["carol"], cast["erin"]
+    put(client, f"/patients/{alice.pk}/prescription", rx(note="Private words from Carol."), carol)
+    assert client.delete("/api/v1/care", headers=bearer(alice)).status_code == 204
+    assert not PrescriptionChange.objects.filter(patient=alice).exists()
+    code = api.post("/invites", {}, user=erin).json()["code"]
+    assert api.post("/care", {"code": code}, user=alice).status_code == 201
+    seen = api.get(f"/patients/{alice.pk}", user=erin).json()
+    assert seen["changes"] == [] and seen["prescription"] is None
+    client.force_login(erin)
+    page = html.unescape(client.get(f"/clinic/patients/{alice.pk}/").content.decode())
+    assert "Private words" not in page and "Carol" not in page
+
+
+def test_a_clinician_deleting_their_account_ends_their_patients_care(client, api, cast):
+    """Found by a tester: the patient was left with the prescription and its note, no clinician
+    to change it and no link to end."""
+    alice, carol = cast["alice"], cast["carol"]
+    put(client, f"/patients/{alice.pk}/prescription", rx(note="Note from Carol."), carol)
+    client.force_login(carol)
+    deleted = client.post("/accounts/delete/", {"password": "stretch-gently-42"})
+    assert deleted.status_code == 200
+    assert not get_user_model().objects.filter(pk=carol.pk).exists()
+    today = api.get("/today", user=alice).json()["prescription"]
+    assert "clinician_note" not in today
+    assert not any("Left out by your clinician" in n for n in today["notes"])
+    assert not Prescription.objects.filter(patient=alice).exists()
+    assert api.get("/care", user=alice).json() == {"clinician": None}
+    # Alice may join someone else at once.
+    code = api.post("/invites", {}, user=cast["erin"]).json()["code"]
+    assert api.post("/care", {"code": code}, user=alice).status_code == 201
+
+
+def test_a_closed_clinicians_invite_no_longer_links(api, cast, bob):
+    carol = cast["carol"]
+    code = api.post("/invites", {}, user=carol).json()["code"]
+    carol.is_active = False  # closed by an administrator
+    carol.save()
+    assert_error(api.post("/care", {"code": code}, user=bob), 410, "code")
+    assert not CareLink.objects.filter(patient=bob).exists()
+
+
 # --- prescribing ------------------------------------------------------------------------------
 
 

@@ -12,3 +12,18 @@ class ClinicConfig(AppConfig):
 
         if prescriptions.clinician_plan not in plan.PROVIDERS:
             plan.PROVIDERS.append(prescriptions.clinician_plan)
+
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import pre_delete
+
+        pre_delete.connect(
+            _end_care_given_by_deleted_user, sender=get_user_model(), dispatch_uid="clinic-end"
+        )
+
+
+def _end_care_given_by_deleted_user(sender, instance, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from limber.clinic import care
+
+    care.end_all_care_given_by(instance, timezone.now())

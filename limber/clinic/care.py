@@ -16,7 +16,15 @@ from django.db.models import Q
 from django.http import Http404
 
 from limber.accounts.models import Profile, role_of
-from limber.clinic.models import Access, CalendarFeed, CareLink, Clinic, Invite, Prescription
+from limber.clinic.models import (
+    Access,
+    CalendarFeed,
+    CareLink,
+    Clinic,
+    Invite,
+    Prescription,
+    PrescriptionChange,
+)
 
 
 class CareError(ValueError):
@@ -89,9 +97,14 @@ def join(patient, code: str, now: datetime) -> CareLink:
         code = code.strip().upper()
         # PostgreSQL's text cannot hold NUL: such a code is unknown, not a database error.
         invites = Invite.objects.none() if "\x00" in code else Invite.objects.filter(code=code)
-        inv = invites.select_for_update().first()
+        inv = invites.select_for_update().select_related("clinician").first()
         if inv is None:
             raise CareError("unknown invite code", 404, "not_found", "code")
+        if not inv.clinician.is_active:  # closed by an administrator: nobody to follow along
+            raise CareError(
+                "this invite code no longer works: ask your clinician for a new one",
+                410, "expired", "code",
+            )  # fmt: skip
         if inv.used_at is not None:
             raise CareError("this invite code has already been used", 409, "conflict", "code")
         if inv.expires <= now:
@@ -134,14 +147,28 @@ def still_sees(clinician, patient) -> None:
 
 
 def end(patient, now: datetime) -> bool:
-    """The patient ends their care link; their practice history stays theirs."""
+    """The patient ends their care link; their practice history stays theirs.
+
+    The prescription goes, its note and the record of its changes with it, as the end-care
+    page promises: a clinician the patient joins later starts from the article's plan and
+    never reads what an earlier one wrote.
+    """
     with transaction.atomic():
         lock_patient(patient)
         ended = CareLink.objects.filter(patient=patient, ended=None).update(ended=now)
         if ended:
             Access.objects.filter(patient=patient).delete()
             Prescription.objects.filter(patient=patient).delete()
+            PrescriptionChange.objects.filter(patient=patient).delete()
     return bool(ended)
+
+
+def end_all_care_given_by(clinician, now: datetime) -> None:
+    """A clinician's account is deleted: each of their patients' links ends as if the patient
+    had ended it (before, the links vanished with the account and the prescriptions stayed,
+    with no clinician to change them and no link for the patient to end)."""
+    for link in CareLink.objects.filter(clinician=clinician, ended=None).select_related("patient"):
+        end(link.patient, now)
 
 
 def reset_calendar(patient) -> CalendarFeed:

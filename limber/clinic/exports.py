@@ -94,7 +94,11 @@ def patient_facts(patient, now: datetime, before: Any = None) -> dict[str, Any]:
         raise care.CareError("this patient has no session with this id", 404, "not_found") from None
     row = next(iter(dashboard.rows_for(patient, now)), None)
     prescription = Prescription.objects.filter(patient=patient).first()
-    changes = PrescriptionChange.objects.filter(patient=patient).select_related("changed_by")[:50]
+    # Only this link's (care.end deletes the record; this holds should a link end otherwise).
+    link = care.clinician_of(patient)
+    changes = PrescriptionChange.objects.filter(
+        patient=patient, created__gte=link.created if link else now
+    ).select_related("changed_by")[:50]
     flag = _open_flag(patient)
     latest = store.latest_screening(patient)
     return {
@@ -422,8 +426,7 @@ def fhir_bundle(patient) -> dict[str, Any]:
     entries = [resource_patient, careplan]
     link = care.clinician_of(patient)
     if row:
-        # In force since the first change of this prescription under the present link (ending
-        # a link deletes the prescription; its record of changes stays).
+        # In force since the first change of this prescription under the present link.
         changes = PrescriptionChange.objects.filter(patient=patient)
         if link is not None:
             changes = changes.filter(created__gte=link.created)

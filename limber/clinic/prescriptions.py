@@ -247,6 +247,11 @@ def as_plan(data: dict[str, Any], library: Library) -> ClinicianPlan:
 
 def clinician_plan(user) -> ClinicianPlan | None:
     """The provider registered with practice: the prescription while the patient is in care."""
-    # Ending care deletes the current prescription (care.end), so no join is needed here.
-    row = Prescription.objects.filter(patient=user).only("data").first()
+    # Ending care deletes the prescription (care.end); the link is asked too, so that a link
+    # gone some other way can never leave a prescription nobody may change in force.
+    row = (
+        Prescription.objects.filter(patient=user, patient__care_links__ended=None)
+        .only("data")
+        .first()
+    )
     return as_plan(row.data, get_library()) if row else None
