@@ -319,6 +319,28 @@ def test_a_bad_hold_in_a_replay_leaves_what_was_saved_untouched(api, alice):
     assert Hold.objects.count() == 2
 
 
+@pytest.mark.parametrize(
+    "started, finished",
+    [("2026-11-24T05:00:00Z", "2026-11-24T06:00:00Z"),  # the finish before the stored start
+     ("2026-11-24T20:00:00Z", "2026-11-24T20:30:00Z")],  # 12.5 hours after the stored start
+)  # fmt: skip
+def test_a_late_finish_is_checked_against_the_start_stored_first(api, alice, started, finished):
+    """Found by a tester: a replay naming another start stored a finish before the start, or a
+    23-hour session, both dated wrong in exports."""
+    body = session(started_at="2026-11-24T08:00:00Z", finished_at=None)
+    assert api.post("/sessions", body, user=alice).status_code == 201
+    replay = {**body, "started_at": started, "finished_at": finished,
+              "holds": [*body["holds"], hold(rep=3)]}  # fmt: skip
+    assert_error(api.post("/sessions", replay, user=alice), 422, "finished_at")
+    stored = PracticeSession.objects.get(pk=body["id"])
+    assert stored.finished_at is None and stored.holds.count() == 2  # nothing of it landed
+    # A finish that fits the stored start fills in as before.
+    good = {**body, "finished_at": "2026-11-24T08:09:30Z"}
+    assert api.post("/sessions", good, user=alice).status_code == 201
+    stored.refresh_from_db()
+    assert stored.finished_at.isoformat() == "2026-11-24T08:09:30+00:00"
+
+
 def test_malformed_and_huge_bodies_get_4xx_in_the_error_shape(api, alice):
     assert_error(api.post("/sessions", "{not json", user=alice, raw=True), 400)
     huge = session(holds=[hold(rep=1) for _ in range(3000)])

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from limber.accounts.device import valid_zone, zone_names
+from limber.practice import quotas
 
 # Limber's defaults, each with its reason:
 # A hold is at most 30 s in the source article; ten minutes is a stuck timer, not a stretch
@@ -32,9 +33,6 @@ MAX_HOLD_S = 600
 # The spec files allow at most 20 reps a side: three stretches x two sides x 20 is 120 holds.
 # 200 holds in one session is past any prescription, and bounds what one session can cost.
 MAX_HOLDS = 200
-# The whole routine takes minutes; a session "lasting" longer than 12 hours is a clock or a
-# client gone wrong, and would skew the history's durations.
-MAX_SESSION = timedelta(hours=12)
 # Limber did not exist before 2000: earlier dates are typos or a clock reset to its epoch. A day
 # ahead allows for any time zone and a phone's clock a little fast; more is a wrong clock.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -157,11 +155,8 @@ class SessionIn(BaseModel):
             return None
         _moment(value)
         started = info.data.get("started_at")  # absent when it was itself invalid
-        if started is not None:
-            if value < started:
-                raise ValueError("finished_at is before started_at")
-            if value - started > MAX_SESSION:
-                raise ValueError("finished_at is more than 12 hours after started_at")
+        if started is not None and (problem := quotas.finish_problem(started, value)):
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")

@@ -22,8 +22,22 @@ SESSIONS_PER_DAY = 100
 # sides x 20 reps is 120 holds; a session is done in minutes. 200 is past any prescription.
 MAX_HOLDS = 200
 
+# The whole routine takes minutes; a session "lasting" longer than 12 hours is a clock or a
+# client gone wrong, and would skew the history's durations.
+MAX_SESSION = timedelta(hours=12)
+
 SESSIONS_MESSAGE = f"at most {SESSIONS_PER_DAY} new sessions a day: send this one again tomorrow"
 HOLDS_MESSAGE = f"a session has at most {MAX_HOLDS} holds"
+
+
+def finish_problem(started: datetime, finished: datetime) -> str:
+    """Why a session cannot have finished then (checked against the start as stored when the
+    finish comes in a later send), or ""."""
+    if finished < started:
+        return "finished_at is before started_at"
+    if finished - started > MAX_SESSION:
+        return "finished_at is more than 12 hours after started_at"
+    return ""
 
 
 def _day_key(user_id: int, now: datetime) -> str:

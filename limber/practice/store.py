@@ -117,6 +117,11 @@ def _save(user, data: Any) -> dict[str, Any]:
             **{f: getattr(data, f) for f in LATE_FIELDS},
         )
     else:
+        # The start recorded first stands, so a late finish is checked against it, not against
+        # the start this send says (a replay could otherwise store a finish before the start).
+        if session.finished_at is None and data.finished_at is not None:
+            if problem := quotas.finish_problem(session.started_at, data.finished_at):
+                raise FieldError("finished_at", problem)
         _fill_in(session, data, LATE_FIELDS)
     filled, fields = [], set()
     for h in data.holds:
