@@ -342,6 +342,22 @@ def test_prescriptions_outside_the_article_are_refused_naming_the_field(
     assert not Prescription.objects.exists() and not PrescriptionChange.objects.exists()
 
 
+@pytest.mark.parametrize("reason", ["\u200b", "\u00a0\u200b", " \u2060\ufeff "])
+def test_a_reason_nobody_can_read_is_no_reason(client, api, cast, reason):
+    """Found by a tester: a zero-width space let a 60 s cap through, and the patient read
+    "Your clinician allowed longer holds than the article's goal: " and nothing after it."""
+    alice, carol = cast["alice"], cast["carol"]
+    over = rx(items=[{"exercise": "towel-hamstring-stretch", "hold_cap_s": 60}],
+              override_reason=reason, note="\u200b")  # fmt: skip
+    refused = put(client, f"/patients/{alice.pk}/prescription", over, carol)
+    assert_error(refused, 422, "items[0].hold_cap_s")
+    assert not Prescription.objects.filter(patient=alice).exists()
+    # An invisible note is no note either: nothing is shown under "Note from your clinician".
+    body = rx(note="\u200b\u200b")
+    assert put(client, f"/patients/{alice.pk}/prescription", body, carol).status_code == 200
+    assert Prescription.objects.get(patient=alice).data["note"] == ""
+
+
 def test_a_cap_above_the_goal_needs_a_reason_the_patient_sees(client, api, cast):
     alice, carol = cast["alice"], cast["carol"]
     body = rx(override_reason="Long-standing tightness, seen in clinic.")

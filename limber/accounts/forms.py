@@ -6,6 +6,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from limber.accounts.mail import send_later
+from limber.core.text import visible
 
 
 def _password_input(autocomplete: str) -> forms.PasswordInput:
@@ -101,6 +102,13 @@ class NameForm(forms.Form):
         label=_("Family name"), max_length=150, required=False, validators=[_printable],
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )  # fmt: skip
+
+    # A name of invisible characters only is no name: the e-mail is shown instead.
+    def clean_first_name(self) -> str:
+        return visible(self.cleaned_data["first_name"])
+
+    def clean_last_name(self) -> str:
+        return visible(self.cleaned_data["last_name"])
 
 
 class TokenForm(forms.Form):

@@ -12,6 +12,7 @@ from limber.clinic import care
 from limber.clinic.models import Prescription, PrescriptionChange
 from limber.core.progression import Caps
 from limber.core.spec import Library
+from limber.core.text import visible
 from limber.library import get_library
 from limber.practice.plan import ClinicianPlan
 
@@ -51,7 +52,7 @@ def cap_problems(
                 at, f"{cap:g} s is below the article's first hold for this stretch ({start:g} s)",
                 "below_first",
             ))  # fmt: skip
-        elif cap > goal and not (reason or "").strip():
+        elif cap > goal and not visible(reason):
             out.append(FieldError(
                 at, f"{cap:g} s is above the article's goal for this stretch ({goal:g} s): say "
                 "why in override_reason, which the patient will see", "above_goal",
@@ -112,7 +113,7 @@ def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, 
     affected = data.get("affected_side")
     if affected not in (None, "left", "right"):
         raise FieldError("affected_side", "affected_side must be left, right or null")
-    note = (data.get("note") or "").strip()
+    note = visible(data.get("note"))
     if len(note) > MAX_NOTE:
         raise FieldError("note", f"the note is longer than {MAX_NOTE} characters")
     return {
@@ -121,7 +122,7 @@ def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, 
         "affected_side": affected,
         "note": note,
         # Kept only while some cap is above the goal, so the patient never reads a stale reason.
-        "override_reason": (data.get("override_reason") or "").strip() if over_goal else "",
+        "override_reason": visible(data.get("override_reason")) if over_goal else "",
     }
 
 
