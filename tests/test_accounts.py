@@ -1,6 +1,7 @@
 """Accounts: sign up, log in (rate limited), log out, password reset, tokens, deleting everything."""
 
 import html
+import os
 import re
 from html.parser import HTMLParser
 
@@ -340,9 +341,11 @@ def test_createuser_and_token_from_the_command_line(cli_db):
         listed.returncode == 0 and token.stdout[:10] in listed.stdout and "expires" in listed.stdout
     )
     revoked = run_limber("token", "pat@example.org", "--revoke", env=env)
-    assert (
-        revoked.returncode == 0 and revoked.stdout.strip() == "revoked 1 token of pat@example.org"
-    )
+    assert revoked.returncode == 0
+    assert revoked.stdout.startswith("revoked 1 token of pat@example.org")
+    # This process cannot reach a running server's own memory, and says what that means.
+    shared = bool({**os.environ, **env}.get("REDIS_URL"))
+    assert ("without REDIS_URL may still let in a token" in revoked.stdout) is not shared
     assert run_limber("token", "pat@example.org", "--list", env=env).stdout == ""
 
 
@@ -354,7 +357,7 @@ def test_an_administrator_closes_and_reopens_an_account_from_the_command_line(
     key = token_for(alice)
     assert _log_in(client).status_code == 302
     assert main(["account", "alice@example.org", "--close"]) == 0
-    assert capsys.readouterr().out.strip() == "alice@example.org: closed"
+    assert capsys.readouterr().out.startswith("alice@example.org: closed")
     assert client.get("/history/").status_code == 302  # the open browser session ends
     assert _today(client, key).status_code == 401  # and the tokens with it
     assert _log_in(Client()).status_code == 400

@@ -68,7 +68,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     user = _account(args.email)
     if args.revoke:
         n = ApiToken.objects.revoke(user)
-        print(f"revoked {n} token{'' if n == 1 else 's'} of {user.email}")
+        print(f"revoked {n} token{'' if n == 1 else 's'} of {user.email}{_cache_note()}")
         return 0
     if args.list:
         for t in ApiToken.objects.filter(user=user):
@@ -97,9 +97,26 @@ def cmd_account(args: argparse.Namespace) -> int:
             # reopen it (accounts/views.py).
             Profile.objects.filter(user=user).update(confirmed=True)
             if args.close:
-                ApiToken.objects.revoke(user)  # also drops them from the token cache at once
-    print(f"{user.email}: {'open' if user.is_active else 'closed'}")
+                ApiToken.objects.revoke(user)
+    note = _cache_note() if args.close else ""
+    print(f"{user.email}: {'open' if user.is_active else 'closed'}{note}")
     return 0
+
+
+def _cache_note() -> str:
+    # A server remembers a token it has looked up for TOKEN_CACHE_S. This command reaches that
+    # memory only when it is shared (Redis): a server with its own in-process cache may still
+    # let a remembered token in for that long. Revoking from the account page is at once.
+    from django.conf import settings
+
+    from limber.accounts.models import TOKEN_CACHE_S
+
+    if "redis" in str(settings.CACHES["default"]["BACKEND"]).lower():
+        return ""
+    return (
+        f" (a running server without REDIS_URL may still let in a token it used in the last "
+        f"{TOKEN_CACHE_S} s, for up to {TOKEN_CACHE_S} s more)"
+    )
 
 
 def _days(value: str) -> int:
