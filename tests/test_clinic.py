@@ -252,6 +252,26 @@ def test_a_used_invite_link_makes_no_account(client, cast):
     assert not get_user_model().objects.filter(username="late@example.org").exists()
 
 
+def test_every_api_write_counts_against_the_rate_limit_clinic_writes_too(
+    client, api, cast, monkeypatch
+):
+    """Found by a tester: 130 invites in a minute, all made; the limit covered only the
+    patient's writes."""
+    from limber import api as limber_api
+
+    monkeypatch.setattr(limber_api, "WRITES_PER_MINUTE", 3)
+    carol, alice = cast["carol"], cast["alice"]
+    for _ in range(3):
+        assert api.post("/invites", {}, user=carol).status_code == 201
+    refused = api.post("/invites", {}, user=carol)
+    assert assert_error(refused, 429)["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 61
+    assert Invite.objects.filter(clinician=carol).count() == 3
+    assert_error(put(client, f"/patients/{alice.pk}/prescription", rx(), carol), 429)
+    assert not Prescription.objects.filter(patient=alice).exists()
+    assert api.get("/patients", user=carol).status_code == 200  # reading goes on
+
+
 def test_only_clinicians_invite_and_only_patients_join(api, cast):
     assert_error(api.post("/invites", {}, user=cast["alice"]), 403)
     code = api.post("/invites", {}, user=cast["carol"]).json()["code"]

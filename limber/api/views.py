@@ -6,7 +6,7 @@ from django.utils import timezone
 from ninja import Query, Status
 
 from limber.accounts.models import Profile
-from limber.api import api, error, write_refused
+from limber.api import api, error
 from limber.api.schemas import (
     ErrorOut,
     HistoryOut,
@@ -76,9 +76,6 @@ CLINICIAN_QUESTION = {
 @api.post("/screening", response={201: dict, **WRITE_ERRORS}, tags=["safety"])
 def screening_answer(request, payload: ScreeningIn):
     """Answer every question (true means that red flag is present), and which leg hurts."""
-    refused = write_refused(request)
-    if refused:
-        return refused
     try:
         result = screening.evaluate(payload.answers, payload.affected_side)
     except screening.ScreeningError as e:
@@ -117,9 +114,6 @@ def put_time_zone(request, payload: TimeZoneIn):
     counts for the day their own clock shows, and pages show their times. The browser's pages
     send it themselves. Answers through a personal token may follow the old zone for up to
     30 s (a token's account is remembered that long)."""
-    refused = write_refused(request)
-    if refused:
-        return refused
     Profile.objects.update_or_create(user=request.auth, defaults={"time_zone": payload.time_zone})
     return {"time_zone": payload.time_zone}
 
@@ -145,9 +139,6 @@ def post_session(request, payload: SessionIn):
     Limits per user: 120 writes a minute and 100 new sessions a day (over either: 429 with
     `Retry-After`; the player keeps the session and sends it again), 200 holds a session (409).
     """
-    refused = write_refused(request)
-    if refused:
-        return refused
     key = request.headers.get("Idempotency-Key")
     if key is not None and key != str(payload.id):
         return error(request, 422, "invalid", "Idempotency-Key must equal the session id", "id")

@@ -17,7 +17,10 @@ from limber.clinic import care, dashboard, exports, prescriptions
 from limber.clinic.models import CalendarFeed, Prescription
 
 router = Router(tags=["clinic"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut}  # fmt: skip
+# 429: every write counts against the per-user write rate (limber.api), and a handout renders
+# one at a time per account; 413: a body too large.
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut,
+          413: ErrorOut, 422: ErrorOut, 429: ErrorOut}  # fmt: skip
 
 Side = Literal["left", "right"]
 
