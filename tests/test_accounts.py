@@ -431,6 +431,16 @@ def test_the_account_page_lists_makes_and_revokes_tokens(client, alice, bob):
     assert _today(client, bobs_key).status_code == 200
 
 
+@pytest.mark.parametrize("name", ["x" * 101, "ph\x00one"])
+def test_a_token_name_refused_says_so(client, alice, name):
+    """Found by a tester: the page came back with no token and not a word."""
+    client.force_login(alice)
+    page = html.unescape(client.post("/accounts/tokens/", {"name": name}, follow=True)
+                         .content.decode())  # fmt: skip
+    assert "No token was made:" in page
+    assert not ApiToken.objects.filter(user=alice).exists()
+
+
 def test_changing_the_password_revokes_every_token(client, alice):
     _, key = ApiToken.objects.issue(alice)
     assert _today(client, key).status_code == 200

@@ -977,7 +977,7 @@ def test_the_patient_page_and_api_go_back_through_every_session(client, api, cas
     theirs = log_session(bob, NOW)
     for cursor in ("nope", str(theirs.id), str(uuid.uuid4())):
         assert client.get(f"/clinic/patients/{alice.pk}/?before={cursor}").status_code == 404
-    assert_error(api.get(f"/patients/{alice.pk}?before={theirs.id}", user=carol), 404)
+    assert_error(api.get(f"/patients/{alice.pk}?before={theirs.id}", user=carol), 404, "before")
     assert_error(api.get(f"/patients/{alice.pk}?before=nope", user=carol), 422)
 
 

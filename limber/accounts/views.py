@@ -247,9 +247,11 @@ def name(request):
 @login_required
 def token_create(request):
     form = TokenForm(request.POST)
-    if not form.is_valid():
+    if not form.is_valid():  # said on the page, not dropped without a word
+        problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        messages.error(request, _("No token was made: %(why)s") % {"why": problems})
         return HttpResponseRedirect(reverse("account"))
-    _, key = ApiToken.objects.issue(request.user, name=form.cleaned_data["name"])
+    key = ApiToken.objects.issue(request.user, name=form.cleaned_data["name"])[1]
     # Shown once, on the next page; only its digest is stored.
     request.session["new_token"] = key
     return HttpResponseRedirect(reverse("account"))

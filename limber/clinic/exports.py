@@ -91,7 +91,9 @@ def patient_facts(patient, now: datetime, before: Any = None) -> dict[str, Any]:
     try:
         sessions, more = store.page_of(patient, SESSIONS_PAGE, before)
     except store.FieldError:
-        raise care.CareError("this patient has no session with this id", 404, "not_found") from None
+        raise care.CareError(
+            "this patient has no session with this id", 404, "not_found", "before"
+        ) from None
     row = next(iter(dashboard.rows_for(patient, now)), None)
     prescription = Prescription.objects.filter(patient=patient).first()
     # Only this link's (care.end deletes the record; this holds should a link end otherwise).
