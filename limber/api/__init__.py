@@ -123,8 +123,7 @@ def _invalid(request, exc: ValidationError):
     first = exc.errors[0] if exc.errors else {}
     message = str(first.get("msg", "invalid input")).removeprefix("Value error, ")
     field = _field_path(first.get("loc", ()))
-    if first.get("type") == "json_invalid":
-        return error(request, 400, "bad_json", "the body is not valid JSON")
+    # (A body that is not JSON never gets here: ninja answers it with HttpError 400 itself.)
     return error(request, 422, "invalid", message, field)
 
 
