@@ -486,11 +486,19 @@ def test_exports_hold_every_session_and_hold(client, api, alice):
     bodies[0]["holds"][0]["too_strong"] = True
     for b in bodies:
         api.post("/sessions", b, user=alice)
+    answered = {"answers": clear_answers(), "affected_side": "right", "seen_clinician": True}
+    assert api.post("/screening", answered, user=alice).status_code == 201
     client.force_login(alice)
     exported = client.get("/history/export.json")
     assert exported.streaming and exported["Content-Disposition"].endswith('.json"')
     data = json.loads(b"".join(exported.streaming_content))
     assert data["account"] == {"email": "alice@example.org", "given_name": "", "family_name": ""}
+    # Every answer of the symptoms check, the leg with sciatica included (a tester found it
+    # missing, though it shapes every plan).
+    check = data["screenings"][0]
+    assert check["answers"] == clear_answers() and check["affected_side"] == "right"
+    assert check["seen_clinician"] is True and check["flagged"] is False
+    assert check["cleared_at"] is None
     assert data["sessions"] == api.get("/history", user=alice).json()["sessions"]
     rows = list(csv.DictReader(io.StringIO(b"".join(client.get("/history/export.csv")
                                                     .streaming_content).decode())))  # fmt: skip

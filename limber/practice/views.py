@@ -115,7 +115,7 @@ def _today_so_far(user, now, planned: int) -> tuple[str, str]:
             finished_at__isnull=False,
         )
         .annotate(n=Count("holds"), full=Count("holds", filter=held))
-        .order_by("-full", "-n")
+        .order_by("-full", "-n", "-finished_at")  # the fullest, and of those the latest
         .values_list("n", "full", "finished_at")
         .first()
     )
@@ -234,8 +234,16 @@ def export(request, fmt):
 
 
 def _json_export(user, sessions):
+    # Everything the person answered, and whether a clinician lifted a flag (when, not who).
     screenings = [
-        {"created": s.created.isoformat(), "answers": s.answers, "flagged": s.flagged}
+        {
+            "created": s.created.isoformat(),
+            "answers": s.answers,
+            "affected_side": s.affected_side,
+            "seen_clinician": s.seen_clinician,
+            "flagged": s.flagged,
+            "cleared_at": s.cleared_at.isoformat() if s.cleared_at else None,
+        }
         for s in Screening.objects.filter(user=user)
     ]
     account = {"email": user.email, "given_name": user.first_name, "family_name": user.last_name}
