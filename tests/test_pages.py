@@ -281,6 +281,33 @@ def test_the_history_page_bears_a_session_dated_later_today_or_tomorrow(client, 
     assert "1 session so far." in response.content.decode()
 
 
+def test_the_hold_chart_shows_holds_people_did_and_the_pain_chart_the_worst_hold(client, screened):
+    """Found by a tester: the chart plotted the mean of both legs (17.5 s, a hold nobody did
+    and no plan names), and the pain chart left out the 8/10 a hold hurt that flagged the day."""
+    import uuid
+
+    from django.utils import timezone
+
+    from limber.practice.models import PracticeSession
+
+    s = PracticeSession.objects.create(
+        id=uuid.uuid4(), user=screened, started_at=timezone.now() - timedelta(hours=2),
+        pain_before=3, pain_after=4,
+    )  # fmt: skip
+    for n, (side, held, pain) in enumerate([("right", 20, 2), ("left", 15, 8)]):
+        s.holds.create(exercise="towel-hamstring-stretch", variant="towel", side=side, rep=1,
+                       target_s=held, held_s=held, pain=pain, position=n)  # fmt: skip
+    client.force_login(screened)
+    page = client.get("/history/").content.decode()
+    data = json.loads(
+        page.split('id="chart-data" type="application/json">')[1].split("</script>")[0]
+    )
+    assert data["holds"]["values"][1] == [20.0]  # the plan's 20 s, not 17.5
+    before, after, during = (data["pain"]["values"][i] for i in (1, 2, 3))
+    assert (before, after, during) == ([3], [4], [8])
+    assert "Pain before, during and after each session" in page
+
+
 def test_the_history_page_goes_back_through_every_session_a_page_at_a_time(client, screened, bob):
     from django.utils import timezone
 

@@ -6,7 +6,7 @@ import calendar as cal
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Max, Min
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from limber.accounts.device import local
@@ -76,6 +76,7 @@ def chart_data(
                 xs,
                 [p["pain_before"] for p in ordered],
                 [p["pain_after"] for p in ordered],
+                [p.get("hold_pain") for p in ordered],
                 pain_trend(xs, pains),
             ],
             "baseline": baseline,
@@ -85,13 +86,17 @@ def chart_data(
 
 
 def chart_points(user, since: datetime) -> list[dict[str, Any]]:
-    """The sessions since ``since`` as chart points: pains, and the mean hold per stretch.
+    """The sessions since ``since`` as chart points: pains, the longest hold per stretch, and
+    the worst pain answered after a hold.
 
-    Two queries of plain values, the holds averaged by the database, so the page costs what a
-    year costs, however long the history behind it.
+    The longest hold, not the mean: the leg with sciatica holds a step less, and a mean of both
+    legs (17.5 s) is a hold nobody did and the plan never names (a tester's finding); the
+    longest is the plan's own figure. Two queries of plain values, grouped by the database, so
+    the page costs what a year costs, however long the history behind it.
     """
     points = {
-        sid: {"started_at": started, "pain_before": before, "pain_after": after, "held": {}}
+        sid: {"started_at": started, "pain_before": before, "pain_after": after, "held": {},
+              "hold_pain": None}  # fmt: skip
         for sid, started, before, after in PracticeSession.objects.filter(
             user=user, started_at__gte=since
         ).values_list("id", "started_at", "pain_before", "pain_after")
@@ -99,11 +104,14 @@ def chart_points(user, since: datetime) -> list[dict[str, Any]]:
     held = (
         Hold.objects.filter(session__user=user, session__started_at__gte=since)
         .values_list("session_id", "exercise")
-        .annotate(mean=Avg("held_s"))
+        .annotate(longest=Max("held_s"), worst=Max("pain"))
     )
-    for sid, exercise, mean in held:
+    for sid, exercise, longest, worst in held:
         if sid in points:
-            points[sid]["held"][exercise] = round(mean, 1)
+            point = points[sid]
+            point["held"][exercise] = round(longest, 1)
+            if worst is not None:
+                point["hold_pain"] = max(worst, point["hold_pain"] or 0)
     return list(points.values())
 
 

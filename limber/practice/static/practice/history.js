@@ -99,6 +99,7 @@ const pain = data.pain;
 const painSeries = [
   { label: "Before the session", style: STYLES[0] },
   { label: "After the session", style: STYLES[1] },
+  { label: "Worst during a hold", style: STYLES[2] },
   { label: `Trend (average of ${pain.trend_days || 7} days)`, style: { stroke: "#475569", dash: [] }, line: true },
 ];
 const levels = pain.baseline === null || pain.baseline === undefined ? []
