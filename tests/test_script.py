@@ -16,6 +16,7 @@ from limber.core.script import (
     GET_READY_S,
     KINDS,
     NEW_SYMPTOMS,
+    NEW_SYMPTOMS_FIRST,
     SETUP_AUTO_S,
     SETUP_S,
     SWITCH_MIN_S,
@@ -231,8 +232,15 @@ def test_to_dict_is_json_a_player_can_read(library, first_day):
 def test_every_session_starts_with_new_symptoms_then_pain_before(library, first_day):
     steps = build_script(first_day, library).steps
     assert steps[0].kind == "pre_check" and steps[0].asks == ("new_symptoms",)
-    assert steps[0].say == NEW_SYMPTOMS == "Any new or worse symptoms since last time?"
+    # The first session comes right after the first symptoms check: no "last time" yet (a
+    # tester's finding); every later one asks about the time since the last.
+    assert (
+        steps[0].say == NEW_SYMPTOMS_FIRST == "Any new or worse symptoms since your symptoms check?"
+    )
     assert steps[0].if_yes == "/screening/"
+    second = prescribe(library, [play(build_script(first_day, library), DAY1)], DAY1 + timedelta(1))
+    again = build_script(second, library).steps[0]
+    assert again.say == NEW_SYMPTOMS == "Any new or worse symptoms since last time?"
     assert steps[1].kind == "check_in" and steps[1].asks == ("pain_before",)
     assert steps[1].skippable and "0 to 10" in steps[1].say
     first_hold = next(i for i, s in enumerate(steps) if s.kind == "hold")

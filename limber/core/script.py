@@ -71,6 +71,8 @@ FELT_NOT_PAINFUL = "A stretch should be felt, not painful."
 GENTLE = "Only as far as you feel a gentle stretch."
 EASE_OFF = "Ease off if you feel tingling or pain below the knee."
 NEW_SYMPTOMS = "Any new or worse symptoms since last time?"
+# The first session follows the first symptoms check: there is no "last time" yet.
+NEW_SYMPTOMS_FIRST = "Any new or worse symptoms since your symptoms check?"
 SCREENING_URL = "/screening/"
 
 TIMING_RULES = (
@@ -195,13 +197,19 @@ def build_script(
 
     steps: list[Step] = []
     if prescription.items:
+        # No stretch begun yet: the first session.
+        ask = (
+            NEW_SYMPTOMS_FIRST
+            if all(i.change == "start" for i in prescription.items)
+            else NEW_SYMPTOMS
+        )
         steps.append(
             Step(
                 "pre_check",
                 0,
                 "Before you start",
-                NEW_SYMPTOMS,
-                f"{NEW_SYMPTOMS} If yes, answer the symptoms check first.",
+                ask,
+                f"{ask} If yes, answer the symptoms check first.",
                 asks=("new_symptoms",),
                 if_yes=SCREENING_URL,
             )  # fmt: skip

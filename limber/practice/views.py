@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from limber.accounts.device import local, storage_key
 from limber.core import draw, progression
 from limber.core import screening as red_flags
+from limber.core.script import NEW_SYMPTOMS_FIRST
 from limber.library import get_library
 from limber.practice import history as charts
 from limber.practice import plan, store
@@ -170,15 +171,20 @@ def practice(request):
         ),
         "done_today": done_today,
         "earlier_today": earlier_today,
+        # The first session asks as the script (and the voice) does: there is no last time yet.
+        **(
+            {"new_symptoms_legend": _("Any new or worse symptoms since your symptoms check?")}
+            if today["script"]["steps"] and today["script"]["steps"][0]["say"] == NEW_SYMPTOMS_FIRST
+            else {}
+        ),
         "player": {
             "fast_playback": fast_playback_allowed(),
             "planned_holds": planned,
             "storage": storage_key(request.user),
             "complete_fraction": progression.COMPLETE_FRACTION,
         },
-        **QUESTIONS,
     }
-    return render(request, "practice/player.html", ctx)
+    return render(request, "practice/player.html", {**QUESTIONS, **ctx})
 
 
 QUESTIONS = {
