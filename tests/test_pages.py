@@ -339,3 +339,23 @@ def test_the_history_page_goes_back_through_every_session_a_page_at_a_time(clien
     theirs = PracticeSession.objects.create(user=bob, started_at=now - timedelta(days=1))
     for cursor in ("nope", str(theirs.id)):
         assert client.get(f"/history/?before={cursor}").status_code == 404
+
+
+def test_the_first_session_asks_about_symptoms_since_the_check_not_since_last_time(
+    client, screened
+):
+    from django.utils import timezone
+
+    from limber.practice.models import PracticeSession
+
+    client.force_login(screened)
+    first = client.get("/practice/").content.decode()
+    assert "since your symptoms check?" in first and "since last time?" not in first
+    done = timezone.now() - timedelta(days=1)
+    session = PracticeSession.objects.create(
+        user=screened, started_at=done, finished_at=done + timedelta(minutes=9), pain_before=2
+    )
+    session.holds.create(exercise="towel-hamstring-stretch", variant="towel", side="left",
+                         rep=1, target_s=10, held_s=10, position=0)  # fmt: skip
+    later = client.get("/practice/").content.decode()
+    assert "since last time?" in later and "since your symptoms check?" not in later
