@@ -140,7 +140,7 @@ def test_a_rise_of_two_over_the_baseline_on_two_of_three_sessions_pauses():
     assert today.paused and today.see_clinician
     assert today.notes[0].startswith(
         "Your pain is above your usual: pain was 4/10 and 4/10 in 2 of your last 3 sessions, "
-        "2 or more above your usual 2"
+        "2 or more above your usual 2/10, the last of them (yesterday)."
     )
     assert "gone up in your last" not in " ".join(today.notes)
 

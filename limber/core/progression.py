@@ -664,9 +664,11 @@ class _Replay:
         elif len(creeping) >= RISES_TO_PAUSE:
             cause = Cause(
                 "pain_rise", session.id, session.started_at,
+                # Ends so that the date said after it reads right ("..., the last of them
+                # yesterday"), not as the date of the usual pain ("your usual 2 yesterday").
                 f"pain was {' and '.join(f'{p}/10' for p in creeping)} in {len(creeping)} of "
                 f"your last {len(self.rises)} sessions, {PAIN_RISE_FLAG} or more above your "
-                f"usual {_num(base or 0)}",
+                f"usual {_num(base or 0)}/10, the last of them",
             )  # fmt: skip
         # A good day needs answers: pain known, spreading answered "no", no rise since last time.
         steady = (
