@@ -95,8 +95,13 @@ def chart_points(user, since: datetime) -> list[dict[str, Any]]:
     the page costs what a year costs, however long the history behind it.
     """
     points = {
-        sid: {"started_at": started, "pain_before": before, "pain_after": after, "held": {},
-              "hold_pain": None}  # fmt: skip
+        sid: {
+            "started_at": started,
+            "pain_before": before,
+            "pain_after": after,
+            "held": {},
+            "hold_pain": None,
+        }  # fmt: skip
         for sid, started, before, after in PracticeSession.objects.filter(
             user=user, started_at__gte=since
         ).values_list("id", "started_at", "pain_before", "pain_after")
