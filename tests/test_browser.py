@@ -180,12 +180,12 @@ def play_until_ready(page):
             answer_check_in(page)
 
 
-def up_to_the_first_stretch(page, email, pain_before="0"):
-    """A new person's first session at 25 times the speed, up to the first stretch's "I'm ready"
-    (the questions before it answered)."""
+def up_to_the_first_stretch(page, email, pain_before="0", speed=25):
+    """A new person's first session at 25 times the speed (or `speed`), up to the first
+    stretch's "I'm ready" (the questions before it answered)."""
     sign_up_and_screen(page, email)
     page.add_init_script("window.limberEvents = window.limberEvents || []")
-    page.goto("/practice/?speed=25")
+    page.goto(f"/practice/?speed={speed}")
     start(page, pain_before)
     play_until_ready(page)
 
@@ -673,3 +673,141 @@ def test_skipped_holds_are_not_called_done(page, live_server):
     page.goto("/practice/")
     assert page.get_by_text(f"Earlier today you held 0 of {expected} holds in full.").count()
     assert page.get_by_role("button", name="Start").is_visible()
+
+
+def severe_pain() -> int:
+    """The pain Limber calls severe (its own rule, which the page is given)."""
+    from limber.core import progression
+
+    return progression.SEVERE_PAIN
+
+
+def answer_up_to_the_first_stretch(page, pain_before):
+    """Start, answer "no new symptoms" and the pain before, up to whatever comes next."""
+    start(page)
+    page.locator("#new_symptoms-box").wait_for()
+    answer_check_in(page)
+    page.locator("#pain_now-box").wait_for()
+    answer_check_in(page, {"pain_now": str(pain_before)})
+
+
+def test_severe_pain_after_a_stretch_waits_offers_to_stop_and_says_to_contact_a_clinician(
+    page, live_server
+):
+    sign_up_and_screen(page, "severe@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.add_init_script(SPEECH_STUB)
+    page.goto("/practice/?speed=25")
+    steps = today_data(page)["script"]["steps"]
+    expected = hold_steps(page)
+    severe = severe_pain()
+    # Just below severe before the session: no warning, the first stretch's set-up comes.
+    answer_up_to_the_first_stretch(page, severe - 1)
+    page.locator("#ready").wait_for()
+    assert not page.locator("#severe").is_visible()
+    while not page.locator("#felt-box").is_visible():  # "How was the towel hamstring stretch?"
+        page.wait_for_function(
+            "!document.getElementById('checkin').hidden || !document.getElementById('ready-box').hidden"
+        )
+        if page.locator("#ready").is_visible():
+            page.locator("#ready").click()
+    first = page.evaluate("window.limberEvents.filter(e => e.type === 'hold').length")
+    answer_check_in(page, {"felt": "strong", "pain_now": "8"})
+
+    # The next stretch does not start: the player says this is severe pain and asks.
+    warning = page.locator("#severe")
+    expect(warning).to_be_visible()
+    assert not page.locator("#stage").is_visible()
+    assert "8/10" in warning.inner_text()
+    assert f"{severe}/10 or more is severe" in warning.inner_text()
+    assert "A stretch should be felt, not painful." in warning.inner_text()
+    stop = warning.get_by_role("button", name="Stop the session")
+    expect(stop).to_be_focused()  # the primary choice: Enter or Space stops
+    expect(warning.get_by_role("button", name="Carry on with the next stretch")).to_be_visible()
+    page.wait_for_function("window.spoken.some(t => t.includes('8/10'))")
+    intros = [s for s in steps if s["kind"] == "intro"]
+    next_intro = next(s for s in intros if s["exercise"] != intros[0]["exercise"])
+    own = set(next_intro["lines"]) - set(intros[0]["lines"])
+    assert own and not own & set(page.evaluate("window.spoken"))  # nothing of its set-up said
+
+    stop.click()
+    page.locator("#checkin").wait_for()  # how the session went is still asked
+    assert page.locator("#checkin-title").inner_text() == "How are you now?"
+    answer_check_in(page, {"pain_now": "5"})
+    page.locator("#done").wait_for()
+    assert page.locator("#done-note").inner_text() == f"Stopped after {first} of {expected} holds."
+    note = page.locator("#severe-note")
+    expect(note).to_be_visible()
+    assert f"pain reached 8/10 in this session ({severe}/10 or more is severe)" in note.inner_text()
+    assert "Stop stretching for today." in note.inner_text()
+    assert page.locator("#severe-note a").get_attribute("href") == "/screening/"
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+
+    session = PracticeSession.objects.get()
+    assert {(h.too_strong, h.pain) for h in session.holds.all()} == {(True, 8)}
+    # The done screen says what the plan says the next time (limber/core/progression.py).
+    from limber.practice import plan
+
+    tomorrow = plan.today(session.user, timezone.now() + timedelta(days=1))["prescription"]
+    advice = "Please contact your clinician before stretching further."
+    assert advice in tomorrow["notes"][0] and advice in note.inner_text()
+
+
+def test_severe_pain_before_the_session_can_be_carried_on_from(page, live_server):
+    sign_up_and_screen(page, "carry-on@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    answer_up_to_the_first_stretch(page, severe_pain())
+    warning = page.locator("#severe")
+    expect(warning).to_be_visible()
+    assert f"{severe_pain()}/10" in warning.inner_text()
+    warning.get_by_role("button", name="Carry on with the next stretch").click()
+    page.locator("#ready").wait_for()  # the first stretch's set-up, as chosen
+    assert page.evaluate("document.getElementById('stage').dataset.kind") == "intro"
+
+
+def test_a_hold_skipped_while_paused_counts_only_the_time_held(page, live_server):
+    # 10 times the speed: a 10 s hold lasts 1 s, time enough to pause it near its start.
+    up_to_the_first_stretch(page, "paused-skip@example.org", speed=10)
+    expected = hold_steps(page)
+    page.locator("#ready").click()
+    page.wait_for_function("document.getElementById('stage').dataset.kind === 'hold'")
+    page.keyboard.press("Space")
+    expect(page.locator("#pause")).to_have_text("Resume")
+    hold = next(s for s in today_data(page)["script"]["steps"] if s["kind"] == "hold")
+    # Paused for one and a half times the hold, then skipped (N).
+    page.wait_for_timeout(hold["seconds"] * 1000 / 10 * 1.5)
+    page.keyboard.press("n")
+    page.wait_for_function("window.limberEvents.some(e => e.type === 'hold')")
+    held = page.evaluate("window.limberEvents.find(e => e.type === 'hold').hold")
+    assert held["held_s"] < held["target_s"] / 2, held  # the paused time is not time held
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Stop here").click()
+    answer_check_in(page)
+    page.locator("#done").wait_for()
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    done = Hold.objects.count()
+    assert Hold.objects.order_by("position").first().held_s == held["held_s"]
+    assert page.locator("#done-note").inner_text() == (
+        f"Stopped after {done} of {expected} holds ({done} skipped or cut short)."
+    )
+
+
+def test_a_session_left_before_its_first_hold_is_not_sent_but_resumes(page, live_server):
+    sign_up_and_screen(page, "left-early@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/?speed=25")
+    answer_up_to_the_first_stretch(page, 2)
+    page.locator("#ready").wait_for()
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    # Left at the first stretch's set-up: nothing for the history, nothing counted.
+    assert PracticeSession.objects.count() == 0
+    page.reload()
+    page.get_by_text("You have a session in progress (0 of").wait_for()
+    assert PracticeSession.objects.count() == 0
+    page.get_by_role("button", name="Start").click()
+    page.locator("#ready").click()  # resumed where it was left, the answers kept
+    page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    session = PracticeSession.objects.get()
+    assert session.pain_before == 2 and session.holds.count() >= 1

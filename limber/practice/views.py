@@ -182,6 +182,7 @@ def practice(request):
             "planned_holds": planned,
             "storage": storage_key(request.user),
             "complete_fraction": progression.COMPLETE_FRACTION,
+            "severe_pain": progression.SEVERE_PAIN,
         },
     }
     return render(request, "practice/player.html", {**QUESTIONS, **ctx})

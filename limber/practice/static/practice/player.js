@@ -39,6 +39,11 @@ const HOLDS = script.steps.filter((s) => s.kind === "hold").length;
 // Steps that wait for "I'm ready": the script says so; older scripts waited on set-up and leg changes.
 const waits = (step) => step.wait_for_ready ?? (step.kind === "intro" || step.kind === "switch_side");
 const autoStartS = (step) => step.auto_start_s ?? step.seconds;
+// The pain Limber calls severe is the server's rule (SEVERE_PAIN in limber/core/progression.py,
+// 7/10 or more on the 0-10 scale), given with the page's settings, never a number of its own.
+const SEVERE = settings.severe_pain;
+const isSevere = (pain) => typeof pain === "number" && pain >= SEVERE;
+const holdsAhead = (index) => script.steps.slice(index).some((s) => s.kind === "hold");
 
 const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]*)/) || [])[1] || "";
 const outbox = new Outbox({
@@ -146,9 +151,13 @@ document.addEventListener("visibilitychange", () => {
 function nowIso() {
   return new Date().toISOString();
 }
+// The session in progress is kept on this device from its first step, so a reload resumes it;
+// it is handed to the outbox (and so to the account) only once a hold ends or it is finished:
+// a session left before any hold is nothing to keep in the history.
 function saveCurrent() {
   localStorage.setItem(CURRENT, JSON.stringify({
     date: today.date, index: state.index, session: state.session, pending: state.pendingHolds,
+    stored: state.stored,
   }));
 }
 function store() {
@@ -202,7 +211,7 @@ function render(step, index) {
   if (step.exercise) showFigure(step, index);
 }
 function showOnly(id) {
-  for (const panel of ["intro", "stage", "checkin", "done", "done-today"]) {
+  for (const panel of ["intro", "stage", "checkin", "severe", "done", "done-today"]) {
     if ($(panel)) $(panel).hidden = panel !== id;
   }
 }
@@ -211,7 +220,6 @@ function play(index) {
   state.index = index;
   state.stopListening();
   const step = script.steps[index];
-  if (step && step.kind !== "pre_check" && !state.stored) store();
   saveCurrent();
   if (!step || step.kind === "done") return finish(false);
   if (step.kind === "check_in" || step.kind === "pre_check") return checkIn(step);
@@ -261,6 +269,11 @@ function play(index) {
   tick();
 }
 
+// How long the current step has run: paused time left out, a pause still going on included.
+function elapsedMs(now = performance.now()) {
+  return (state.paused ? state.pauseStarted : now) - state.stepStarted - state.pausedFor;
+}
+
 function tick() {
   clearTimeout(state.timer);
   if (state.paused) return;
@@ -274,7 +287,7 @@ function tick() {
   const step = script.steps[state.index];
   // Calm cues during long holds (halfway, 5 more seconds): their times are the script's.
   const cues = step.kind === "hold" ? step.cues || [] : [];
-  const elapsedS = ((now - state.stepStarted - state.pausedFor) * speed) / 1000;
+  const elapsedS = (elapsedMs(now) * speed) / 1000;
   while (state.cuesSaid < cues.length && elapsedS >= cues[state.cuesSaid].at_s && left > 0) {
     say(cues[state.cuesSaid].say);
     window.limberEvents?.push({ type: "cue", say: cues[state.cuesSaid].say, at: now });
@@ -291,7 +304,8 @@ function endStep(skipped) {
   const step = script.steps[state.index];
   const end = performance.now();
   if (step.kind === "hold") {
-    const held = skipped ? end - state.stepStarted - state.pausedFor : step.seconds * 1000 / speed;
+    // Skipped (also while paused): only the time it was held counts, never the pause.
+    const held = skipped ? elapsedMs(end) : step.seconds * 1000 / speed;
     window.limberEvents?.push({ type: "hold-end", at: end, deadline: state.deadline });
     beep(520, 260);
     recordHold(step, held, coach.endHold());
@@ -353,15 +367,38 @@ function stopSession() {
   $("stop-confirm").dataset.resume = "";
   $("stop-confirm").close();
   clearTimeout(state.timer);
-  state.stopped = true;
   const step = script.steps[state.index];
-  if (step?.kind === "hold") {
-    const ms = (state.paused ? state.pauseStarted : performance.now()) - state.stepStarted - state.pausedFor;
-    recordHold(step, ms, coach.endHold());
-  }
-  // Jump to the final check-in: how the session went is worth keeping even when it is cut short.
+  if (step?.kind === "hold") recordHold(step, elapsedMs(), coach.endHold());
+  toFinalCheckIn();
+}
+// Jump to the final check-in: how the session went is worth keeping even when it is cut short.
+function toFinalCheckIn() {
+  state.stopped = true;
   const last = script.steps.findLastIndex((s) => s.kind === "check_in" && s.final);
   play(last > state.index ? last : script.steps.length);
+}
+
+// --- severe pain: the player does not go on by itself; stopping is the first choice -------------
+// DESIGN.md §6 and the severe_pain rule: after an answer of severe pain with stretching still to
+// come, say so plainly and ask; "carry on" plays `next`, "stop" goes to how the session went.
+function warnSevere(pain, next) {
+  clearTimeout(state.timer);
+  state.stopListening();
+  showOnly("severe");
+  const said = `You said your pain is ${pain}/10. That is severe pain (${SEVERE}/10 or more is severe).`;
+  $("severe-said").textContent = said;
+  $("severe-stop").onclick = toFinalCheckIn;
+  $("severe-go").onclick = () => play(next);
+  $("severe-stop").focus();
+  say([said, "A stretch should be felt, not painful. Stopping now is the safe choice.",
+    "Tap Stop the session, or Carry on with the next stretch."], { interrupt: true });
+  announce(`Severe pain. ${said}`);
+  window.limberEvents?.push({ type: "severe", pain, index: state.index, at: performance.now() });
+}
+// The highest answer of severe pain among `pains`, or null.
+function severeOf(pains) {
+  const severe = pains.filter(isSevere);
+  return severe.length ? Math.max(...severe) : null;
 }
 
 // --- check-ins: nothing pre-filled; each question answered or skipped (stored as null) ----------
@@ -431,6 +468,8 @@ function checkIn(step) {
       state.pendingHolds = [];
     }
     if (state.stored) store();
+    const severe = severeOf([answers.pain_before, answers.pain, answers.pain_after]);
+    if (severe !== null && holdsAhead(state.index + 1)) return warnSevere(severe, state.index + 1);
     play(state.index + 1);
   };
   const first = document.querySelector(`#${shownQuestions()[0]}-box input`);
@@ -504,7 +543,14 @@ function finish() {
       : `Stopped after ${n} of ${HOLDS} holds${short}.`;
   // DESIGN §6: symptoms that change are a reason to screen again before the next session.
   $("spread-note").hidden = !state.session.pain_spread;
-  say(all ? "Well done. That's today's session." : $("done-note").textContent);
+  // Severe pain at any time (the severe_pain flag: before, during or after) says what to do now.
+  const severe = severeOf([state.session.pain_before, state.session.pain_after, ...holds.map((h) => h.pain)]);
+  $("severe-note").hidden = severe === null;
+  $("severe-reached").textContent = severe === null
+    ? "" : `Severe pain: pain reached ${severe}/10 in this session (${SEVERE}/10 or more is severe).`;
+  const said = [all ? "Well done. That's today's session." : $("done-note").textContent];
+  if (severe !== null) said.push($("severe-reached").textContent, $("severe-advice").textContent.trim());
+  say(said);
   announce($("done-title").textContent);
   $("done").querySelector("a.button").focus();
 }
@@ -539,6 +585,9 @@ function start() {
   };
   keepAwake();
   coach.open();
+  // The pain question asked on this page (older scripts): severe pain is pointed out here too.
+  const severe = severeOf([state.session.pain_before]);
+  if (severe !== null && holdsAhead(0)) return warnSevere(severe, 0);
   play(0);
 }
 
@@ -554,7 +603,8 @@ if (saved && saved.date === today.date && saved.session && saved.index < script.
   $("start-hint").hidden = true;
   $("start").onclick = () => {
     state.session = saved.session;
-    state.stored = true;
+    // Kept before this version: it was sent from its first step on.
+    state.stored = saved.stored ?? true;
     state.pendingHolds = saved.pending || [];
     keepAwake();
     coach.open();
