@@ -811,3 +811,29 @@ def test_a_session_left_before_its_first_hold_is_not_sent_but_resumes(page, live
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     session = PracticeSession.objects.get()
     assert session.pain_before == 2 and session.holds.count() >= 1
+
+
+def test_while_a_clinician_is_suggested_start_waits_for_the_person_to_say_they_read_it(
+    page, live_server
+):
+    """Found by a tester: "Please contact your clinician before stretching further" sat right
+    above a Start button that started at once."""
+    from django.contrib.auth import get_user_model
+
+    sign_up_and_screen(page, "flagged@example.org")
+    user = get_user_model().objects.get(username="flagged@example.org")
+    # A session just now, after the symptoms check (a later clear check lifts the suggestion).
+    from limber.practice.models import Screening
+
+    Screening.objects.filter(user=user).update(created=timezone.now() - timedelta(hours=1))
+    when = timezone.now() - timedelta(minutes=10)
+    PracticeSession.objects.create(user=user, started_at=when, finished_at=when + timedelta(minutes=9),
+                                   pain_before=3, pain_after=8, pain_spread=False)  # fmt: skip
+    page.goto("/practice/")
+    expect(page.locator("#intro")).to_contain_text("Please contact your clinician")
+    start = page.locator("#start")
+    expect(start).to_be_disabled()
+    page.get_by_label("I have talked to a clinician about this pain since").check()
+    expect(start).to_be_enabled()
+    page.get_by_label("I have talked to a clinician about this pain since").uncheck()
+    expect(start).to_be_disabled()

@@ -359,3 +359,35 @@ def test_the_first_session_asks_about_symptoms_since_the_check_not_since_last_ti
                          rep=1, target_s=10, held_s=10, position=0)  # fmt: skip
     later = client.get("/practice/").content.decode()
     assert "since last time?" in later and "since your symptoms check?" not in later
+
+
+def _full_session_today(user, minutes_ago: int):
+    """A finished session today that held every hold of today's plan in full."""
+    from django.utils import timezone
+
+    from limber.practice import plan
+    from limber.practice.models import PracticeSession
+
+    now = timezone.now()
+    steps = [s for s in plan.today(user, now)["script"]["steps"] if s["kind"] == "hold"]
+    started = now - timedelta(minutes=minutes_ago)
+    session = PracticeSession.objects.create(
+        user=user, started_at=started, finished_at=started + timedelta(minutes=9),
+        pain_before=2, pain_after=2, pain_spread=False,
+    )  # fmt: skip
+    for n, s in enumerate(steps):
+        session.holds.create(exercise=s["exercise"], variant=s["variant"], side=s["side"],
+                             rep=s["rep"], target_s=s["target_s"], held_s=s["target_s"],
+                             position=n)  # fmt: skip
+
+
+def test_after_two_full_sessions_today_the_page_says_enough_and_offers_no_third(client, screened):
+    """Found by a tester: the page offered "Do it again" after two finished sessions, though
+    Limber's own rule is once a day, at most twice."""
+    client.force_login(screened)
+    _full_session_today(screened, minutes_ago=120)
+    once = client.get("/practice/").content.decode()
+    assert "Done for today" in once and 'id="again"' in once and "twice today" not in once
+    _full_session_today(screened, minutes_ago=30)
+    twice = client.get("/practice/").content.decode()
+    assert "That is twice today: enough for one day" in twice and 'id="again"' not in twice

@@ -22,7 +22,7 @@ from limber.core import screening as red_flags
 from limber.core.script import NEW_SYMPTOMS_FIRST
 from limber.library import get_library
 from limber.practice import history as charts
-from limber.practice import plan, store
+from limber.practice import plan, quotas, store
 from limber.practice.models import PracticeSession, Screening
 
 
@@ -101,8 +101,9 @@ def _legs(item: dict) -> str:
     return _("%(side)s leg first") % {"side": sides[0]}
 
 
-def _today_so_far(user, now, planned: int) -> tuple[str, str]:
-    """(done for today, earlier today): what the person already did today, in words."""
+def _today_so_far(user, now, planned: int) -> tuple[str, str, bool]:
+    """(done for today, earlier today, done twice): what the person already did today, in
+    words, and whether today's session was done in full twice (the most a day: FREQUENCY)."""
     # A hold skipped or cut short is not a hold done: held for progression's share of its time
     # (COMPLETE_FRACTION), as the player's own done screen counts.
     held = Q(holds__held_s__gte=F("holds__target_s") * progression.COMPLETE_FRACTION)
@@ -117,24 +118,24 @@ def _today_so_far(user, now, planned: int) -> tuple[str, str]:
         )
         .annotate(n=Count("holds"), full=Count("holds", filter=held))
         .order_by("-full", "-n", "-finished_at")  # the fullest, and of those the latest
-        .values_list("n", "full", "finished_at")
-        .first()
+        .values_list("n", "full", "finished_at")[: quotas.SESSIONS_PER_DAY]
     )
-    if done is None:
-        return "", ""
-    holds, full, finished = done
+    if not done:
+        return "", "", False
+    holds, full, finished = done[0]
     at = local(user, finished).strftime("%H:%M")
     if full >= planned:
+        twice = sum(f >= planned for _n, f, _at in done) >= 2
         return _("You finished today's session at %(at)s: all %(n)s holds.") % {
             "at": at, "n": full
-        }, ""  # fmt: skip
+        }, "", twice  # fmt: skip
     if full < holds:
         return "", _("Earlier today you held %(n)s of %(of)s holds in full.") % {
             "n": full, "of": planned
-        }  # fmt: skip
+        }, False  # fmt: skip
     return "", _("Earlier today you stopped after %(n)s of %(of)s holds.") % {
         "n": holds, "of": planned
-    }  # fmt: skip
+    }, False  # fmt: skip
 
 
 @login_required
@@ -160,7 +161,7 @@ def practice(request):
         for pose in POSES
     ]
     planned = sum(1 for step in today["script"]["steps"] if step["kind"] == "hold")
-    done_today, earlier_today = _today_so_far(request.user, now, planned)
+    done_today, earlier_today, done_twice = _today_so_far(request.user, now, planned)
     ctx = {
         "today": today,
         "figures": figures,
@@ -170,6 +171,7 @@ def practice(request):
             "pain_before" in step.get("asks", ()) for step in today["script"]["steps"]
         ),
         "done_today": done_today,
+        "done_twice": done_twice,
         "earlier_today": earlier_today,
         # The first session asks as the script (and the voice) does: there is no last time yet.
         **(

@@ -570,12 +570,16 @@ function showSync({ waiting, online, unreachable, error }) {
 // --- start, resume, keys -------------------------------------------------------------------------
 // Pain before the session is asked on this page only when the script does not ask it itself.
 const introPain = $("pain_before-box");
+// While a clinician is suggested (severe pain, or pain above the usual), Start waits until the
+// person says they have talked to one, or will go gently: the advice is read, not scrolled past.
+const clinicianOk = $("clinician-ok");
 function updateStart() {
-  const ok = !introPain || answerOf("pain_before") !== undefined;
-  $("start").disabled = !ok;
-  $("start-hint").hidden = ok;
+  const answered = !introPain || answerOf("pain_before") !== undefined;
+  $("start").disabled = !answered || (clinicianOk ? !clinicianOk.checked : false);
+  $("start-hint").hidden = answered;
 }
 introPain?.addEventListener("change", updateStart);
+clinicianOk?.addEventListener("change", updateStart);
 updateStart();
 
 function start() {
@@ -599,7 +603,7 @@ if (saved && saved.date === today.date && saved.session && saved.index < script.
   note.hidden = false;
   note.textContent = `You have a session in progress (${saved.session.holds.length} of ${HOLDS} holds done). Start continues it.`;
   if (introPain) introPain.hidden = true;
-  $("start").disabled = false;
+  $("start").disabled = clinicianOk ? !clinicianOk.checked : false;
   $("start-hint").hidden = true;
   $("start").onclick = () => {
     state.session = saved.session;
