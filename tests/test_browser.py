@@ -541,7 +541,9 @@ def test_new_or_worse_symptoms_before_a_session_lead_to_the_symptoms_check(page,
     assert page.locator("#checkin-title").inner_text() == "Before you start"
     page.locator('#new_symptoms-box input[value="yes"]').check(force=True)
     page.locator("#checkin-next").click()
-    page.wait_for_url("**/screening/")
+    page.wait_for_url("**/screening/?after=new-symptoms")
+    # The check says why it is asked (a tester landed on it without a word).
+    expect(page.locator("#why-asked")).to_contain_text("You said you have new or worse symptoms")
     assert PracticeSession.objects.count() == 0  # nothing was started
 
 

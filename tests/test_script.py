@@ -237,7 +237,7 @@ def test_every_session_starts_with_new_symptoms_then_pain_before(library, first_
     assert (
         steps[0].say == NEW_SYMPTOMS_FIRST == "Any new or worse symptoms since your symptoms check?"
     )
-    assert steps[0].if_yes == "/screening/"
+    assert steps[0].if_yes == "/screening/?after=new-symptoms"
     second = prescribe(library, [play(build_script(first_day, library), DAY1)], DAY1 + timedelta(1))
     again = build_script(second, library).steps[0]
     assert again.say == NEW_SYMPTOMS == "Any new or worse symptoms since last time?"

@@ -73,7 +73,8 @@ EASE_OFF = "Ease off if you feel tingling or pain below the knee."
 NEW_SYMPTOMS = "Any new or worse symptoms since last time?"
 # The first session follows the first symptoms check: there is no "last time" yet.
 NEW_SYMPTOMS_FIRST = "Any new or worse symptoms since your symptoms check?"
-SCREENING_URL = "/screening/"
+# Where "yes" to new or worse symptoms leads: the symptoms check, which then says why it is asked.
+NEW_SYMPTOMS_URL = "/screening/?after=new-symptoms"
 
 TIMING_RULES = (
     Rule(
@@ -211,7 +212,7 @@ def build_script(
                 ask,
                 f"{ask} If yes, answer the symptoms check first.",
                 asks=("new_symptoms",),
-                if_yes=SCREENING_URL,
+                if_yes=NEW_SYMPTOMS_URL,
             )  # fmt: skip
         )
         steps.append(

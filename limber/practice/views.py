@@ -76,6 +76,8 @@ def screening(request):
         "known_side": known_side,
         "sides": red_flags.SIDES,
         "max_age_days": red_flags.MAX_AGE_DAYS,
+        # Sent here by "yes" to new or worse symptoms before a session: say why.
+        "after_new_symptoms": request.GET.get("after") == "new-symptoms",
     }
     return render(request, "practice/screening.html", ctx, status=400 if errors else 200)
 
