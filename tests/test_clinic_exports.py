@@ -269,7 +269,12 @@ def test_the_handout_lists_the_red_flags_as_signs_and_says_an_equal_hold_once(cl
               "sides": ["left", "right"], "reps_per_side": 3, "hold_cap_s": None}  # fmt: skip
     put(client, f"/patients/{alice.pk}/prescription", rx(items=[seated]), carol)
     text = handout_text(api.get(f"/patients/{alice.pk}/handout.pdf", user=carol))
-    assert "?" not in text.split("Stop, and get urgent medical help")[1]
+    emergency = text.split("Stop, and get emergency help now if you have")[1]
+    assert "?" not in emergency
+    # The app's words for these signs: emergency care now, not "call your doctor ... today" (a
+    # clinician tester's finding: the handout was weaker than the app for cauda equina signs).
+    assert "go to an emergency department or call your emergency number" in emergency.lower()
+    assert "call your doctor" not in emergency.lower()
     assert "Do you have" not in text and "Have you" not in text
     assert "sciatica (pain, tingling or numbness) in both legs" in text
     assert "lost control of your bowels" in text
@@ -280,3 +285,31 @@ def test_the_handout_lists_the_red_flags_as_signs_and_says_an_equal_hold_once(cl
 def test_every_screening_question_has_a_sign_for_the_handout():
     assert set(exports.SIGNS) == {q.id for q in red_flags.QUESTIONS}
     assert not any("?" in sign for sign in exports.SIGNS.values())
+
+
+def test_fhir_says_a_both_legs_flag_and_its_clearing_as_limber_judged_them(api, cast):
+    """Found by a clinician tester: "both legs" chosen as the leg with sciatica (an emergency
+    red flag) was exported as a check answered all "no", and a flag lifted left no trace."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    alice, carol = cast["alice"], cast["carol"]
+    answered = {"answers": clear_answers(), "affected_side": "both"}
+    flagged = api.post("/screening", answered, user=alice).json()
+    assert flagged["flagged"] and flagged["urgent"]
+    assert api.post(f"/patients/{alice.pk}/screening/clear", {}, user=carol).status_code == 200
+    response = api.get(f"/patients/{alice.pk}/fhir", user=carol)
+    Bundle.model_validate_json(response.content)  # still valid R4(B)
+    checks = [e["resource"] for e in response.json()["entry"]
+              if e["resource"]["resourceType"] == "QuestionnaireResponse"]  # fmt: skip
+    latest = {i["linkId"]: i["answer"][0] for i in checks[-1]["item"]}
+    assert latest["both_legs"] == {"valueBoolean": True}
+    assert latest["affected_side"] == {"valueString": "both"}
+    lifted = next(i for i in checks[-1]["item"] if i["linkId"] == "cleared")
+    assert lifted["text"] == "Red flag lifted by Carol Physio"
+    assert "valueDateTime" in lifted["answer"][0]
+    assert "carol@clinic.example" not in response.content.decode()  # no address leaves
+    # The earlier clear check is exported as it was: no flag, nothing lifted.
+    assert {i["linkId"]: i["answer"][0] for i in checks[0]["item"]}["both_legs"] == {
+        "valueBoolean": False
+    }
+    assert not any(i["linkId"] == "cleared" for i in checks[0]["item"])

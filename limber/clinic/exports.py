@@ -443,21 +443,38 @@ def fhir_bundle(patient) -> dict[str, Any]:
             practitioner["name"] = [name]
         careplan["author"] = {"reference": _full_url("Practitioner", practitioner["id"])}
         entries.append(practitioner)
-    # Each symptoms check, as the questions and the answers given.
-    for check in patient.screenings.order_by("created", "id"):
+    # Each symptoms check, as the questions and the answers given, judged as Limber judged them:
+    # "both" legs is the both-legs red flag whatever that question's answer (screening.evaluate).
+    for check in patient.screenings.select_related("cleared_by").order_by("created", "id"):
+        answers = dict(check.answers)
+        if check.affected_side == "both":
+            answers["both_legs"] = True
         items = [
-            {"linkId": q.id, "text": q.text, "answer": [{"valueBoolean": check.answers[q.id]}]}
+            {"linkId": q.id, "text": q.text, "answer": [{"valueBoolean": answers[q.id]}]}
             for q in red_flags.QUESTIONS
-            if isinstance(check.answers.get(q.id), bool)
+            if isinstance(answers.get(q.id), bool)
         ]
-        response = {
-            "resourceType": "QuestionnaireResponse",
-            "id": f"{pid}-screening-{check.pk}",
-            "status": "completed",
-            "subject": subject,
-            "authored": check.created.isoformat(),
-        }
-        entries.append({**response, "item": items} if items else response)
+        if check.affected_side:
+            items.append({"linkId": "affected_side", "text": "Which leg has the sciatica?",
+                          "answer": [{"valueString": check.affected_side}]})  # fmt: skip
+        items.append({"linkId": "seen_clinician",
+                      "text": "A clinician has seen me about these symptoms.",
+                      "answer": [{"valueBoolean": check.seen_clinician}]})  # fmt: skip
+        if check.cleared_at is not None:
+            named = check.cleared_by and check.cleared_by.get_full_name()  # never an address
+            who = named or "a clinician"
+            items.append({"linkId": "cleared", "text": f"Red flag lifted by {who}",
+                          "answer": [{"valueDateTime": check.cleared_at.isoformat()}]})  # fmt: skip
+        entries.append(
+            {
+                "resourceType": "QuestionnaireResponse",
+                "id": f"{pid}-screening-{check.pk}",
+                "status": "completed",
+                "subject": subject,
+                "authored": check.created.isoformat(),
+                "item": items,
+            }
+        )
 
     def observation(oid: str, category: str, code: dict, when: str, **value: Any) -> None:
         entries.append(
