@@ -326,6 +326,19 @@ def test_pause_lasts_until_two_good_days_then_progress_resumes(library):
     )
 
 
+def test_a_run_of_rises_ending_in_a_spread_is_said_as_it_was(library):
+    """Found by a tester: three sessions where pain rose, then one where it spread, read "Pain
+    spread further down your leg in your last 4 sessions in a row"."""
+    history = _at_twenty(library)
+    for n in (6, 7, 8):
+        p = prescribe(library, history, day(n))
+        history.append(perform(p, day(n), pain_before=2, pain_after=4))
+    history.append(perform(prescribe(library, history, day(9)), day(9), spread=True))
+    first = prescribe(library, history, day(10)).notes[0]
+    assert first.startswith("Pain went up or spread further down your leg in 4 sessions in a row")
+    assert "spread further down your leg yesterday" in first
+
+
 def test_two_flagged_sessions_in_a_row_say_see_a_clinician(library):
     history = _at_twenty(library)
     for n in (6, 7):
@@ -333,7 +346,7 @@ def test_two_flagged_sessions_in_a_row_say_see_a_clinician(library):
     today = prescribe(library, history, day(8))
     assert today.see_clinician
     assert today.notes[0].startswith(
-        "Pain spread further down your leg in your last 2 sessions in a row."
+        "Pain spread further down your leg in 2 sessions in a row, the last yesterday."
     )
     assert "gone up" not in today.notes[0] and "contact your clinician" in today.notes[0]
     assert hold(today, TOWEL) == 10

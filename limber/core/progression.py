@@ -607,7 +607,9 @@ class _Replay:
         self.causes: list[Cause] = []  # since progression last resumed, oldest first
         self.good_days_since_flag: set[date] = set()
         self.flags_in_a_row = 0
+        self.run: list[str] = []  # the codes of those flagged sessions in a row, oldest first
         self.see: Cause | None = None  # what asked for a clinician, until a clear screening
+        self.see_run: tuple[str, ...] = ()  # the run of flags as it stood when `see` was set
         self.clear_at = clear_at
         self.last_pain: int | None = None
         self.last_answered: int | None = None
@@ -687,6 +689,7 @@ class _Replay:
         if cause is not None:
             self.causes.append(cause)
             self.flags_in_a_row += 1
+            self.run.append(cause.code)
             self.good_days_since_flag = set()
             for t in self.tracks.values():
                 t.step_back(cause)
@@ -695,8 +698,10 @@ class _Replay:
             )
             if clinician or self.flags_in_a_row >= FLAGS_FOR_CLINICIAN:
                 self.see = cause
+                self.see_run = tuple(self.run)
         elif session.finished_at is not None and by_stretch:
             self.flags_in_a_row = 0
+            self.run = []
             if any(self.tracks[slug].last_outcome == "good" for slug in by_stretch):
                 self.good_days_since_flag.add(session.day)
         if pain is not None:
@@ -711,6 +716,7 @@ class _Replay:
         self.see = None
         self.rises.clear()
         self.flags_in_a_row = 0
+        self.run = []
 
     def prescription(
         self, today: date, affected_side: str | None, now: datetime | None
@@ -841,16 +847,28 @@ def _prescription(
             )
     if see is not None:
         when = _when(see.day, today)
+        # The run of flagged sessions that asked for a clinician, said as it was: a tester read
+        # "pain spread ... in your last 4 sessions in a row" when it had spread once.
+        n = len(state.see_run)
+        spread = state.see_run.count("pain_spread")
         if see.code == "severe_pain":
-            first = f"Severe pain: {see.text} in the session {when} (7/10 or more is severe)."
+            first = (
+                f"Severe pain: {see.text} in the session {when} ({SEVERE_PAIN}/10 or more is "
+                "severe)."
+            )
         elif see.code == "pain_rise":
             first = f"Your pain is above your usual: {see.text} ({when})."
-        elif see.code == "pain_spread":
-            first = f"Pain spread further down your leg in your last {state.flags_in_a_row} "
-            first += "sessions in a row." if state.flags_in_a_row > 1 else "session."
+        elif see.code == "pain_spread" and spread == n:
+            first = (
+                f"Pain spread further down your leg in {n} sessions in a row, the last {when}."
+                if n > 1
+                else f"Pain spread further down your leg in the session {when}."
+            )
+        elif spread == 0:
+            first = f"Pain has gone up in {n} sessions in a row ({see.text} {when})."
         else:
             first = (
-                f"Pain has gone up in your last {state.flags_in_a_row} sessions in a row "
+                f"Pain went up or spread further down your leg in {n} sessions in a row "
                 f"({see.text} {when})."
             )
         notes.insert(
