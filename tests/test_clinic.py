@@ -391,6 +391,22 @@ def test_a_cap_above_the_goal_needs_a_reason_the_patient_sees(client, api, cast)
     assert towel["goal_s"] == 45
 
 
+def test_the_app_says_how_often_the_clinician_prescribed(client, api, cast):
+    """Found by a clinician tester: three times a week was on the handout and in the reminders,
+    while the app went on saying "Once a day; at most twice"."""
+    alice, carol = cast["alice"], cast["carol"]
+    assert api.get("/today", user=alice).json()["prescription"]["frequency"]["text"] == (
+        "Once a day; at most twice."
+    )
+    put(client, f"/patients/{alice.pk}/prescription", rx(times_per_week=3), carol)
+    frequency = api.get("/today", user=alice).json()["prescription"]["frequency"]
+    assert frequency["text"] == "3 times a week, as your clinician set; at most twice a day."
+    assert frequency["origin"] == "clinician"
+    client.force_login(alice)
+    page = html.unescape(client.get("/practice/").content.decode())
+    assert "3 times a week, as your clinician set" in page and "your clinician</span>" in page
+
+
 def test_today_follows_the_prescription(client, api, cast):
     alice, carol = cast["alice"], cast["carol"]
     before = api.get("/today", user=alice).json()

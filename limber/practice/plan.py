@@ -237,8 +237,21 @@ def today(user, now: datetime, status: dict[str, Any] | None = None) -> dict[str
 
 
 def _clinician_fields(cp: ClinicianPlan) -> dict[str, Any]:
-    return {
+    fields: dict[str, Any] = {
         "clinician_note": cp.clinician_note,
         "override_reason": cp.override_reason,
         "times_per_week": cp.times_per_week,
     }
+    if cp.times_per_week < 7:
+        # The clinician's frequency, where the app said "once a day" (a tester prescribed three
+        # times a week; the handout and reminders said so, the app did not).
+        fields["frequency"] = {
+            "per_week": cp.times_per_week,
+            "max_per_day": 2,
+            "text": f"{cp.times_per_week} times a week, as your clinician set; at most twice a "
+            "day.",
+            "origin": "clinician",
+            "source": "Your clinician's prescription",
+            "reason": "Your clinician set how often.",
+        }
+    return fields
