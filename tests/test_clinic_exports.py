@@ -313,3 +313,22 @@ def test_fhir_says_a_both_legs_flag_and_its_clearing_as_limber_judged_them(api, 
         "valueBoolean": False
     }
     assert not any(i["linkId"] == "cleared" for i in checks[0]["item"])
+
+
+def test_while_the_app_asks_for_a_clinician_the_handout_and_reminders_say_so(client, api, cast):
+    """Found by a clinician tester: after severe pain the app said "contact your clinician
+    before stretching further"; the handout printed the plan and the reminders rang as ever."""
+    alice, carol = cast["alice"], cast["carol"]
+    put(client, f"/patients/{alice.pk}/prescription", rx(), carol)
+    assert feed_event(client, api, alice)["SUMMARY"] == "Limber: your stretches"
+    # The symptoms check before the session: a later clear one lifts the suggestion.
+    Screening.objects.filter(user=alice).update(created=timezone.now() - timedelta(days=1))
+    log_session(alice, timezone.now() - timedelta(hours=3), pain_before=3, pain_after=8)
+    advice = api.get("/today", user=alice).json()["prescription"]["notes"][0]
+    assert "Please contact your clinician before stretching further" in advice
+    text = handout_text(api.get(f"/patients/{alice.pk}/handout.pdf", user=carol))
+    assert "Contact your clinician before stretching further" in text
+    assert "Severe pain: pain reached 8/10" in text
+    event = feed_event(client, api, alice)
+    assert event["SUMMARY"] == "Limber: contact your clinician before stretching further"
+    assert "Severe pain: pain reached 8/10" in str(event["DESCRIPTION"])

@@ -119,10 +119,35 @@ def patient_facts(patient, now: datetime, before: Any = None) -> dict[str, Any]:
             # A red flag that still stops practice: not cleared, and not followed by a clear
             # answer that says a clinician has seen the patient (DESIGN.md §6).
             "open_flag": flag.created.isoformat() if flag else None,
+            "checks": _checks(patient),
         },
         "sessions": sessions,
         "sessions_next": sessions[-1]["id"] if more else None,
     }
+
+
+CHECKS_SHOWN = 10  # the latest symptoms checks on the patient's page: what led to the flag now
+
+
+def _checks(patient) -> list[dict[str, Any]]:
+    """The latest symptoms checks, newest first: what each showed and who lifted a flag, when.
+    Before, a lifted flag left no trace on the clinician's side (a clinician tester's finding)."""
+    out = []
+    rows = patient.screenings.select_related("cleared_by").order_by("-created", "-id")
+    for row in rows[:CHECKS_SHOWN]:
+        result = red_flags.evaluate(row.answers, row.affected_side)
+        out.append(
+            {
+                "at": row.created.isoformat(),
+                "signs": [SIGNS[f] for f in result.flags],
+                "urgent": result.urgent,
+                "affected_side": row.affected_side,
+                "seen_clinician": row.seen_clinician,
+                "cleared_at": row.cleared_at.isoformat() if row.cleared_at else None,
+                "cleared_by": care.display_name(row.cleared_by) if row.cleared_by else None,
+            }
+        )
+    return out
 
 
 def _open_flag(patient):
@@ -172,10 +197,13 @@ def handout_items(patient, now: datetime | None = None) -> list[dict[str, Any]]:
     return handout_plan(patient, now)[0]
 
 
-def handout_plan(patient, now: datetime | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+def handout_plan(
+    patient, now: datetime | None = None
+) -> tuple[list[dict[str, Any]], list[str], str]:
     """The stretches the app would give the person now, with the prescribed doses (with no
-    prescription, the article's), and why any other prescribed stretch is held back for now
-    (the seated one until the lying ones have gone well; none while progression is paused)."""
+    prescription, the article's); why any other prescribed stretch is held back for now (the
+    seated one until the lying ones have gone well; none while progression is paused); and,
+    while the app asks the person to contact their clinician first, its words, else ""."""
     library = get_library()
     row = Prescription.objects.filter(patient=patient).first()
     data = row.data if row else None
@@ -186,6 +214,9 @@ def handout_plan(patient, now: datetime | None = None) -> tuple[list[dict[str, A
                "hold_cap_s": None} for slug, s in library.items()]
     )  # fmt: skip
     today = plan.today(patient, now or timezone.now())["prescription"]
+    # The app's first note says why and what to do (progression: severe pain, pain above the
+    # usual, flags in a row); the handout and the reminders say the same.
+    advice = today["notes"][0] if today["see_clinician"] and today["notes"] else ""
     given = {i["exercise"]: i for i in today["items"]}
     out, later = [], []
     for item in chosen:
@@ -224,7 +255,7 @@ def handout_plan(patient, now: datetime | None = None) -> tuple[list[dict[str, A
                 "rest": s.dose.rest_s.value,
             }
         )
-    return out, later
+    return out, later, advice
 
 
 def _svg_uri(svg: str) -> str:
@@ -245,12 +276,13 @@ def handout_pdf(patient, practice_url: str, paper: str = "a4", requester=None) -
     link = care.clinician_of(patient)
     # While a red flag stops practice, the handout says so instead of printing the plan.
     stop = red_flag_stop(patient)
-    items, later = handout_plan(patient) if stop is None else ([], [])
+    items, later, advice = handout_plan(patient) if stop is None else ([], [], "")
     ctx = {
         "patient": care.display_name(patient),
         "clinician": care.display_name(link.clinician) if link else "",
         "clinic": care.clinic_name(link.clinician) if link else "",
         "stop": stop,
+        "advice": advice,
         "items": items,
         "later": later,
         "prescription": row.data if row and stop is None else None,
@@ -306,7 +338,8 @@ def calendar_feed(patient, practice_url: str, now: datetime) -> bytes:
     row = Prescription.objects.filter(patient=patient).first()
     per_week = row.data["times_per_week"] if row else 7
     days = WEEKDAYS[per_week]
-    minutes = max(5, round(sum(_item_seconds(i) for i in handout_items(patient, now)) / 60))
+    items, _later, advice = handout_plan(patient, now)
+    minutes = max(5, round(sum(_item_seconds(i) for i in items) / 60))
     stop = red_flag_stop(patient)
     cal = Calendar()
     cal.add("prodid", "-//Limber//Reminders//EN")
@@ -315,7 +348,11 @@ def calendar_feed(patient, practice_url: str, now: datetime) -> bytes:
     event = Event()
     # One UID whatever the event says: calendar apps change the event in place.
     event.add("uid", f"limber-stretches-{patient.pk}@limber")
-    if stop is None:
+    if stop is None and advice:
+        # The reminders go on (gently is still allowed), saying first what the app says.
+        event.add("summary", "Limber: contact your clinician before stretching further")
+        event.add("description", f"{advice} Open: {practice_url}")
+    elif stop is None:
         event.add("summary", "Limber: your stretches")
         event.add(
             "description",
