@@ -315,6 +315,12 @@ def test_a_clinician_deleting_their_account_ends_their_patients_care(client, api
     alice, carol = cast["alice"], cast["carol"]
     put(client, f"/patients/{alice.pk}/prescription", rx(note="Note from Carol."), carol)
     client.force_login(carol)
+    # The page says first what else ends (a clinician tester deleted theirs unwarned).
+    asked = html.unescape(client.get("/accounts/delete/").content.decode())
+    assert "Your care of 1 patient (alice@example.org): each link ends" in asked
+    client.force_login(alice)
+    assert "It also ends:" not in client.get("/accounts/delete/").content.decode()
+    client.force_login(carol)
     deleted = client.post("/accounts/delete/", {"password": "stretch-gently-42"})
     assert deleted.status_code == 200
     assert not get_user_model().objects.filter(pk=carol.pk).exists()

@@ -273,6 +273,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return reverse("account")
 
 
+# What else deleting an account ends, in words, from the apps that know (the clinic registers
+# one for clinicians' patients): accounts imports no other app.
+DELETE_WARNINGS: list = []
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def delete_account(request):
@@ -285,6 +290,10 @@ def delete_account(request):
             user.delete()  # cascades to the profile, tokens, screenings, sessions and holds
             return render(request, "accounts/deleted.html", {"forget_device_storage": forget})
         form.add_error("password", _("That is not your password."))
+    warnings = [w for warn in DELETE_WARNINGS for w in warn(request.user)]
     return render(
-        request, "accounts/delete.html", {"form": form}, status=400 if form.errors else 200
+        request,
+        "accounts/delete.html",
+        {"form": form, "warnings": warnings},
+        status=400 if form.errors else 200,
     )

@@ -20,6 +20,12 @@ class ClinicConfig(AppConfig):
             _end_care_given_by_deleted_user, sender=get_user_model(), dispatch_uid="clinic-end"
         )
 
+        from limber.accounts import views as account_views
+        from limber.clinic import care
+
+        if care.deleting_ends not in account_views.DELETE_WARNINGS:
+            account_views.DELETE_WARNINGS.append(care.deleting_ends)
+
 
 def _end_care_given_by_deleted_user(sender, instance, **kwargs) -> None:  # type: ignore[no-untyped-def]
     from django.utils import timezone

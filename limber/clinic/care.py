@@ -163,6 +163,29 @@ def end(patient, now: datetime) -> bool:
     return bool(ended)
 
 
+def deleting_ends(user) -> list[str]:
+    """What deleting this account would end on the clinic's side, said on the delete page (a
+    clinician tester deleted theirs unwarned: six patients unlinked, prescriptions gone)."""
+    out = []
+    links = CareLink.objects.filter(clinician=user, ended=None).select_related("patient")
+    names = sorted(display_name(link.patient) for link in links)
+    if names:
+        out.append(
+            f"Your care of {len(names)} patient{'s' if len(names) != 1 else ''} "
+            f"({', '.join(names)}): each link ends, and the prescriptions and notes you set for "
+            "them are deleted, so they go back to Limber's plan from the article. Colleagues "
+            "you gave access lose it. To hand a patient over, ask them to join a colleague "
+            "first (they end your link on their care page and open the colleague's invite)."
+        )
+    shared = Access.objects.filter(colleague=user).count()
+    if shared:
+        out.append(
+            f"Your access to {shared} patient{'s' if shared != 1 else ''} that colleagues "
+            "shared with you."
+        )
+    return out
+
+
 def end_all_care_given_by(clinician, now: datetime) -> None:
     """A clinician's account is deleted: each of their patients' links ends as if the patient
     had ended it (before, the links vanished with the account and the prescriptions stayed,
