@@ -29,6 +29,7 @@ from limber.clinic.models import (
     Prescription,
     PrescriptionChange,
 )
+from limber.library import get_library
 from limber.practice import store
 from limber.practice.models import Hold, PracticeSession, Screening
 from tests.conftest import (
@@ -395,6 +396,12 @@ def test_a_cap_above_the_goal_needs_a_reason_the_patient_sees(client, api, cast)
     # The override is honoured: the towel stretch may now grow past the article's 30 s.
     towel = next(i for i in today["items"] if i["exercise"] == "towel-hamstring-stretch")
     assert towel["goal_s"] == 45
+    # The receiving record reads it too (the FHIR CarePlan's notes).
+    plan = api.get(f"/patients/{alice.pk}/fhir", user=carol).json()["entry"][1]["resource"]
+    assert [n["text"] for n in plan["note"]] == [
+        "Gently, please.",
+        "Holds longer than the article's goal, because: Long-standing tightness, seen in clinic.",
+    ]
 
 
 def test_the_app_says_how_often_the_clinician_prescribed(client, api, cast):
@@ -816,6 +823,11 @@ def test_fhir_bundle_is_valid_r4(client, api, cast):
     plan = bundle.entry[1].resource
     activity = plan.activity[0].detail
     assert activity.code.text == "Towel hamstring stretch"
+    # The whole prescription: the variant and the leg with sciatica too.
+    hands = get_library()["towel-hamstring-stretch"].variant("hands").name
+    assert activity.description == (
+        f"{hands}: 2 holds per side (left, right), up to 15 s each; leg with sciatica: left"
+    )
     assert activity.scheduledTiming.repeat.frequency == 7
     # Carol set it: the CarePlan's author, by name and no address, in force since she did.
     author = bundle.entry[2]

@@ -428,20 +428,25 @@ def fhir_bundle(patient) -> dict[str, Any]:
     activities = []
     if row:
         per_week = row.data["times_per_week"]
+        affected = row.data.get("affected_side")
         for item in row.data["items"]:
             s = library.get(item["exercise"])
             if s is None:
                 continue
             cap = item["hold_cap_s"] or s.dose.hold_goal_s.value
+            variant = s.variant(item["variant"]) if item.get("variant") else s.default_variant
             activities.append(
                 {
                     "detail": {
                         "kind": "ServiceRequest",
                         "code": {"text": s.name},
                         "status": "in-progress",
+                        # The whole prescription, as the patient's app plays it (a clinician
+                        # tester found the variant and the leg with sciatica missing).
                         "description": (
-                            f"{item['reps_per_side']} holds per side ({', '.join(item['sides'])}), "
-                            f"up to {cap:g} s each"
+                            f"{variant.name}: {item['reps_per_side']} holds per side "
+                            f"({', '.join(item['sides'])}), up to {cap:g} s each"
+                            + (f"; leg with sciatica: {affected}" if affected else "")
                         ),
                         "scheduledTiming": {
                             "repeat": {"frequency": per_week, "period": 1, "periodUnit": "wk"}
@@ -458,8 +463,13 @@ def fhir_bundle(patient) -> dict[str, Any]:
         "subject": subject,
         "activity": activities,
     }
-    if row and row.data.get("note"):
-        careplan["note"] = [{"text": row.data["note"]}]
+    notes = [row.data.get("note")] if row else []
+    if row and row.data.get("override_reason"):
+        notes.append(
+            f"Holds longer than the article's goal, because: {row.data['override_reason']}"
+        )
+    if any(notes):
+        careplan["note"] = [{"text": n} for n in notes if n]
     if not activities:
         del careplan["activity"]
     entries = [resource_patient, careplan]
