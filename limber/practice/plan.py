@@ -242,7 +242,7 @@ def _clinician_fields(cp: ClinicianPlan) -> dict[str, Any]:
         "override_reason": cp.override_reason,
         "times_per_week": cp.times_per_week,
     }
-    if cp.times_per_week < 7:
+    if cp.times_per_week is not None and cp.times_per_week < 7:
         # The clinician's frequency, where the app said "once a day" (a tester prescribed three
         # times a week; the handout and reminders said so, the app did not).
         fields["frequency"] = {
