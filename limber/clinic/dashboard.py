@@ -7,8 +7,9 @@ holds, and never reads a hold.
 
 from __future__ import annotations
 
+import math
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 
@@ -24,10 +25,31 @@ from limber.core import screening as red_flags
 from limber.core.progression import FLAGS_FOR_CLINICIAN, PAIN_RISE_FLAG
 from limber.practice.models import PracticeSession, Screening
 
-WINDOW_DAYS = 28  # the issue: adherence "in the last 7 and 28 days"; also the sparkline's span
+# The issue: adherence "in the last 7 and 28 days"; also the sparkline's span. Days are the
+# patient's calendar days (today and the 6 or 27 days before it), never rolling hours: seven
+# times 24 hours back from now touches eight dates, and a daily patient read "8 / 7".
+WINDOW_DAYS = 28
 RECENT_DAYS = 7  # Limber's default: alerts are about this week; the weeks before are the usual
 BASELINE_MIN_SESSIONS = 3  # Limber's default: fewer answers than this are not a "usual" pain
 NO_SESSION_DAYS = 3  # the issue: "no session for 3 days against a daily prescription"
+# A patient with no prescription follows the article's plan, which is daily (today's session
+# and the reminder feed count it so): their silence is judged as a daily patient's.
+UNPRESCRIBED_PER_WEEK = 7
+
+
+def no_session_days(per_week: int) -> int:
+    """Days without a session before the "no sessions" alert: as long as NO_SESSION_DAYS
+    prescribed sessions take. That is the issue's 3 days for daily practice, scaled to the
+    times a week, so that a patient asked for 3 a week is not called late after 3 days, and one
+    who stops entirely is still found (7 days at 3 a week, 21 at once a week)."""
+    return math.ceil(NO_SESSION_DAYS * 7 / max(1, min(per_week, 7)))
+
+
+def _times(per_week: int) -> str:
+    return (
+        "daily" if per_week == 7 else "once a week" if per_week == 1 else f"{per_week} times a week"
+    )
+
 
 # Why each alert is raised, in a physiotherapist's words (the rules' sources are DESIGN.md §6
 # and the issue; see the constants above and limber.core.progression).
@@ -39,7 +61,10 @@ ALERT_SOURCES = {
     f"above the patient's usual pain: Limber stops the holds growing and steps back",
     "pain_spread": "pain spreading down the leg: Limber pauses progression and the less gentle "
     "stretches",
-    "no_sessions": f"no session for {NO_SESSION_DAYS} days although daily practice is prescribed",
+    "no_sessions": f"no session for as long as {NO_SESSION_DAYS} prescribed sessions take: "
+    f"{no_session_days(7)} days when daily practice is prescribed (or nothing is prescribed yet: "
+    f"the article's plan is daily), {no_session_days(3)} days at 3 times a week, "
+    f"{no_session_days(1)} at once a week",
     "see_clinician": f"{FLAGS_FOR_CLINICIAN} sessions in a row raised pain or spread down the leg: "
     "Limber suggests the patient sees their clinician",
 }
@@ -144,10 +169,15 @@ def alerts_for(
         alert("red_flag", reason)
         out.insert(0, out.pop())
         out[0] |= {"urgency": "emergency" if emergency else "doctor", "flags": flags}
-    if prescription and prescription.get("times_per_week") == 7:
-        since = last_session or linked_since
-        if since is not None and now - since >= timedelta(days=NO_SESSION_DAYS):
-            alert("no_sessions", f"no session for {(now - since).days} days; prescribed daily")
+    per_week = (prescription or {}).get("times_per_week") or UNPRESCRIBED_PER_WEEK
+    since = last_session or linked_since
+    if since is not None and now - since >= timedelta(days=no_session_days(per_week)):
+        plan = (
+            f"prescribed {_times(per_week)}"
+            if prescription
+            else "no prescription yet, so the article's daily plan"
+        )
+        alert("no_sessions", f"no session for {(now - since).days} days; {plan}")
     tail = sessions[-FLAGS_FOR_CLINICIAN:]
     if len(tail) == FLAGS_FOR_CLINICIAN and all(_flagged(s) for s in tail):
         alert(
@@ -173,16 +203,38 @@ def sparkline(values: list[int | None], width: int = 120, height: int = 28) -> s
 def rows(clinician, now: datetime) -> list[dict[str, Any]]:
     """One row per patient this clinician may see; seven queries at most, whatever their number."""
     User = get_user_model()
-    return _rows(User.objects.filter(visible_patients_q(clinician), is_active=True), now)
+    return _rows(User.objects.filter(visible_patients_q(clinician), is_active=True), now, clinician)
 
 
-def _target(per_week: int | None, days: int, linked: datetime | None, now: datetime) -> int | None:
-    """Days of practice the prescription asks for in the last ``days``; a patient who joined
-    their clinician within that time is asked for the days since then, not weeks before."""
+def urgency(alerts: list[dict[str, Any]]) -> int:
+    """Where a patient stands on the dashboard, most urgent first: 0 an emergency red flag
+    (emergency care now, DESIGN.md §6), 1 another red flag (a doctor before any practice),
+    2 any other alert, 3 none. How many alerts a patient has does not count: three pain alerts
+    are less urgent than one emergency sign."""
+    flag = next((a for a in alerts if a["kind"] == "red_flag"), None)
+    if flag is not None:
+        return 0 if flag.get("urgency") == "emergency" else 1
+    return 2 if alerts else 3
+
+
+def by_urgency(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows by urgency(), keeping their order (by e-mail address) within each group."""
+    return sorted(rows, key=lambda r: urgency(r["alerts"]))
+
+
+def _first_day(today: date, days: int, linked: date | None) -> date:
+    """The first of the ``days`` calendar days up to today, or the day the patient joined their
+    clinician when that is later: the days counted and the days asked for are the same ones."""
+    first = today - timedelta(days=days - 1)
+    return max(first, linked) if linked is not None else first
+
+
+def _target(per_week: int | None, today: date, first: date) -> int | None:
+    """Days of practice the prescription asks for from ``first`` to today: a patient who joined
+    their clinician within the window is asked for the days since then, not weeks before."""
     if not per_week:
         return None
-    if linked is not None:
-        days = max(1, min(days, (now - linked).days + 1))
+    days = max(1, (today - first).days + 1)
     return max(1, round(per_week * days / 7))
 
 
@@ -190,7 +242,7 @@ def rows_for(patient, now: datetime) -> list[dict[str, Any]]:
     return _rows(get_user_model().objects.filter(pk=patient.pk), now)
 
 
-def _rows(visible, now: datetime) -> list[dict[str, Any]]:
+def _rows(visible, now: datetime, viewer=None) -> list[dict[str, Any]]:
     User = get_user_model()
     patients = list(
         visible.distinct()
@@ -200,15 +252,32 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
     # Each patient's sessions on their own clock: their days, and the days the alerts name.
     zones = {p["id"]: zone_named(p["profile__time_zone"] or "") for p in patients}
     ids = [p["id"] for p in patients]
-    links = dict(
-        User.objects.filter(pk__in=ids, care_links__ended=None).values_list(
-            "pk", "care_links__created"
-        )
-    )
+    # The patient's current link: since when, and to whom (a colleague's dashboard says who
+    # shared the patient: only the patient's own clinician can, limber.clinic.care.grant).
+    links: dict[int, datetime] = {}
+    owners: dict[int, tuple[int, str]] = {}
+    for pk, created, owner, first_name, last_name, email in User.objects.filter(
+        pk__in=ids, care_links__ended=None
+    ).values_list(
+        "pk",
+        "care_links__created",
+        "care_links__clinician",
+        "care_links__clinician__first_name",
+        "care_links__clinician__last_name",
+        "care_links__clinician__email",
+    ):
+        links[pk] = created
+        owners[pk] = (owner, f"{first_name} {last_name}".strip() or email)
     prescriptions = dict(
         Prescription.objects.filter(patient_id__in=ids).values_list("patient_id", "data")
     )
-    since = now - timedelta(days=WINDOW_DAYS)
+    # Each patient's today, on their clock. A link made after `now` (a dashboard read as of an
+    # earlier moment) shortens nothing.
+    today = {i: timezone.localtime(now, zones[i]).date() for i in ids}
+    first_28 = {i: today[i] - timedelta(days=WINDOW_DAYS - 1) for i in ids}
+    # A day more than the window: the first local day can start up to a day (and a summer
+    # hour) before now minus 28 days; what is before it is left out below.
+    since = now - timedelta(days=WINDOW_DAYS + 1)
     by_patient: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     for s in (
         PracticeSession.objects.filter(user_id__in=ids, started_at__gte=since, started_at__lte=now)
@@ -230,7 +299,8 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
         )
     ):
         s["started_at"] = timezone.localtime(s["started_at"], zones[s["user_id"]])
-        by_patient[s["user_id"]].append(s)
+        if s["started_at"].date() >= first_28[s["user_id"]]:
+            by_patient[s["user_id"]].append(s)
     quiet = [i for i in ids if not by_patient[i]]
     last_before = (
         dict(
@@ -261,13 +331,23 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
                 del open_flags[uid]
 
     out = []
-    week_from = now - timedelta(days=RECENT_DAYS)
     for p in patients:
         sessions = by_patient[p["id"]]
+        linked = links.get(p["id"])
+        link_day = (
+            timezone.localtime(linked, zones[p["id"]]).date()
+            if linked is not None and linked <= now
+            else None
+        )
+        day = today[p["id"]]
+        from_7 = _first_day(day, RECENT_DAYS, link_day)
+        from_28 = _first_day(day, WINDOW_DAYS, link_day)
+        dates = {s["started_at"].date() for s in sessions}
+        owner = owners.get(p["id"])
         data = prescriptions.get(p["id"])
         last = sessions[-1]["started_at"] if sessions else last_before.get(p["id"])
         last = last and timezone.localtime(last, zones[p["id"]])
-        per_week = data["times_per_week"] if data else None
+        per_week = data.get("times_per_week") if data else None
         good = sum(s["good_form_s"] for s in sessions)
         held = sum(s["timed_held_s"] for s in sessions)
         pains = [_pain(s) for s in sessions]
@@ -278,16 +358,18 @@ def _rows(visible, now: datetime) -> list[dict[str, Any]]:
                 "name": f"{p['first_name']} {p['last_name']}".strip() or p["email"],
                 "last_session": last.isoformat() if last else None,
                 "last_session_at": last,
-                "days_7": len(
-                    {s["started_at"].date() for s in sessions if s["started_at"] >= week_from}
-                ),
-                "days_28": len({s["started_at"].date() for s in sessions}),
-                "target_7": _target(per_week, 7, links.get(p["id"]), now),
-                "target_28": _target(per_week, 28, links.get(p["id"]), now),
+                "days_7": sum(d >= from_7 for d in dates),
+                "days_28": sum(d >= from_28 for d in dates),
+                "target_7": _target(per_week, day, from_7),
+                "target_28": _target(per_week, day, from_28),
                 "pain": pains,
                 "latest_pain": next((v for v in reversed(pains) if v is not None), None),
                 "good_form_share": round(good / held, 2) if held else None,
                 "prescribed": data is not None,
+                # Who shared the patient with this clinician (their own clinician), if anyone.
+                "shared_by": owner[1]
+                if viewer is not None and owner and owner[0] != viewer.pk
+                else None,
                 "alerts": alerts_for(
                     sessions, open_flags.get(p["id"]), data, last, links.get(p["id"]), now
                 ),

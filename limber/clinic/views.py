@@ -32,6 +32,7 @@ from limber.library import get_library
 from limber.practice import history as charts
 from limber.security import client_ip
 
+TOO_MANY = gettext_lazy("Too many sign-ups from here. Please try again later.")
 TAKEN = gettext_lazy(
     "This address already has a Limber account: log in with it (the link below), then join. "
     "If you have just signed up with it, open the link in the mail we sent you first."
@@ -43,12 +44,13 @@ TAKEN = gettext_lazy(
 def home(request):
     if role_of(request.user) != Profile.CLINICIAN:
         return HttpResponseRedirect(reverse("clinic-care"))
-    rows = dashboard.rows(request.user, timezone.now())
+    # Emergency red flags first, then the other red flags, then other alerts (dashboard.urgency).
+    rows = dashboard.by_urgency(dashboard.rows(request.user, timezone.now()))
     base = reverse("clinic-patient", args=[0]).removesuffix("0/")
     columns = [html.escape(str(c)) for c in COLUMN_NAMES]  # in the request's language
     ctx = {
         "columns": columns,
-        "rows": [_row_html(r, f"{base}{r['id']}/", columns) for r in rows],
+        "rows": [_row_html(r, f"{base}{r['id']}/", columns, n) for n, r in enumerate(rows)],
         "alert_sources": dashboard.ALERT_SOURCES.values(),
     }
     return render(request, "clinic/dashboard.html", ctx)
@@ -65,10 +67,10 @@ COLUMN_NAMES = [
 ]
 
 
-def _row_html(r: dict, url: str, label: list[str]) -> str:
-    """One patient's row. Built here with f-strings rather than template tags or format_html:
-    for 200 patients those were a third of the page's time (bench/bench_clinic.py). Every text
-    is escaped; the numbers are ours."""
+def _row_html(r: dict, url: str, label: list[str], place: int) -> str:
+    """One patient's row, the ``place``-th by urgency. Built here with f-strings rather than
+    template tags or format_html: for 200 patients those were a third of the page's time
+    (bench/bench_clinic.py). Every text is escaped; the numbers are ours."""
     e = html.escape
     alerts = (
         "".join(
@@ -91,18 +93,26 @@ def _row_html(r: dict, url: str, label: list[str]) -> str:
         f"{share * 100:.0f} %" if share is not None
         else f'<span class="note" title="{e(_("the camera check was not used"))}">–</span>'
     )  # fmt: skip
-    no_rx = (
+    notes = (
         "" if r["prescribed"] else f'<br><small class="note">{e(_("no prescription yet"))}</small>'
     )
+    if r["shared_by"]:  # a colleague's patient, shared with this clinician
+        shared = _("shared by %(name)s") % {"name": r["shared_by"]}
+        notes = f'<br><small class="note shared">{e(shared)}</small>{notes}'
     week = f"{r['days_7']} / {r['target_7']}" if r["target_7"] else r["days_7"]
     month = f"{r['days_28']} / {r['target_28']}" if r["target_28"] else r["days_28"]
+    rank = dashboard.urgency(r["alerts"])
     marked = ' class="has-alert"' if r["alerts"] else ""
+    if rank < 2:
+        marked += ' data-red-flag=""'  # the row's edge in the red flag's colour (clinic.css)
     # data-label: the column's name (escaped), shown beside each value where the rows stack as
     # cards (a phone: clinic.css).
     return mark_safe(
         f"<tr{marked}>"
-        f'<td class="who" data-sort="{e(r["name"].lower())}"><a href="{url}">{e(r["name"])}</a>{no_rx}</td>'
-        f'<td class="alerts" data-label="{label[1]}" data-sort="{len(r["alerts"])}">{alerts}</td>'
+        f'<td class="who" data-sort="{e(r["name"].lower())}"><a href="{url}">{e(r["name"])}</a>{notes}</td>'
+        # Sorted by Alerts, the rows come back in the page's own order: by urgency, not by the
+        # number of alerts (three pain alerts are not more urgent than one emergency).
+        f'<td class="alerts" data-label="{label[1]}" data-sort="{place}">{alerts}</td>'
         f'<td data-label="{label[2]}" data-sort="{e(r["last_session"] or "")}">{when}</td>'
         f'<td data-label="{label[3]}" data-sort="{r["days_7"]}">{week}</td>'
         f'<td data-label="{label[4]}" data-sort="{r["days_28"]}">{month}</td>'
@@ -131,32 +141,42 @@ def invite(request, code):
 
 @require_http_methods(["GET", "POST"])
 def join(request, code):
-    """Open an invite link: sign up here (or log in) and join the clinician in one step."""
+    """Open an invite link: sign up here (or log in) and join the clinician in one step.
+
+    A working invite is let past the per-address sign-up limit: patients scanning the QR code
+    on a clinic's Wi-Fi all come from one address, and each code comes from a clinician and
+    makes one account at most (care.join uses it up in the same transaction). Everything else
+    here counts against that limit, as a sign-up does: a code nobody made (what guessing codes
+    looks like), a used or expired one, and an address that is taken (else a working invite
+    would test addresses without limit)."""
+    ip = client_ip(request)
     inv = Invite.objects.select_related("clinician").filter(code=code.upper()).first()
     if inv is None:
+        if throttle.SIGNUP_PER_ADDRESS.reached(ip):
+            return _too_many(request)
+        throttle.SIGNUP_PER_ADDRESS.count(ip)
         raise Http404
     form = SignupForm(request.POST or None) if not request.user.is_authenticated else None
     error = ""
     status = 200
     expired = inv.used_at is not None or inv.expires <= timezone.now()
-    ip = client_ip(request)
     if request.method == "POST" and expired:
+        if throttle.SIGNUP_PER_ADDRESS.reached(ip):
+            return _too_many(request)
+        throttle.SIGNUP_PER_ADDRESS.count(ip)
         status = 400  # nothing is looked up or made with a dead code
-    elif request.method == "POST" and form is not None and throttle.SIGNUP_PER_ADDRESS.reached(ip):
-        error, status = _("Too many sign-ups from here. Please try again later."), 429
     elif request.method == "POST":
         try:
             with transaction.atomic():
                 if form is not None:
                     if not form.is_valid():
                         raise care.CareError("")
-                    throttle.SIGNUP_PER_ADDRESS.count(ip)
-                    user = _sign_up(form)
+                    user = _sign_up(form, ip)
                 else:
                     user = request.user
                 care.join(user, code, timezone.now())
         except care.CareError as e:
-            error, status = str(e), 400
+            error, status = str(e), 429 if e.status == 429 else 400
         else:
             if form is not None:
                 auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -173,12 +193,20 @@ def join(request, code):
     return render(request, "clinic/join.html", ctx, status=status)
 
 
-def _sign_up(form):
+def _too_many(request):
+    return render(request, "accounts/too_many.html", {"message": TOO_MANY}, status=429)
+
+
+def _sign_up(form, ip: str):
     """A new patient account, in use at once: the invite stands for the mailed link. An address
     that already has an account logs in first; its password is not tried here, where no login
-    limit counts the tries. An unconfirmed sign-up of the address is completed instead."""
+    limit counts the tries; nor is a sign-up still waiting for its mailed link completed here
+    (sign_up). Saying an address is taken counts against the sign-up limit (join's docstring)."""
     user, made = sign_up(form.cleaned_data["email"], form.cleaned_data["password"], confirmed=True)
     if not made:
+        if throttle.SIGNUP_PER_ADDRESS.reached(ip):
+            raise care.CareError(str(TOO_MANY), 429)
+        throttle.SIGNUP_PER_ADDRESS.count(ip)
         raise care.CareError(TAKEN)
     return user
 
@@ -253,6 +281,9 @@ def patient(request, patient_id):
         s["when"] = datetime.fromisoformat(s["started_at"])
     for c in facts["changes"]:
         c["when"] = datetime.fromisoformat(c["at"])
+    for k in facts["screening"]["checks"]:
+        k["when"] = datetime.fromisoformat(k["at"])
+        k["cleared_when"] = datetime.fromisoformat(k["cleared_at"]) if k["cleared_at"] else None
     flag = facts["screening"]["open_flag"]
     ctx["flag_when"] = datetime.fromisoformat(flag) if flag else None
     last = facts.get("last_session")
