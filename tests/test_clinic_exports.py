@@ -3,6 +3,7 @@
 Uses the clinic's shared cast (tests/test_clinic.py): Carol is Alice's clinician.
 """
 
+import html
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -287,7 +288,7 @@ def test_every_screening_question_has_a_sign_for_the_handout():
     assert not any("?" in sign for sign in exports.SIGNS.values())
 
 
-def test_fhir_says_a_both_legs_flag_and_its_clearing_as_limber_judged_them(api, cast):
+def test_fhir_says_a_both_legs_flag_and_its_clearing_as_limber_judged_them(client, api, cast):
     """Found by a clinician tester: "both legs" chosen as the leg with sciatica (an emergency
     red flag) was exported as a check answered all "no", and a flag lifted left no trace."""
     from fhir.resources.R4B.bundle import Bundle
@@ -313,6 +314,14 @@ def test_fhir_says_a_both_legs_flag_and_its_clearing_as_limber_judged_them(api, 
         "valueBoolean": False
     }
     assert not any(i["linkId"] == "cleared" for i in checks[0]["item"])
+    # And the clinician's side keeps the trace: the API and the patient's page.
+    shown = api.get(f"/patients/{alice.pk}", user=carol).json()["screening"]["checks"]
+    assert shown[0]["urgent"] and shown[0]["cleared_by"] == "Carol Physio"
+    assert shown[0]["affected_side"] == "both" and not shown[1]["signs"]
+    client.force_login(carol)
+    page = html.unescape(client.get(f"/clinic/patients/{alice.pk}/").content.decode())
+    table = page.split('id="checks-h"')[1].split("</section>")[0]
+    assert "Emergency:" in table and "by Carol Physio" in table
 
 
 def test_while_the_app_asks_for_a_clinician_the_handout_and_reminders_say_so(client, api, cast):
