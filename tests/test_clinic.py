@@ -1457,3 +1457,22 @@ def test_a_name_that_cannot_be_shown_is_refused_by_its_field_and_the_old_one_kep
     assert client.post("/accounts/name/", {"first_name": "Mallory"}).status_code == 302
     alice.refresh_from_db()
     assert alice.first_name == "Alice"
+
+
+def test_the_prescription_form_lists_its_errors_in_the_order_of_the_page(client, cast):
+    """Found by a clinician tester: Wall, Times a week, Towel, Seated."""
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    form = rx_form(**{
+        "cap-towel-hamstring-stretch": "45",  # above the goal, no reason
+        "include-wall-hamstring-stretch": "1", "variant-wall-hamstring-stretch": "at-the-wall",
+        "sides-wall-hamstring-stretch": ["left"], "reps-wall-hamstring-stretch": "0",
+        "include-seated-hamstring-stretch": "1", "variant-seated-hamstring-stretch": "heel-on-floor",
+        "sides-seated-hamstring-stretch": ["left"], "reps-seated-hamstring-stretch": "3",
+        "cap-seated-hamstring-stretch": "20",  # below its first hold
+        "times_per_week": "0",
+    })  # fmt: skip
+    page = html.unescape(client.post(f"/clinic/patients/{alice.pk}/", form).content.decode())
+    summary = page.split('id="rx-errors-h"')[1].split("</div>")[0]
+    names = re.findall(r"(Towel|Wall|Seated) hamstring stretch —|(Times a week)", summary)
+    assert [a or b for a, b in names] == ["Towel", "Wall", "Seated", "Times a week"]

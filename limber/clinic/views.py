@@ -268,7 +268,7 @@ def patient(request, patient_id):
         "top": _form_top(stored, posted),
         "errors": errors,
         # The form's own order, for the list above it: (field name, message).
-        "error_list": [(n, m) for n, m in errors.items()],
+        "error_list": sorted(errors.items(), key=lambda e: _form_place(e[0])),
         "own": own,
         "colleagues": _colleagues(p) if own else [],
         **chart,
@@ -404,6 +404,15 @@ RANGES = {
 def _loc(path: str) -> tuple:
     """ "items[1].sides[0]" as pydantic's location: ("items", 1, "sides", 0)."""
     return tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path))
+
+
+def _form_place(name: str) -> int:
+    """Where a field comes on the form (each stretch's boxes in library order, then the rest),
+    so the error summary reads in the order of the page (a clinician tester's finding)."""
+    order = [
+        f"{kind}-{slug}" for slug in get_library() for kind in ITEM_INPUTS.values()
+    ] + ["times_per_week", "affected_side", "note", "override_reason"]
+    return order.index(name) if name in order else len(order)
 
 
 def _form_error(loc: tuple, code: str, message: str, submitted: dict) -> tuple[str, str]:
