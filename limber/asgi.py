@@ -14,9 +14,13 @@ from a2wsgi import WSGIMiddleware
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "limber.settings")
-HTTP_THREADS = int(os.environ.get("LIMBER_THREADS", "8"))
 # Django is set up first: the socket's imports below need the app registry ready.
-django_app = WSGIMiddleware(get_wsgi_application(), workers=HTTP_THREADS)
+wsgi_app = get_wsgi_application()
+
+from django.conf import settings  # noqa: E402
+
+HTTP_THREADS = settings.CONFIG.threads  # LIMBER_THREADS, checked with the other settings
+django_app = WSGIMiddleware(wsgi_app, workers=HTTP_THREADS)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -7,13 +7,16 @@ ends in one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from limber.config import LOG_FORMAT
 from limber.errors import UserError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -107,12 +110,61 @@ def _require_migrated() -> None:
         raise UserError("the database is not migrated: run `limber migrate`")
 
 
+def _require_cache() -> None:
+    """Refuse to start without the Redis that REDIS_URL names: every login and token needs it."""
+    from limber.health import cache_problem
+
+    problem = cache_problem()
+    if problem:
+        raise UserError(problem)
+
+
+def _require_free_port(host: str, port: int) -> None:
+    """Bind and let go, as uvicorn is about to: a taken port is said before "running", not
+    after it in uvicorn's words."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn chooses
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # uvicorn sets it too: a port whose last connections are in TIME_WAIT is free to use.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise UserError(
+                    f"port {port} on {host} is taken by another program: stop it, or choose "
+                    f"another port with --port (or LIMBER_PORT)"
+                ) from None
+            raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+
+# uvicorn's own lines (a worker that died, a port lost after the check) in Limber's format.
+UVICORN_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": LOG_FORMAT}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+        "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup()
     import uvicorn
     from django.conf import settings
 
     _require_migrated()
+    _require_cache()
+    _require_free_port(args.host, args.port)
     if args.workers > 1 and not settings.CONFIG.redis_url:
         print(
             "note: without REDIS_URL each worker keeps its own login throttles and token cache",
@@ -125,6 +177,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="warning",
+        log_config=UVICORN_LOGGING,
         # limber.security believes X-Forwarded-* only from LIMBER_TRUSTED_PROXIES; uvicorn's
         # own handling (which trusts 127.0.0.1) would decide before it.
         proxy_headers=False,

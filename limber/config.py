@@ -6,6 +6,7 @@ with one line naming the variable and what it should be.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import secrets
@@ -44,6 +45,23 @@ class Config:
     token_days: int
     # LIMBER_RATE_LIMITS=off: no request rate limits (benchmarks, bulk imports); quotas stay.
     rate_limits: bool
+    # `limber serve`: server processes, and threads per process for HTTP requests.
+    workers: int = 1
+    threads: int = 8
+    # False when the key was generated into the data folder: fine for one server, not for several.
+    secret_key_from_env: bool = False
+
+    @property
+    def cache_key_prefix(self) -> str:
+        """Every cache key starts with this: "limber:" and a short hash of which database this
+        deployment uses. The cache holds token lookups that name a user by id: two deployments
+        sharing one Redis (a restored copy, a staging server) must never read each other's
+        entries, or a token of one database's user 1 logs in as the other's user 1."""
+        db = self.database
+        engine = str(db.get("ENGINE") or "")
+        port = db.get("PORT") or (5432 if engine.endswith("postgresql") else "")
+        where = "|".join([engine, str(db.get("HOST") or "").lower(), str(port), str(db["NAME"])])
+        return "limber:" + hashlib.sha256(where.encode()).hexdigest()[:12]
 
 
 def _flag(env: dict[str, str], name: str) -> bool:
@@ -155,6 +173,39 @@ def _proxies(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, .
     return tuple(nets)
 
 
+def _whole_number(raw: str) -> int | None:
+    # isdigit() alone lets "²" through, which int() then refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+def _count(env: dict[str, str], name: str, default: int, most: int, what: str) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    n = _whole_number(raw)
+    if n is None or not 1 <= n <= most:
+        raise ConfigError(f"{name} must be a number of {what} from 1 to {most}, not {raw!r}")
+    return n
+
+
+def _allowed_hosts(raw: str) -> list[str]:
+    hosts = [h.strip() for h in raw.split(",") if h.strip()] or DEFAULT_HOSTS
+    for h in hosts:
+        if " " in h or "/" in h:
+            raise ConfigError("LIMBER_ALLOWED_HOSTS must be host names separated by commas")
+        # Django compares the Host header without its port, so a name with one never matches
+        # and every request would be refused. An IPv6 address is written in brackets.
+        if ":" in h and not (h.startswith("[") and h.endswith("]")):
+            if h.startswith("["):
+                bare = h[: h.index("]") + 1] if "]" in h else h
+            elif h.count(":") > 1:
+                bare = f"[{h}]"
+            else:
+                bare = h.rsplit(":", 1)[0]
+            raise ConfigError(
+                f"LIMBER_ALLOWED_HOSTS takes host names without a port: {bare!r}, not {h!r}"
+            )
+    return hosts
+
+
 def _redis_url(raw: str) -> str:
     if not raw:
         return ""
@@ -172,9 +223,10 @@ def _redis_url(raw: str) -> str:
 
 def _token_days(raw: str) -> int:
     raw = raw.strip() or "90"
-    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+    days = _whole_number(raw)
+    if days is None or not 1 <= days <= 3650:
         raise ConfigError(f"LIMBER_TOKEN_DAYS must be a number of days from 1 to 3650, not {raw!r}")
-    return int(raw)
+    return days
 
 
 def _email_settings(env: dict[str, str]) -> dict[str, Any]:
@@ -186,12 +238,19 @@ def _email_settings(env: dict[str, str]) -> dict[str, Any]:
             out[name] = env[name]
     port = env.get("EMAIL_PORT", "").strip()
     if port:
-        if not port.isdigit() or not 1 <= int(port) <= 65535:
+        number = _whole_number(port)
+        if number is None or not 1 <= number <= 65535:
             raise ConfigError(f"EMAIL_PORT must be a port number, not {port!r}")
-        out["EMAIL_PORT"] = int(port)
+        out["EMAIL_PORT"] = number
     for name in ("EMAIL_USE_TLS", "EMAIL_USE_SSL"):
         if env.get(name):
             out[name] = _flag(env, name)
+    if out.get("EMAIL_USE_TLS") and out.get("EMAIL_USE_SSL"):
+        # Django's SMTP backend refuses both at the first mail; say so before anything starts.
+        raise ConfigError(
+            "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on: EMAIL_USE_TLS for STARTTLS "
+            "(usually port 587), EMAIL_USE_SSL for TLS from the start (usually port 465)"
+        )
     return out
 
 
@@ -206,10 +265,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         ) from None
     if not os.access(data_dir, os.W_OK):
         raise ConfigError(f"LIMBER_DATA_DIR {str(data_dir)!r} is not writable")
-    hosts_raw = env.get("LIMBER_ALLOWED_HOSTS", "")
-    hosts = [h.strip() for h in hosts_raw.split(",") if h.strip()] or DEFAULT_HOSTS
-    if any(" " in h or "/" in h for h in hosts):
-        raise ConfigError("LIMBER_ALLOWED_HOSTS must be host names separated by commas")
+    hosts = _allowed_hosts(env.get("LIMBER_ALLOWED_HOSTS", ""))
     exercises = env.get("LIMBER_EXERCISES_DIR", "")
     exercises_dir = Path(exercises).expanduser().resolve() if exercises else None
     if exercises_dir is not None and not exercises_dir.is_dir():
@@ -230,4 +286,43 @@ def load(env: dict[str, str] | None = None) -> Config:
         # weeks, short enough that a forgotten token stops working within a season.
         token_days=_token_days(env.get("LIMBER_TOKEN_DAYS", "")),
         rate_limits=_flag(env, "LIMBER_RATE_LIMITS") if env.get("LIMBER_RATE_LIMITS") else True,
+        workers=_count(env, "LIMBER_WORKERS", 1, 64, "server processes"),
+        threads=_count(env, "LIMBER_THREADS", 8, 256, "threads"),
+        secret_key_from_env=bool(env.get("LIMBER_SECRET_KEY")),
     )
+
+
+# Every log line says when and how bad: Django's, Limber's and uvicorn's alike.
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def deploy_checks(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """What `limber check --deploy` adds to Django's own checks: settings that work on one
+    machine and go wrong behind a proxy or with several servers."""
+    from django.conf import settings
+    from django.core.checks import Warning
+
+    cfg: Config = settings.CONFIG
+    found = []
+    if cfg.https and not cfg.trusted_proxies:
+        found.append(
+            Warning(
+                "LIMBER_HTTPS is on but LIMBER_TRUSTED_PROXIES is empty",
+                hint="Set LIMBER_TRUSTED_PROXIES to the TLS proxy's address or network "
+                "(10.0.0.2, 10.0.0.0/24). Until then its X-Forwarded-Proto is not believed, so "
+                "the redirect to https loops, and every client has the proxy's address, so all "
+                "share one login throttle and one rate limit.",
+                id="limber.W001",
+            )
+        )
+    if not cfg.secret_key_from_env and cfg.database.get("ENGINE", "").endswith("postgresql"):
+        found.append(
+            Warning(
+                "LIMBER_SECRET_KEY is not set while the database is PostgreSQL",
+                hint="Each app server would make its own key in its data folder, and a login "
+                "or a mailed link made by one would be refused by the others. Set the same "
+                "LIMBER_SECRET_KEY (50 or more random characters) on every app server.",
+                id="limber.W002",
+            )
+        )
+    return found

@@ -1,10 +1,15 @@
 """Django settings. Everything a deployment changes comes from limber.config (environment)."""
 
+import logging
 from pathlib import Path
+
+from django.core import checks
 
 from limber import config
 
 CONFIG = config.load()
+# `limber check --deploy`: a TLS proxy that is not trusted, a key each server makes its own.
+checks.register(config.deploy_checks, checks.Tags.security, deploy=True)
 BASE_DIR = Path(__file__).resolve().parent
 
 SECRET_KEY = CONFIG.secret_key
@@ -30,6 +35,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "limber.health.probes",
+    # Redis gone: a 503 that says so, not a 500 with a traceback per request.
+    "limber.health.CacheOutage",
     # First: who the client is and whether it came over https, believed only from our proxies.
     "limber.security.trusted_proxy",
     "limber.security.headers",
@@ -69,7 +76,10 @@ ASGI_APPLICATION = "limber.asgi.application"
 CHANNEL_LAYERS: dict[str, dict[str, object]] = {}
 
 # Login throttles, rate limits and the token cache count here. One process: its own memory.
-# Several processes or machines: they must share Redis, or each would count alone.
+# Several processes or machines: they must share Redis, or each would count alone. The keys
+# carry a hash of the database (CONFIG.cache_key_prefix): cached token lookups name users by
+# id, so a deployment on another database (a restored copy, staging) sharing this Redis must
+# never read them.
 CACHES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "limber"}
 }
@@ -77,12 +87,15 @@ if CONFIG.redis_url:
     CACHES["default"] = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": CONFIG.redis_url,
-        "KEY_PREFIX": "limber",
+        "KEY_PREFIX": CONFIG.cache_key_prefix,
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
     }
     CHANNEL_LAYERS["default"] = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CONFIG.redis_url], "prefix": "limber-channels"},
+        "CONFIG": {
+            "hosts": [CONFIG.redis_url],
+            "prefix": CONFIG.cache_key_prefix.replace("limber:", "limber-channels:", 1),
+        },
     }
 
 DATABASES = {"default": CONFIG.database}
@@ -141,9 +154,35 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+
+def _client_faults_in_one_line(record):
+    # django.security.* is a request Django refused (a foreign Host header from a scanner or a
+    # misconfigured proxy, a body too large): its message says it all, and Django's traceback
+    # of where it noticed would add a dozen lines per request. The client's doing: a warning.
+    if record.name.startswith("django.security."):
+        record.exc_info = None
+        record.exc_text = None
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+    return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": config.LOG_FORMAT}},
+    "filters": {
+        "client_faults": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _client_faults_in_one_line,
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_faults"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
 }

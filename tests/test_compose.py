@@ -41,6 +41,19 @@ def _env(service: str) -> dict[str, str]:
     return {k: _resolve(str(v)) for k, v in SERVICES[service]["environment"].items()}
 
 
+# Every mail setting limber.config reads: a clinic's .env must reach the app containers.
+MAIL = {
+    "LIMBER_EMAIL": "smtp",
+    "LIMBER_FROM_EMAIL": "Limber at the clinic <limber@clinic.example>",
+    "EMAIL_HOST": "smtp.clinic.example",
+    "EMAIL_PORT": "465",
+    "EMAIL_HOST_USER": "limber@clinic.example",
+    "EMAIL_HOST_PASSWORD": "mail-password",
+    "EMAIL_USE_TLS": "0",
+    "EMAIL_USE_SSL": "1",
+}
+
+
 def test_the_example_env_names_every_variable_compose_requires():
     names = set(re.findall(r"\$\{(\w+):\?", (REPO / "compose.yaml").read_text()))
     example = (REPO / "deploy" / "env.example").read_text()
@@ -90,3 +103,59 @@ def test_the_migrate_container_runs_limbers_migrate():
     assert shlex.join(command) == "limber migrate --no-input"
     apps = [s for s in ("app1", "app2") if "migrate" in SERVICES[s]["depends_on"]]
     assert apps == ["app1", "app2"]
+
+
+def test_every_mail_setting_in_env_reaches_the_app_containers(tmp_path, monkeypatch):
+    for name, value in MAIL.items():
+        monkeypatch.setitem(EXAMPLE, name, value)
+    example = (REPO / "deploy" / "env.example").read_text()
+    assert all(re.search(rf"^{n}=", example, re.M) for n in MAIL), "named in env.example"
+    env = {**_env("app1"), "LIMBER_DATA_DIR": str(tmp_path)}
+    assert {n: env.get(n) for n in MAIL} == MAIL
+    show = (
+        "from django.conf import settings as s; print(repr((s.EMAIL_BACKEND, s.DEFAULT_FROM_EMAIL, "
+        "s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS, "
+        "s.EMAIL_USE_SSL)))"
+    )
+    run = run_limber("shell", "-c", show, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == repr(
+        (
+            "django.core.mail.backends.smtp.EmailBackend",
+            "Limber at the clinic <limber@clinic.example>",
+            "smtp.clinic.example",
+            465,
+            "limber@clinic.example",
+            "mail-password",
+            False,
+            True,
+        )
+    )
+
+
+def test_mail_settings_left_empty_in_env_keep_limbers_defaults(tmp_path):
+    env = {**_env("app1"), "LIMBER_DATA_DIR": str(tmp_path)}
+    assert all(env[n] == "" for n in MAIL if n != "LIMBER_EMAIL")  # passed on, empty
+    show = (
+        "from django.conf import settings as s; "
+        "print(repr((s.EMAIL_BACKEND, s.DEFAULT_FROM_EMAIL, s.EMAIL_PORT, s.EMAIL_USE_TLS)))"
+    )
+    run = run_limber("shell", "-c", show, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == repr(
+        ("django.core.mail.backends.console.EmailBackend", "Limber <limber@localhost>", 25, False)
+    )
+
+
+def test_the_image_can_make_handouts():
+    """The handout extra (WeasyPrint) and the system's Pango it needs, the packages `make pango`
+    installs on a developer's machine; without them /handout.pdf answers 503."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    extras = re.search(r"pip install '\.\[([\w,]+)\]'", dockerfile).group(1).split(",")
+    assert {"postgres", "redis", "vision", "handout"} <= set(extras)
+    makefile = (REPO / "Makefile").read_text().replace("\\\n", " ")
+    make_apt = re.search(r"^pango:.*?apt-get install ([^>]*)", makefile, re.M | re.S).group(1)
+    packages = {w for w in make_apt.split() if not w.startswith("-")}
+    assert {"libpango-1.0-0", "fonts-dejavu-core"} <= packages
+    apt = re.search(r"apt-get install ([^&]*)", dockerfile.replace("\\\n", " ")).group(1)
+    assert packages <= set(apt.split()), packages

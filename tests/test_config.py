@@ -1,6 +1,8 @@
 """Start-up configuration: sensible defaults, and one clear line for each wrong value."""
 
 import os
+import re
+import socket
 import subprocess
 import sys
 
@@ -48,12 +50,93 @@ def test_postgres_url_is_understood(tmp_path):
         ({"LIMBER_SQLITE_SYNCHRONOUS": "off"}, "LIMBER_SQLITE_SYNCHRONOUS must be normal or full"),
         # A typo must not leave a bulk import half-throttled with nobody told why.
         ({"LIMBER_RATE_LIMITS": "of"}, "LIMBER_RATE_LIMITS must be true or false"),
+        # Read by the server after "Limber is running": a traceback there, said here instead.
+        ({"LIMBER_THREADS": "abc"}, "LIMBER_THREADS must be a number of threads from 1 to 256"),
+        ({"LIMBER_THREADS": "0"}, "LIMBER_THREADS must be a number of threads"),
+        ({"LIMBER_WORKERS": "0"}, "LIMBER_WORKERS must be a number of server processes"),
+        ({"LIMBER_WORKERS": "two"}, "LIMBER_WORKERS must be a number of server processes"),
+        # Digits int() refuses must not slip past the check into a traceback.
+        ({"LIMBER_TOKEN_DAYS": "²"}, "LIMBER_TOKEN_DAYS must be a number of days"),
+        ({"EMAIL_PORT": "²"}, "EMAIL_PORT must be a port number"),
+        # Django matches the Host header without its port: such a name would refuse everything.
+        (
+            {"LIMBER_ALLOWED_HOSTS": "limber.clinic.example:443"},
+            "LIMBER_ALLOWED_HOSTS takes host names without a port: 'limber.clinic.example', "
+            "not 'limber.clinic.example:443'",
+        ),
+        ({"LIMBER_ALLOWED_HOSTS": "a.example,[::1]:8000"}, "without a port: '[::1]', not"),
+        ({"LIMBER_ALLOWED_HOSTS": "::1"}, "without a port: '[::1]', not '::1'"),
+        # Django's SMTP backend refuses both, but only at the first mail.
+        (
+            {"LIMBER_EMAIL": "smtp", "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"},
+            "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on",
+        ),
     ],
 )
 def test_a_wrong_value_is_refused_with_one_line(tmp_path, env, message):
     with pytest.raises(config.ConfigError) as e:
         config.load({"LIMBER_DATA_DIR": str(tmp_path), **env})
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_hosts_threads_workers_and_mail_security_that_work_are_taken(tmp_path):
+    c = config.load(
+        {
+            "LIMBER_DATA_DIR": str(tmp_path),
+            "LIMBER_ALLOWED_HOSTS": "limber.clinic.example, .limber.test,[::1],10.0.0.5",
+            "LIMBER_THREADS": "16",
+            "LIMBER_WORKERS": "4",
+            "EMAIL_USE_TLS": "1",
+            "EMAIL_USE_SSL": "0",
+        }
+    )
+    assert c.allowed_hosts == ["limber.clinic.example", ".limber.test", "[::1]", "10.0.0.5"]
+    assert (c.threads, c.workers) == (16, 4)
+    assert c.email_settings["EMAIL_USE_TLS"] and not c.email_settings["EMAIL_USE_SSL"]
+    defaults = config.load({"LIMBER_DATA_DIR": str(tmp_path)})
+    assert (defaults.threads, defaults.workers) == (8, 1)
+
+
+def test_cache_keys_are_tied_to_the_deployments_database(tmp_path):
+    """Two deployments sharing one Redis (a restored copy, staging) never share cache entries:
+    a cached token names a user by id, which is another person in the other database."""
+
+    def prefix(url: str) -> str:
+        return config.load({"LIMBER_DATA_DIR": str(tmp_path), "DATABASE_URL": url}).cache_key_prefix
+
+    production = prefix("postgres://limber@db.clinic.example:5432/limber")
+    assert re.fullmatch(r"limber:[0-9a-f]{12}", production)
+    # The same database, however the URL is written (user, password, default port): one prefix.
+    assert prefix("postgres://other:pw@DB.clinic.example/limber") == production
+    assert len({
+        production,
+        prefix("postgres://limber@db.clinic.example:5432/limber_restored"),
+        prefix("postgres://limber@staging.clinic.example:5432/limber"),
+        prefix("postgres://limber@db.clinic.example:5433/limber"),
+        prefix(f"sqlite:///{tmp_path / 'a.sqlite3'}"),
+        prefix(f"sqlite:///{tmp_path / 'b.sqlite3'}"),
+    }) == 6  # fmt: skip
+
+
+def test_the_redis_cache_and_channel_layer_use_the_databases_prefix(tmp_path):
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.CACHES['default']['KEY_PREFIX'], s.CHANNEL_LAYERS['default']['CONFIG']['prefix'])"
+    )
+    seen = []
+    for name in ("qa_it", "qa_it_restored"):
+        env = {
+            "LIMBER_DATA_DIR": str(tmp_path),
+            "DATABASE_URL": f"postgres://limber@127.0.0.1:5432/{name}",
+            "REDIS_URL": "redis://127.0.0.1:6379/7",  # only configured: nothing is sent to it
+        }
+        run = run_limber("shell", "-c", show, env=env)
+        assert run.returncode == 0, run.stderr
+        cache_prefix, channels_prefix = run.stdout.strip().splitlines()[-1].split()
+        assert cache_prefix == config.load(env).cache_key_prefix
+        assert channels_prefix == cache_prefix.replace("limber:", "limber-channels:")
+        seen.append(cache_prefix)
+    assert seen[0] != seen[1]
 
 
 def test_a_wrong_value_stops_the_cli_with_one_line_and_no_traceback(tmp_path):
@@ -112,3 +195,57 @@ def test_limber_help_lists_limbers_own_commands_before_djangos(tmp_path):
     assert "clinic" in own.split() and "clinic" not in django.split()
     one = run_limber("help", "token", env={"LIMBER_DATA_DIR": str(tmp_path)})
     assert one.returncode == 0 and "usage: limber token" in one.stdout
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory) -> dict[str, str]:
+    """A migrated SQLite data folder for `limber serve`, which refuses an unmigrated one."""
+    env = {"LIMBER_DATA_DIR": str(tmp_path_factory.mktemp("served")), "DATABASE_URL": ""}
+    run = run_limber("migrate", "--no-input", env=env)
+    assert run.returncode == 0, run.stderr
+    return env
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens there once this socket is closed
+
+
+def test_serve_refuses_an_unreachable_redis_in_one_line(migrated):
+    port = _closed_port()
+    env = {**migrated, "REDIS_URL": f"redis://:s3cret@127.0.0.1:{port}/5"}
+    run = run_limber("serve", "--port", str(_closed_port()), env=env)
+    assert run.returncode == 2
+    assert "running" not in run.stdout
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith(
+        f"limber: error: cannot use the cache at 127.0.0.1:{port}/5 (REDIS_URL): "
+    )
+    assert "s3cret" not in run.stderr
+
+
+@pytest.mark.parametrize("threads", ["abc", "0"])
+def test_serve_refuses_a_wrong_thread_count_before_it_claims_to_run(migrated, threads):
+    run = run_limber(
+        "serve", "--port", str(_closed_port()), env={**migrated, "LIMBER_THREADS": threads}
+    )
+    assert run.returncode == 2
+    assert "running" not in run.stdout
+    assert run.stderr == (
+        f"limber: error: LIMBER_THREADS must be a number of threads from 1 to 256, not {threads!r}\n"
+    )
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line_before_it_claims_to_run(migrated):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = run_limber("serve", "--port", str(port), env=migrated)
+    assert run.returncode == 2
+    assert "running" not in run.stdout
+    assert run.stderr == (
+        f"limber: error: port {port} on 127.0.0.1 is taken by another program: stop it, or "
+        "choose another port with --port (or LIMBER_PORT)\n"
+    )

@@ -1,6 +1,8 @@
 """Production settings and headers: behind a TLS proxy, security headers, probes, error pages."""
 
+import os
 import re
+import socket
 import urllib.parse
 
 import pytest
@@ -25,7 +27,12 @@ BEHIND_PROXY = dict(
 
 
 def test_production_settings_pass_djangos_deploy_check(tmp_path):
-    env = {"LIMBER_DATA_DIR": str(tmp_path), "LIMBER_DEBUG": "0", "LIMBER_HTTPS": "1"}
+    env = {
+        "LIMBER_DATA_DIR": str(tmp_path),
+        "LIMBER_DEBUG": "0",
+        "LIMBER_HTTPS": "1",
+        "LIMBER_TRUSTED_PROXIES": "10.1.2.0/24",
+    }
     run = run_limber("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert run.returncode == 0, run.stderr
     # Without LIMBER_HTTPS the same check names what is missing.
@@ -33,6 +40,125 @@ def test_production_settings_pass_djangos_deploy_check(tmp_path):
         "check", "--deploy", "--fail-level", "WARNING", env={**env, "LIMBER_HTTPS": "0"}
     )
     assert plain.returncode != 0 and "SECURE_SSL_REDIRECT" in plain.stderr
+
+
+def test_the_deploy_check_warns_of_an_untrusted_proxy_and_a_key_each_server_makes(tmp_path):
+    """Django's own checks pass on both: the redirect loops behind a proxy whose headers are not
+    believed, and several servers on one PostgreSQL would each make their own key."""
+    env = {
+        "LIMBER_DATA_DIR": str(tmp_path),
+        "LIMBER_DEBUG": "0",
+        "LIMBER_HTTPS": "1",
+        "DATABASE_URL": "postgres://limber@db.clinic.example:5432/limber",  # not connected to
+    }
+    run = run_limber("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert run.returncode != 0
+    assert "(limber.W001) LIMBER_HTTPS is on but LIMBER_TRUSTED_PROXIES is empty" in run.stderr
+    assert "HINT: Set LIMBER_TRUSTED_PROXIES to the TLS proxy's address" in run.stderr
+    assert "(limber.W002) LIMBER_SECRET_KEY is not set while the database is PostgreSQL" in (
+        run.stderr
+    )
+    assert "Set the same LIMBER_SECRET_KEY" in run.stderr
+    fixed = {
+        **env,
+        "LIMBER_TRUSTED_PROXIES": "10.1.2.0/24",
+        "LIMBER_SECRET_KEY": "a-key-every-app-server-shares-" + "0123456789" * 3,
+    }
+    run = run_limber("check", "--deploy", "--fail-level", "WARNING", env=fixed)
+    assert run.returncode == 0, run.stderr
+
+
+def test_a_foreign_host_header_is_one_log_line_with_time_and_level(tmp_path):
+    """A scanner's request with another Host header: one dated line, not a 14-line traceback."""
+    ask = (
+        "from django.test import Client; "
+        "print(Client().get('/', HTTP_HOST='evil.example').status_code)"
+    )
+    run = run_limber("shell", "-c", ask, env={"LIMBER_DATA_DIR": str(tmp_path)})
+    assert run.stdout.strip().splitlines()[-1] == "400"
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.splitlines()) == 1, run.stderr
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING django\.security\.DisallowedHost: "
+        r"Invalid HTTP_HOST header: 'evil\.example'\..*\n",
+        run.stderr,
+    ), run.stderr
+
+
+def _closed_redis() -> dict:
+    """A Redis cache where nothing listens, as when Redis went away while Limber ran."""
+    pytest.importorskip("django_redis")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
+
+
+def test_a_token_request_while_redis_is_down_is_a_503_in_the_apis_error_shape(
+    client, alice, token_for, caplog
+):
+    token = token_for(alice)
+    with override_settings(CACHES=_closed_redis()):
+        answer = client.get("/api/v1/history", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert answer.status_code == 503
+    assert answer["Retry-After"] == "30"
+    error = answer.json()["error"]
+    assert (error["status"], error["code"], error["field"]) == (503, "unavailable", None)
+    assert "cache" in error["message"]
+    outage = [r for r in caplog.records if r.name == "limber.health"]
+    assert len(outage) == 1 and outage[0].exc_info is None
+    assert "GET /api/v1/history: the cache (REDIS_URL) cannot be reached" in outage[0].getMessage()
+
+
+def test_a_login_while_redis_is_down_is_a_short_503_page(client, alice):
+    with override_settings(CACHES=_closed_redis()):
+        answer = client.post(
+            "/accounts/login/", {"email": "alice@example.org", "password": PASSWORD}
+        )
+    assert answer.status_code == 503
+    assert answer["Content-Type"] == "text/plain; charset=utf-8"
+    assert answer["Retry-After"] == "30"
+    assert answer.content.decode().count("\n") == 1 and "try again" in answer.content.decode()
+
+
+def _shared_redis() -> str:
+    import redis
+
+    url = os.environ.get("LIMBER_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as e:
+        if os.environ.get("LIMBER_REQUIRE_SERVICES"):
+            pytest.fail(f"LIMBER_REQUIRE_SERVICES is set but Redis is not reachable at {url} ({e})")
+        pytest.skip(f"Redis is not reachable at {url} ({e})")
+    return url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deployments_sharing_one_redis_never_let_a_token_in_as_another_person(tmp_path):
+    """Deployment A and B (a restored copy, staging) on their own databases, one Redis: a
+    token of B's user 1, just used on B, must not log in on A as A's user 1."""
+    redis_url = _shared_redis()
+    envs = {
+        name: {"LIMBER_DATA_DIR": str(tmp_path / name), "DATABASE_URL": "", "REDIS_URL": redis_url}
+        for name in ("a", "b")
+    }
+    for name, email in (("a", "alice@example.org"), ("b", "bob@example.org")):
+        assert run_limber("migrate", "--no-input", env=envs[name]).returncode == 0
+        made = run_limber("createuser", email, env={**envs[name], "LIMBER_PASSWORD": PASSWORD})
+        assert made.returncode == 0, made.stderr
+    made = run_limber("token", "bob@example.org", env=envs["b"])
+    token = made.stdout.strip().splitlines()[-1]
+    bearer = {"Authorization": f"Bearer {token}"}
+    with server(envs["a"]) as a, server(envs["b"]) as b:
+        assert request(b, "GET", "/api/v1/history", headers=bearer)[0] == 200  # now cached
+        assert request(a, "GET", "/api/v1/history", headers=bearer)[0] == 401
 
 
 def test_csrf_origins_follow_the_allowed_hosts(tmp_path):
