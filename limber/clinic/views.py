@@ -409,9 +409,12 @@ def _loc(path: str) -> tuple:
 def _form_place(name: str) -> int:
     """Where a field comes on the form (each stretch's boxes in library order, then the rest),
     so the error summary reads in the order of the page (a clinician tester's finding)."""
-    order = [
-        f"{kind}-{slug}" for slug in get_library() for kind in ITEM_INPUTS.values()
-    ] + ["times_per_week", "affected_side", "note", "override_reason"]
+    order = [f"{kind}-{slug}" for slug in get_library() for kind in ITEM_INPUTS.values()] + [
+        "times_per_week",
+        "affected_side",
+        "note",
+        "override_reason",
+    ]
     return order.index(name) if name in order else len(order)
 
 
