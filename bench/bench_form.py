@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_form.py          # eval-form over ../shared/data/poses-wide and poses
     .venv/bin/python bench/bench_form.py --cv     # and 5-fold cross-validation of form.py's thresholds
+    .venv/bin/python bench/bench_form.py --live   # and each photo as the camera check sees it live
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
 wider set's photos carry no licence). When a set is missing this says so and skips it.
@@ -10,6 +11,10 @@ wider set's photos carry no licence). When a set is missing this says so and ski
 split by photo, fits the thresholds named in GRID on the other 4 folds (coordinate search from
 form.py's values; ties keep the current value) and measures agreement on the held-out fold.
 The held-out figures are the ones to quote; the fit on all rows is printed for comparison.
+
+--live plays each photo to the live path as the player sends it (480 px wide, JPEG, 15 frames a
+second for 2 s, tracked, smoothed) and judges the last frame: eval-form measures the still-photo
+path, which looks harder (every orientation, several crops); the camera in the player does not.
 """
 
 from __future__ import annotations
@@ -164,9 +169,49 @@ def cross_validate(folder: Path, folds: int, seed: int) -> None:
     print(f"  form.py as it stands, all rows (training fit): in position {p}/{n}, knee {kn}/{kt}")
 
 
+# --- the live path ------------------------------------------------------------------------------
+
+LIVE_WIDTH = 480  # the player's frames (practice/static/practice/camera.js)
+LIVE_FRAMES = 30  # 2 s at 15 frames a second: tracking and smoothing have settled
+
+
+def live_agreement(folder: Path) -> tuple[int, int, int, int]:
+    """(in-position agreements, rows, knee agreements, rows with a knee label) on the live path."""
+    import cv2
+
+    from limber.core.form import check_form
+    from limber.core.smoothing import LandmarkSmoother
+    from limber.core.spec import load_library
+    from limber.vision.analyze import read_image
+    from limber.vision.engine import BlazePose
+
+    with (folder / "labels.tsv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    lib, engine = load_library(), BlazePose()
+    pos = knee = knees = 0
+    for r in rows:
+        img = read_image(folder / r["file"])
+        h, w = img.shape[:2]
+        img = cv2.resize(img, (LIVE_WIDTH, max(1, round(h * LIVE_WIDTH / w))))
+        img = cv2.imdecode(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])[1], 1)
+        stretch = lib[r["exercise"]]
+        engine.reset()
+        smoother = LandmarkSmoother()
+        for i in range(LIVE_FRAMES):
+            verdict = check_form(smoother(engine.process(img), i / 15), stretch)
+        pos += BOOL[r["in_position"]] == verdict.in_position
+        want = BOOL[r["knee_straight"]]
+        if want is not None:
+            knees += 1
+            got = next((c.ok for c in verdict.checks if c.name == "knee_straight"), None)
+            knee += want == got
+    return pos, len(rows), knee, knees
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cv", action="store_true", help="cross-validate the thresholds too")
+    ap.add_argument("--live", action="store_true", help="and each photo on the live path")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -177,6 +222,11 @@ def main() -> None:
         show(folder)
         if args.cv and folder.name == "poses-wide":
             cross_validate(folder, args.folds, args.seed)
+        if args.live:
+            p, n, k, kt = live_agreement(folder)
+            print(f"  live path ({LIVE_WIDTH} px JPEG, {LIVE_FRAMES} tracked frames): in position "
+                  f"{p}/{n} ({100 * p / n:.0f} %), knee straight {k}/{kt} "
+                  f"({100 * k / max(kt, 1):.0f} %)")  # fmt: skip
 
 
 if __name__ == "__main__":
