@@ -644,6 +644,13 @@ def rx_form(**over) -> dict:
 def test_prescription_form_on_the_patient_page(client, cast):
     alice, carol = cast["alice"], cast["carol"]
     client.force_login(carol)
+    # Each number says where it comes from: the article gives no rep count for the towel
+    # stretch (a tester found "Article: ... 3 per leg").
+    page = html.unescape(client.get(f"/clinic/patients/{alice.pk}/").content.decode())
+    towel = page.split('id="rx-include-towel-hamstring-stretch"')[1].split("</fieldset>")[0]
+    assert "Article:" not in towel
+    assert re.search(r"3 per leg\s*<span class=\"origin default\"", towel)
+    assert re.search(r"First hold 10 s\s*<span class=\"origin source\"", towel)
     form = rx_form(**{"cap-towel-hamstring-stretch": "40"})
     refused = client.post(f"/clinic/patients/{alice.pk}/", form)
     assert refused.status_code == 400
@@ -855,6 +862,8 @@ def test_handout_pdf_has_the_prescription(client, api, cast):
         assert "2 holds on the right leg, then the left leg" in text and "up to 15 s" in text
         assert "Gently, please." in text and "Carol Physio" in text
         assert "back passage" in text  # the red flags
+        # Tagged, so a screen reader keeps its structure (a tester found it untagged).
+        assert "/StructTreeRoot" in reader.trailer["/Root"]
     assert sizes == {"a4": (595, 842), "letter": (612, 792)}
     assert_error(api.get(f"/patients/{alice.pk}/handout.pdf?paper=a3", user=carol), 422, "paper")
     client.force_login(alice)

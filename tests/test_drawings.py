@@ -244,8 +244,11 @@ def test_svg_is_a_complete_accessible_document(svgs, key):
     ] in title
     ids = [el.get("id") for el in root.iter() if el.get("id")]
     assert len(ids) == len(set(ids))
-    for ref in root.get("aria-labelledby").split():
-        assert ref in ids
+    # Named by its short title; the long description describes it (a screen reader reads the
+    # name first and the description on request, not 300-700 characters as the name).
+    (title_id,) = root.get("aria-labelledby").split()
+    assert title_id in ids and root.get("aria-describedby") in ids
+    assert title_id.endswith("-title") and root.get("aria-describedby").endswith("-desc")
     for use in root.iter(SVG + "use"):
         assert use.get("href").removeprefix("#") in ids
 

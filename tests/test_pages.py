@@ -391,3 +391,10 @@ def test_after_two_full_sessions_today_the_page_says_enough_and_offers_no_third(
     _full_session_today(screened, minutes_ago=30)
     twice = client.get("/practice/").content.decode()
     assert "That is twice today: enough for one day" in twice and 'id="again"' not in twice
+
+
+def test_library_pages_answer_head_requests(client):
+    """Found by a tester: HEAD (link checkers, uptime probes) was refused with 405."""
+    for path in ("/exercises/", "/exercises/towel-hamstring-stretch/"):
+        answer = client.head(path)
+        assert answer.status_code == 200 and answer.content == b""

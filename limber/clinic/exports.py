@@ -303,7 +303,8 @@ def handout_pdf(patient, practice_url: str, paper: str = "a4", requester=None) -
             "a handout is already being prepared for you; try again in a few seconds", 429, "busy"
         )
     try:
-        pdf = HTML(string=html).write_pdf()
+        # Tagged: a screen reader keeps the headings, lists and the drawings' descriptions.
+        pdf = HTML(string=html).write_pdf(pdf_tags=True)
     finally:
         cache.delete(lock)
     cache.set(key, pdf, HANDOUT_KEEP_S)

@@ -688,7 +688,7 @@ def render(
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" '
-        f'role="img" aria-labelledby="{pfx}-title {pfx}-desc" id="{pfx}">'
+        f'role="img" aria-labelledby="{pfx}-title" aria-describedby="{pfx}-desc" id="{pfx}">'
         f'<title id="{pfx}-title">{_escape(title)}</title>'
         f'<desc id="{pfx}-desc">{_escape(desc)}</desc>'
         f"{style}"

@@ -2,7 +2,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from limber.core import draw, progression
 from limber.core.spec import Stretch
@@ -20,7 +20,7 @@ def _svg(stretch: Stretch, variant: str | None, side: str, pose: str) -> str:
     return mark_safe(draw.render(stretch, variant, side=side, pose=pose))
 
 
-@require_GET
+@require_safe
 def home(request):
     """A visitor learns what Limber is; a signed-in person goes straight to today's session."""
     if request.user.is_authenticated:
@@ -30,7 +30,7 @@ def home(request):
     return render(request, "library/home.html", {"stretches": stretches})
 
 
-@require_GET
+@require_safe
 def index(request):
     groups = [
         (position, [(s, _svg(s, None, s.sides[-1], "end")) for s in stretches])
@@ -39,7 +39,7 @@ def index(request):
     return render(request, "library/index.html", {"groups": groups})
 
 
-@require_GET
+@require_safe
 def detail(request, slug):
     stretch = _stretch(slug)
     side = stretch.sides[0]  # the leg sessions start with (unless the other one has the sciatica)
@@ -61,7 +61,7 @@ def detail(request, slug):
     return render(request, "library/detail.html", ctx)
 
 
-@require_GET
+@require_safe
 def drawing(request, slug, variant, side, pose):
     stretch = _stretch(slug)
     try:
