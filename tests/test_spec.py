@@ -191,3 +191,23 @@ def test_a_spec_without_cues_is_refused(tmp_path):
         SpecError, match=r"^towel-hamstring-stretch.toml: cues: expected this field"
     ):
         load_stretch(path)
+
+
+# The cue given when the measure is low moves the person further into the stretch: knee
+# straighter, leg higher, pelvis tipped further. DESIGN.md §6: never past "a stretch is felt".
+FURTHER_WHEN_LOW = {
+    "towel-hamstring-stretch": ("knee_straight", "leg_raised"),
+    "wall-hamstring-stretch": ("knee_straight", "legs_at_90"),
+    "seated-hamstring-stretch": ("knee_straight", "trunk_upright"),
+}
+
+
+def test_every_cue_that_deepens_the_stretch_says_only_as_far_as_a_stretch_is_felt():
+    """Found by a tester: "Bring the leg up so the sole of your foot faces the ceiling" had no
+    "only as far as you feel a gentle stretch", said to someone who had stopped where they felt
+    it, as the article asks."""
+    library = load_library()
+    for slug, names in FURTHER_WHEN_LOW.items():
+        checks = {c.name: c for c in library[slug].checks}
+        for name in names:
+            assert "only as far as you feel a gentle stretch" in checks[name].cue_low, (slug, name)
