@@ -216,6 +216,14 @@ def test_set_up_waits_for_ready_and_the_keyboard_pauses_the_clock(page, live_ser
     page.keyboard.press("Space")
     expect(page.locator("#pause")).to_have_text("Pause")
     expect(page.locator("#live")).to_have_text("Resumed")
+    # No one-key skip (a tester's stray N or right arrow cut a hold short; WCAG 2.1.4): paused,
+    # the step stays put whatever is pressed.
+    page.keyboard.press("Space")
+    kind = page.evaluate("document.getElementById('stage').dataset.kind")
+    for key in ("n", "N", "ArrowRight"):
+        page.keyboard.press(key)
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.getElementById('stage').dataset.kind") == kind
 
 
 def test_a_check_in_cannot_be_continued_without_an_answer_and_a_skip_is_stored_as_null(
@@ -665,7 +673,7 @@ def test_skipped_holds_are_not_called_done(page, live_server):
         elif page.locator("#ready").is_visible():
             page.locator("#ready").click()
         elif page.locator("#stage").is_visible():
-            page.keyboard.press("n")
+            page.locator("#skip").click()
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     assert page.get_by_role("heading", name="Session finished").is_visible()
     assert page.locator("#done-note").inner_text() == (
@@ -777,9 +785,9 @@ def test_a_hold_skipped_while_paused_counts_only_the_time_held(page, live_server
     page.keyboard.press("Space")
     expect(page.locator("#pause")).to_have_text("Resume")
     hold = next(s for s in today_data(page)["script"]["steps"] if s["kind"] == "hold")
-    # Paused for one and a half times the hold, then skipped (N).
+    # Paused for one and a half times the hold, then skipped.
     page.wait_for_timeout(hold["seconds"] * 1000 / 10 * 1.5)
-    page.keyboard.press("n")
+    page.locator("#skip").click()
     page.wait_for_function("window.limberEvents.some(e => e.type === 'hold')")
     held = page.evaluate("window.limberEvents.find(e => e.type === 'hold').hold")
     assert held["held_s"] < held["target_s"] / 2, held  # the paused time is not time held

@@ -637,7 +637,8 @@ document.addEventListener("keydown", (e) => {
   if ((e.key === " " || e.key === "Enter") && e.target.closest?.("button")) return;
   if (state.waiting && (e.key === " " || e.key === "Enter")) { e.preventDefault(); ready(); }
   else if (e.key === " ") { e.preventDefault(); togglePause(); }
-  else if (e.key === "n" || e.key === "N" || e.key === "ArrowRight") $("skip").click();
+  // No one-key skip (it was N and the right arrow): a stray key press cut a hold short, and a
+  // single-character shortcut cannot be turned off (WCAG 2.1.4). Skip is its button.
   else if (e.key === "Escape") {
     e.preventDefault(); // or the same key press would close the question it just opened
     askToStop();
