@@ -50,8 +50,9 @@ def frame_bytes(width: int, height: int, quality: int = 70) -> bytes:
     return data.tobytes()
 
 
-def prepare(env: dict[str, str]) -> str:
-    """Migrate the throwaway database and log a user in; the session cookie."""
+def prepare(env: dict[str, str], people: int) -> list[str]:
+    """Migrate the throwaway database and log `people` users in; their session cookies (one
+    each: an account may have only two camera sockets open, as one person has one camera)."""
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "limber.settings"
     import django
@@ -62,13 +63,17 @@ def prepare(env: dict[str, str]) -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    user = get_user_model().objects.create_user("bench@example.org", "bench@example.org", "x")
-    session = SessionStore()
-    session["_auth_user_id"] = str(user.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    session["_auth_user_hash"] = user.get_session_auth_hash()
-    session.save()
-    return f"sessionid={session.session_key}"
+    cookies = []
+    for n in range(people):
+        email = f"bench{n}@example.org"
+        user = get_user_model().objects.create_user(email, email, "x")
+        session = SessionStore()
+        session["_auth_user_id"] = str(user.pk)
+        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        session["_auth_user_hash"] = user.get_session_auth_hash()
+        session.save()
+        cookies.append(f"sessionid={session.session_key}")
+    return cookies
 
 
 def main() -> int:
@@ -93,7 +98,7 @@ def main() -> int:
 
     data_dir = tempfile.mkdtemp(prefix="limber-bench-live-")
     env = {"LIMBER_DATA_DIR": data_dir, "LIMBER_MODELS_DIR": models}
-    cookie = prepare(env)
+    cookies = prepare(env, args.clients)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "limber.asgi:application", "--host", "127.0.0.1",
@@ -102,7 +107,7 @@ def main() -> int:
         cwd=REPO, env={**os.environ, **env},
     )  # fmt: skip
     try:
-        return run(port, cookie, frame_bytes(width, height), args)
+        return run(port, cookies, frame_bytes(width, height), args)
     finally:
         server.terminate()
         server.wait(10)
@@ -144,13 +149,13 @@ def client(port: int, cookie: str, frame: bytes, args: argparse.Namespace) -> di
             "answer": answer}  # fmt: skip
 
 
-def run(port: int, cookie: str, frame: bytes, args: argparse.Namespace) -> int:
+def run(port: int, cookies: list[str], frame: bytes, args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     wait_for(port, seconds=15)
 
     with ThreadPoolExecutor(args.clients) as pool:
-        results = list(pool.map(lambda _: client(port, cookie, frame, args), range(args.clients)))
+        results = list(pool.map(lambda c: client(port, c, frame, args), cookies))
     errors = [r["error"] for r in results if "error" in r]
     if errors:
         print(f"bench_live: {errors[0]}", file=sys.stderr)

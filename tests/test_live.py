@@ -436,7 +436,9 @@ def test_stale_frames_are_dropped_while_busy(alice, monkeypatch):
     assert len(engine.frames) == 2
 
 
-def test_without_the_model_the_page_is_told_how_to_fix_it(alice, monkeypatch):
+def test_without_the_model_the_patient_gets_a_plain_word_and_the_log_the_fix(
+    alice, monkeypatch, caplog
+):
     def missing():
         raise UserError("the pose model var/models/x.tflite is missing; run `limber models`")
 
@@ -449,7 +451,82 @@ def test_without_the_model_the_page_is_told_how_to_fix_it(alice, monkeypatch):
         await answer(ws, START)
         reply = await answer(ws, binary=jpeg())
         assert reply["type"] == "error" and reply["fatal"] is True
-        assert "limber models" in reply["message"]
+        assert reply["message"] == (
+            "The camera check is not set up on this server; your holds are timed as usual."
+        )
+        await ws.disconnect()
+
+    with caplog.at_level("ERROR", logger="limber.practice.consumers"):
+        run(go())
+    assert "var/models/x.tflite" in caplog.text and "limber models" in caplog.text
+
+
+async def _open(cookie):
+    ws = communicator(cookie)
+    assert (await ws.connect())[0]
+    return ws
+
+
+async def _is_refused(ws) -> str:
+    reply = json.loads(await ws.receive_from())
+    assert reply["type"] == "error" and reply["fatal"] is True
+    assert await ws.receive_output() == {"type": "websocket.close", "code": 4429}
+    return reply["message"]
+
+
+def test_one_account_has_at_most_two_camera_sockets_open(alice, bob):
+    cookie, other = cookie_for(alice), cookie_for(bob)
+
+    async def go():
+        first, second = await _open(cookie), await _open(cookie)
+        assert (await answer(second, START))["type"] == "started"
+        third = await _open(cookie)
+        message = await _is_refused(third)
+        assert "already on in another tab or window" in message
+        bobs = await _open(other)  # someone else's count is their own
+        assert (await answer(bobs, START))["type"] == "started"
+        await first.disconnect()  # a closed socket gives its place back
+        fourth = await _open(cookie)
+        assert (await answer(fourth, START))["type"] == "started"
+        for ws in (second, fourth, bobs):
+            await ws.disconnect()
+
+    run(go())
+
+
+def test_a_crashed_process_cannot_hold_an_accounts_camera_sockets_for_ever(alice, monkeypatch):
+    """Two sockets of a process that died without closing them: refused until their lease ends."""
+    monkeypatch.setattr(consumers, "SOCKET_LEASE_S", 1)
+    cookie = cookie_for(alice)
+
+    async def go():
+        for _ in range(consumers.MAX_SOCKETS_PER_USER):
+            assert await consumers.take_slot(alice.pk, "a process now dead") is not None
+        await _is_refused(await _open(cookie))
+        await asyncio.sleep(1.2)
+        ws = await _open(cookie)
+        assert (await answer(ws, START))["type"] == "started"
+        await asyncio.sleep(1.2)  # a live socket renews its lease
+        assert await consumers.take_slot(alice.pk, "another") is not None
+        assert await consumers.take_slot(alice.pk, "and another") is None
+        await ws.disconnect()
+
+    run(go())
+
+
+def test_frames_a_second_apart_still_count_good_form(alice, fake_clock):
+    """A background tab (Chrome runs its timers once a second) or a busy server: the person is
+    seen every second, in good form, and those seconds count."""
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        for _ in range(11):
+            last = await answer(ws, landmarks_msg(GOOD))
+            fake_clock[0] += 1.05  # a timer run once a second comes a little late
+        assert 9.5 <= last["hold"]["held_s"] <= 10.5
         await ws.disconnect()
 
     run(go())

@@ -17,12 +17,14 @@ import json
 import logging
 import math
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.cache import cache
 
 from limber.core.form import LANDMARK_NAMES, Landmark, Landmarks, PoseEngine, check_form
 from limber.core.holdcounter import HoldCounter
@@ -32,7 +34,7 @@ from limber.vision.imagesize import jpeg_size as read_jpeg_size
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FormConsumer", "MAX_FRAME_BYTES", "clock", "engine_factory"]
+__all__ = ["FormConsumer", "MAX_FRAME_BYTES", "MAX_SOCKETS_PER_USER", "clock", "engine_factory"]
 
 MAX_FRAME_BYTES = 500 * 1024
 MAX_TEXT_CHARS = 64 * 1024
@@ -40,9 +42,27 @@ MAX_SIDE_PX = 1920  # a frame wider or taller than this is refused before it is 
 MAX_TARGET_S = 600.0
 MAX_LANDMARK_PX = 16384  # injected landmarks: a frame size no camera has is a bad message
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TOO_MANY = 4429
+# Camera sockets one account may have open at once. One person has one camera; the second is
+# for a tab left open (or a page reloaded before the old socket is gone). Each socket holds a
+# pose engine (~70 MB) for its life, so a page opening sockets in a loop must not take them all.
+MAX_SOCKETS_PER_USER = 2
+# A socket holds one of its user's slots as a cache key (shared by all processes when Redis is
+# configured) that expires unless renewed: a process that dies without saying goodbye frees its
+# slots after this long. Live sockets renew theirs every third of it.
+SOCKET_LEASE_S = 60
+TOO_MANY_SOCKETS = (
+    "The camera check is already on in another tab or window (close it there to use it here);"
+    " your holds are timed as usual."
+)
+NOT_SET_UP = "The camera check is not set up on this server; your holds are timed as usual."
 # No frame for this long (the player paused, the network stalled): the time between is not
-# counted, whatever the frames on either side show.
-GAP_S = 1.0
+# counted, whatever the frames on either side show. Between two frames closer than this, the
+# counter credits the time between when both show good form (with its flicker rules). 1.0 s was
+# "a few frames at 15 a second", but Chrome runs a background tab's timers once a second and a
+# busy server answers late, so frames 1 s apart lost every second. 2.5 s keeps a tab throttled to
+# 1/s (with its jitter) counting; a pause or a stall longer than that is still never credited.
+GAP_S = 2.5
 
 
 def default_engine() -> PoseEngine:
@@ -61,6 +81,32 @@ clock: Callable[[], float] = time.monotonic
 
 def _now() -> float:
     return clock()  # looked up at each call, so a test's replacement takes effect
+
+
+def _slot_key(user_id: Any, slot: int) -> str:
+    return f"limber:camera-socket:{user_id}:{slot}"
+
+
+async def take_slot(user_id: Any, owner: str) -> int | None:
+    """One of the user's socket slots (add is atomic, in Redis too), or None when all are held."""
+    for slot in range(MAX_SOCKETS_PER_USER):
+        if await cache.aadd(_slot_key(user_id, slot), owner, timeout=SOCKET_LEASE_S):
+            return slot
+    return None
+
+
+async def renew_slot(user_id: Any, slot: int, owner: str) -> None:
+    key = _slot_key(user_id, slot)
+    if await cache.aget(key) == owner:
+        await cache.atouch(key, timeout=SOCKET_LEASE_S)
+    else:  # expired while this process was stalled: take it back if still free
+        await cache.aadd(key, owner, timeout=SOCKET_LEASE_S)
+
+
+async def free_slot(user_id: Any, slot: int, owner: str) -> None:
+    key = _slot_key(user_id, slot)
+    if await cache.aget(key) == owner:  # not another socket's, after an expiry
+        await cache.adelete(key)
 
 
 class BadMessage(Exception):
@@ -188,6 +234,14 @@ class FormConsumer(AsyncWebsocketConsumer):
             await self.send_error("log in to use the camera check")
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.user_id = user.pk
+        self.owner = uuid.uuid4().hex
+        self.slot = await take_slot(self.user_id, self.owner)
+        if self.slot is None:
+            await self.send_error(TOO_MANY_SOCKETS, fatal=True)
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.lease = asyncio.ensure_future(self.keep_slot())
         self.engine: PoseEngine | None = None
         self.engine_problem: str | None = None
         self.smoother = LandmarkSmoother()
@@ -200,10 +254,22 @@ class FormConsumer(AsyncWebsocketConsumer):
         self.worker: asyncio.Task[None] | None = None
         self.dropped = 0
 
+    async def keep_slot(self) -> None:
+        while True:
+            await asyncio.sleep(SOCKET_LEASE_S / 3)
+            try:
+                await renew_slot(self.user_id, self.slot, self.owner)
+            except Exception:  # the cache away for a moment: the next renewal may do
+                logger.warning("could not renew a camera socket's slot", exc_info=True)
+
     async def disconnect(self, code: int) -> None:
         self.waiting = None
         if getattr(self, "worker", None) is not None:
             self.worker.cancel()
+        if getattr(self, "slot", None) is not None:
+            self.lease.cancel()
+            await free_slot(self.user_id, self.slot, self.owner)
+            self.slot = None
 
     async def send_json(self, body: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(finite(body), allow_nan=False))
@@ -321,9 +387,12 @@ class FormConsumer(AsyncWebsocketConsumer):
                     try:
                         self.engine = engine_factory()
                     except UserError as e:
+                        # The fix (a path, a command) is for whoever runs the server, not
+                        # for the person stretching: it goes to the log, once per socket.
                         self.engine_problem = str(e)
+                        logger.error("no camera check on this server: %s", e)
                 if self.engine is None:
-                    raise UserError(f"no camera check on this server: {self.engine_problem}")
+                    raise UserError(NOT_SET_UP)
             frame = decode_frame(payload)
             raw = self.engine.process(frame)
             del frame  # judged and gone

@@ -16,6 +16,10 @@ const LEGS = {
   right: [[24, 26], [26, 28], [28, 30], [30, 32], [28, 32]],
 };
 const SEEN = 0.5;
+// Seconds as the record keeps them (player.js stores tenths), so the screen and the log agree.
+const tenths = (s) => (Math.round(s * 10) / 10).toFixed(1);
+const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_TOO_MANY = 4429;
 
 export class Coach {
   constructor({ say, onVerdict, $ }) {
@@ -34,6 +38,7 @@ export class Coach {
     this.broken = ""; // why the camera check is off for this session, once it failed
     this.hold = null; // the hold step being coached
     this.last = null; // the last verdict answer of this hold
+    this.seen = false; // a frame of this hold found a person
     this.busy = false;
     this.timer = 0;
     this.spoken = { text: "", at: -Infinity };
@@ -52,6 +57,7 @@ export class Coach {
     this.broken = message;
     this.status.textContent = message;
     this.box.dataset.state = "off";
+    this.blank();
     this.stopFrames();
     this.stopCamera();
     if (this.socket) this.socket.close();
@@ -69,7 +75,7 @@ export class Coach {
         : "The camera needs a secure (https) connection: carrying on with the timer alone.");
     }
     try {
-      this.stream = this.stream || await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+      if (!this.stream) this.watch(this.stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false }));
     } catch (e) {
       const why = e?.name === "NotAllowedError" ? "The camera was not allowed" : "The camera could not start";
       return this.fail(`${why}: carrying on with the timer alone.`);
@@ -77,6 +83,23 @@ export class Coach {
     this.video.srcObject = this.stream;
     this.video.play?.().catch(() => {});
     this.connect();
+  }
+
+  // A camera unplugged, taken by another program or switched off ends its track: the video
+  // would go black and black frames would be judged, so it is a lost camera.
+  watch(stream) {
+    for (const track of stream.getVideoTracks()) {
+      track.addEventListener("ended", () => {
+        if (this.stream === stream) this.fail("The camera stopped: carrying on with the timer alone.");
+      });
+    }
+  }
+
+  // Nothing left on screen that the server no longer vouches for: the skeleton, ticks and cue.
+  blank() {
+    this.clear();
+    this.cueBox.textContent = "";
+    delete this.box.dataset.good;
   }
 
   connect() {
@@ -94,8 +117,14 @@ export class Coach {
       if (this.socket !== socket) return;
       this.socket = null;
       this.busy = false;
-      if (e.code === 4401) this.fail("Log in again to use the camera check: carrying on with the timer alone.");
-      else if (!this.broken && this.toggle.checked) this.status.textContent = "Camera check disconnected: reconnecting at the next hold.";
+      this.stopFrames();
+      this.blank();
+      if (e.code === CLOSE_UNAUTHENTICATED) this.fail("Log in again to use the camera check: carrying on with the timer alone.");
+      else if (e.code === CLOSE_TOO_MANY) this.fail(this.broken || "The camera check is already on in another tab or window: carrying on with the timer alone.");
+      else if (!this.broken && this.toggle.checked) {
+        if (this.hold) this.good.textContent = `Good form: ${tenths(this.last?.hold.held_s ?? 0)} s (paused)`;
+        this.status.textContent = "Camera check disconnected: good form is not counted until it is back (it reconnects at the next hold).";
+      }
     };
   }
 
@@ -106,9 +135,10 @@ export class Coach {
     this.paused = false;
     this.holdId = (this.holdId || 0) + 1;
     this.last = null;
+    this.seen = false;
     this.drawn = 0;
     this.clear();
-    this.good.textContent = "Good form: 0 s";
+    this.good.textContent = `Good form: ${tenths(0)} s`;
     this.cueBox.textContent = "";
     // Let the hold's own spoken instruction finish before any form cue.
     this.spoken = { text: "", at: performance.now() };
@@ -127,9 +157,10 @@ export class Coach {
     this.scheduleFrame(0);
   }
 
-  // The hold step ends: the server's seconds of good form (null when the camera did not judge).
+  // The hold step ends: the server's seconds of good form; null when the camera did not judge
+  // or found nobody in any frame (0 would say "seen, and never in good form").
   endHold() {
-    const held = this.hold && this.last ? this.last.hold.held_s : null;
+    const held = this.hold && this.last && this.seen ? this.last.hold.held_s : null;
     this.hold = null;
     this.stopFrames();
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: "stop" }));
@@ -194,7 +225,8 @@ export class Coach {
   answer(msg) {
     if (msg.type === "error") {
       this.busy = false;
-      if (msg.fatal) this.fail(`Camera check unavailable (${msg.message}): carrying on with the timer alone.`);
+      // A fatal message is written for the patient, whole (the server logs the details).
+      if (msg.fatal) this.fail(msg.message);
       else this.status.textContent = `Camera check: ${msg.message}`;
       if (this.hold && !msg.fatal && !this.paused) this.scheduleFrame(FRAME_MS);
       return;
@@ -203,6 +235,7 @@ export class Coach {
     this.busy = false;
     if (!this.hold || msg.id !== this.holdId) return; // an answer about an earlier hold
     this.last = msg;
+    if (msg.verdict.person_found) this.seen = true;
     if (this.paused) return;
     const wait = Math.max(0, FRAME_MS - (performance.now() - (this.sentAt || 0)));
     this.scheduleFrame(wait);
@@ -284,7 +317,7 @@ export class Coach {
       return li;
     });
     this.checks.replaceChildren(...rows);
-    this.good.textContent = `Good form: ${Math.floor(hold.held_s)} s`;
+    this.good.textContent = `Good form: ${tenths(hold.held_s)} s`;
     this.box.dataset.good = String(verdict.good_form);
     const cue = verdict.cues[0] || hold.cues[0] || "";
     this.cueBox.textContent = cue;

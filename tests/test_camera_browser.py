@@ -1,0 +1,179 @@
+"""The player's camera check in Chromium when things go wrong: the socket lost mid-hold, the
+camera stopping, a person never in view; and the seconds shown as they are stored.
+
+The pose engine is a fake (tests/test_live.py's) and the camera Chromium's fake device.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from limber.practice import consumers
+from tests import test_live
+from tests.test_browser import (
+    hold_steps,
+    play_to_the_end,
+    play_until_ready,
+    sign_up_and_screen,
+)
+from tests.test_form import synth
+from tests.test_live import FakeEngine
+
+# tests/test_live.py's fixtures: Chromium with a fake camera, and uvicorn serving the socket.
+camera_browser = test_live.camera_browser
+asgi_server = test_live.asgi_server
+camera_page = test_live.camera_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Every socket the page opens, and how many frames went out on each, for the test to see.
+SOCKETS = """
+window.limberEvents = [];
+window.sockets = [];
+window.WebSocket = class extends WebSocket {
+  constructor(...args) { super(...args); this.frames = 0; window.sockets.push(this); }
+  send(data) { if (typeof data !== "string") this.frames += 1; return super.send(data); }
+};
+"""
+
+
+def follow(monkeypatch, engine):
+    """The fake person does as each hold asks: its stretch's end pose, on the leg it names."""
+    start = consumers.FormConsumer.start
+
+    def start_and_follow(self, msg):
+        start(self, msg)
+        engine.lm = synth(self.variant.end, self.stretch.position, self.side or "right")
+
+    monkeypatch.setattr(consumers.FormConsumer, "start", start_and_follow)
+    monkeypatch.setattr(consumers, "engine_factory", lambda: engine)
+
+
+def into_a_coached_hold(page, email, speed=2):
+    """Signed up, camera on, in the first hold with its checks ticked; then paused, so that the
+    hold cannot end (and clear the screen itself) while the test looks."""
+    sign_up_and_screen(page, email)
+    page.add_init_script(SOCKETS)
+    page.goto(f"/practice/?speed={speed}")
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
+    page.locator("#ready").click()
+    page.wait_for_function(
+        "document.getElementById('camera-checks').textContent.includes('✓')"
+        " && Number(document.getElementById('camera-overlay').dataset.drawn) >= 3"
+    )
+    page.locator("#pause").click()
+
+
+def test_a_lost_socket_mid_hold_clears_the_coaching_and_says_counting_is_paused(
+    camera_page, monkeypatch
+):
+    follow(monkeypatch, FakeEngine())
+    page = camera_page
+    into_a_coached_hold(page, "lostsocket@example.org")
+    page.evaluate("window.sockets.at(-1).close()")  # as when the server goes away
+    page.wait_for_function("document.getElementById('camera-overlay').dataset.drawn === '0'")
+    assert page.locator("#camera-checks li").count() == 0
+    assert page.locator("#camera-cue").inner_text() == ""
+    assert page.evaluate("document.getElementById('camera').dataset.good") is None
+    assert "not counted until it is back" in page.locator("#camera-status").inner_text()
+    assert "paused" in page.locator("#camera-good").inner_text()
+
+
+def test_a_camera_that_stops_is_a_lost_camera(camera_page, monkeypatch):
+    engine = FakeEngine()
+    follow(monkeypatch, engine)
+    page = camera_page
+    into_a_coached_hold(page, "camerastops@example.org")
+    page.locator("#pause").click()  # counting again
+    page.wait_for_function("window.sockets.at(-1).frames >= 3")
+    page.evaluate(
+        "document.getElementById('camera-video').srcObject.getVideoTracks()[0]"
+        ".dispatchEvent(new Event('ended'))"
+    )
+    page.get_by_text("The camera stopped: carrying on with the timer alone.").wait_for()
+    sent = page.evaluate("window.sockets.reduce((n, s) => n + s.frames, 0)")
+    page.wait_for_timeout(800)
+    assert page.evaluate("window.sockets.reduce((n, s) => n + s.frames, 0)") == sent
+    assert page.evaluate("document.getElementById('camera').dataset.state") == "off"
+
+
+def test_the_good_form_seconds_are_shown_as_the_record_keeps_them(camera_page, monkeypatch):
+    """Tenths, rounded as player.js rounds good_form_s: 9.6 s shows as 9.6, not 9."""
+    follow(monkeypatch, FakeEngine())
+    page = camera_page
+    into_a_coached_hold(page, "tenths@example.org", speed=1)
+    held = page.evaluate("window.limberEvents.filter(e => e.type === 'verdict').at(-1).held_s")
+    shown = page.locator("#camera-good").inner_text()
+    assert re.fullmatch(r"Good form: \d+\.\d s", shown), shown
+    assert shown == f"Good form: {round(held * 10) / 10:.1f} s"
+
+
+def test_holds_in_which_the_camera_saw_nobody_store_no_good_form_seconds(camera_page, monkeypatch):
+    from limber.practice.models import Hold
+
+    monkeypatch.setattr(consumers, "engine_factory", lambda: FakeEngine(None))
+    page = camera_page
+    sign_up_and_screen(page, "nobody@example.org")
+    page.add_init_script(SOCKETS)
+    page.goto("/practice/?speed=25")
+    expected = hold_steps(page)
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
+    page.locator("#ready").click()
+    page.wait_for_function("window.limberEvents.some(e => e.type === 'verdict')")
+    play_to_the_end(page)
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    verdicts = page.evaluate("window.limberEvents.filter(e => e.type === 'verdict')")
+    assert verdicts and not any(v["good_form"] for v in verdicts)
+    holds = list(Hold.objects.all())
+    assert len(holds) == expected and all(h.good_form_s is None for h in holds), [
+        h.good_form_s for h in holds
+    ]
+
+
+def camera_on_at_start(page, email):
+    sign_up_and_screen(page, email)
+    page.add_init_script(SOCKETS)
+    page.goto("/practice/?speed=25")
+    page.get_by_label("Use camera").check()
+
+
+def test_a_camera_check_already_on_elsewhere_is_said_plainly(camera_page):
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+
+    page = camera_page
+    camera_on_at_start(page, "twotabs@example.org")
+    user = get_user_model().objects.get(email="twotabs@example.org")
+    for slot in range(consumers.MAX_SOCKETS_PER_USER):  # two other tabs have it on
+        cache.add(consumers._slot_key(user.pk, slot), "another tab", consumers.SOCKET_LEASE_S)
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)  # the camera box shows with the stretch
+    status = page.locator("#camera-status")
+    status.get_by_text("already on in another tab or window").wait_for()
+    assert "your holds are timed as usual" in status.inner_text()
+    assert page.evaluate("document.getElementById('camera').dataset.state") == "off"
+
+
+def test_without_the_pose_models_the_patient_reads_a_plain_message(camera_page, monkeypatch):
+    from limber.errors import UserError
+
+    def missing():
+        raise UserError("the pose model /srv/limber/var/models/pose_detection.tflite is missing;"
+                        " run `limber models`")  # fmt: skip
+
+    monkeypatch.setattr(consumers, "engine_factory", missing)
+    page = camera_page
+    camera_on_at_start(page, "nomodels@example.org")
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
+    page.locator("#ready").click()
+    page.wait_for_function("document.getElementById('camera').dataset.state === 'off'")
+    assert page.locator("#camera-status").inner_text() == (
+        "The camera check is not set up on this server; your holds are timed as usual."
+    )
