@@ -341,3 +341,22 @@ def test_while_the_app_asks_for_a_clinician_the_handout_and_reminders_say_so(cli
     event = feed_event(client, api, alice)
     assert event["SUMMARY"] == "Limber: contact your clinician before stretching further"
     assert "Severe pain: pain reached 8/10" in str(event["DESCRIPTION"])
+
+
+def test_a_check_answered_before_a_question_was_added_still_shows(client, api, cast):
+    """The page lists stored checks as they were: one that lacks a later question's answer (a
+    check made before the question existed) is shown, not a server error."""
+    alice, carol = cast["alice"], cast["carol"]
+    old = dict(clear_answers())
+    old.pop(next(iter(old)))  # as if that question had been added since
+    old["bladder"] = True
+    Screening.objects.create(user=alice, answers=old, flagged=True)
+    checks = api.get(f"/patients/{alice.pk}", user=carol).json()["screening"]["checks"]
+    assert checks[0]["urgent"] and any("urine" in s for s in checks[0]["signs"])
+    client.force_login(carol)
+    assert client.get(f"/clinic/patients/{alice.pk}/").status_code == 200
+    # And the patient's own pages judge it the same: a red flag that stops practice.
+    assert api.get("/screening", user=alice).json()["latest"]["urgent"] is True
+    client.force_login(alice)
+    assert client.get("/practice/")["Location"] == "/screening/"
+    assert client.get("/screening/").status_code == 200

@@ -93,7 +93,7 @@ def screening_answer(request, payload: ScreeningIn):
 
 
 def _screening_dict(row: Screening) -> dict:
-    result = screening.evaluate(row.answers, row.affected_side)
+    result = screening.evaluate_stored(row.answers, row.affected_side)
     return {
         "flagged": result.flagged,
         "flags": list(result.flags),

@@ -135,7 +135,7 @@ def _checks(patient) -> list[dict[str, Any]]:
     out = []
     rows = patient.screenings.select_related("cleared_by").order_by("-created", "-id")
     for row in rows[:CHECKS_SHOWN]:
-        result = red_flags.evaluate(row.answers, row.affected_side)
+        result = red_flags.evaluate_stored(row.answers, row.affected_side)
         out.append(
             {
                 "at": row.created.isoformat(),
@@ -165,7 +165,7 @@ def red_flag_stop(patient) -> dict[str, Any] | None:
     flag = _open_flag(patient)
     if flag is None:
         return None
-    result = red_flags.evaluate(flag.answers, flag.affected_side)
+    result = red_flags.evaluate_stored(flag.answers, flag.affected_side)
     return {
         "urgent": result.urgent,
         "message": result.message,

@@ -28,6 +28,7 @@ __all__ = [
     "ScreeningError",
     "ScreeningResult",
     "evaluate",
+    "evaluate_stored",
 ]
 
 # Limber's default, from DESIGN.md §6 ("at least monthly"): symptoms of sciatica change over
@@ -181,6 +182,16 @@ class ScreeningError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def evaluate_stored(answers: Mapping[str, object], affected_side: str | None) -> ScreeningResult:
+    """Judge answers as stored: a check made before a question was added has no answer to it,
+    and one made before a question was dropped has one too many. Only a "yes" given counts as a
+    red flag; `evaluate`, for new answers, refuses both (a stored check must never make a page
+    fail, as it would the day a question is added)."""
+    given = {q.id: answers.get(q.id) is True for q in QUESTIONS}
+    side = affected_side if affected_side in SIDES else None
+    return evaluate(given, side)
 
 
 def evaluate(answers: Mapping[str, object], affected_side: str | None = None) -> ScreeningResult:

@@ -105,7 +105,7 @@ def screening_status(user, now: datetime | None = None) -> dict[str, Any]:
     age = (now - latest.created).days
     status["due"] = age >= screening.MAX_AGE_DAYS
     if flagged is not None and flagged.cleared_by_id is None:
-        result = screening.evaluate(flagged.answers, flagged.affected_side)
+        result = screening.evaluate_stored(flagged.answers, flagged.affected_side)
         seen = any(not r.flagged and r.seen_clinician for r in after)
         if latest.pk == flagged.pk:
             status["blocked"] = (
