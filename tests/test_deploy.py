@@ -32,6 +32,9 @@ def test_production_settings_pass_djangos_deploy_check(tmp_path):
         "LIMBER_DEBUG": "0",
         "LIMBER_HTTPS": "1",
         "LIMBER_TRUSTED_PROXIES": "10.1.2.0/24",
+        # Set, as every app server of a deployment has it: the suite also runs on PostgreSQL
+        # (DATABASE_URL from the environment), where a key each server makes is warned of.
+        "LIMBER_SECRET_KEY": "k" * 20 + "-production-secret-" + "q" * 20,
     }
     run = run_limber("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert run.returncode == 0, run.stderr
