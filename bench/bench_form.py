@@ -98,11 +98,18 @@ def evaluate(rows: list[dict[str, str]], people: dict[str, Any]) -> tuple[int, i
     from limber.vision.analyze import judge_people
 
     lib = load_library()
-    pos = knee = knees = 0
+    verdicts = []
     for r in rows:
         stretch = lib[r["exercise"]]
         found, w, h = people[r["file"]]
-        _, _, v = judge_people(found, stretch, stretch.default_variant, None, (w, h))
+        verdicts.append(judge_people(found, stretch, stretch.default_variant, None, (w, h))[2])
+    return agreement(rows, verdicts)
+
+
+def agreement(rows: list[dict[str, str]], verdicts: list[Any]) -> tuple[int, int, int, int]:
+    """(in-position agreements, rows, knee agreements, rows with a knee label)."""
+    pos = knee = knees = 0
+    for r, v in zip(rows, verdicts, strict=True):
         pos += BOOL[r["in_position"]] == v.in_position
         want = BOOL[r["knee_straight"]]
         if want is not None:
@@ -188,7 +195,7 @@ def live_agreement(folder: Path) -> tuple[int, int, int, int]:
     with (folder / "labels.tsv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     lib, engine = load_library(), BlazePose()
-    pos = knee = knees = 0
+    verdicts = []
     for r in rows:
         img = read_image(folder / r["file"])
         h, w = img.shape[:2]
@@ -199,13 +206,8 @@ def live_agreement(folder: Path) -> tuple[int, int, int, int]:
         smoother = LandmarkSmoother()
         for i in range(LIVE_FRAMES):
             verdict = check_form(smoother(engine.process(img), i / 15), stretch)
-        pos += BOOL[r["in_position"]] == verdict.in_position
-        want = BOOL[r["knee_straight"]]
-        if want is not None:
-            knees += 1
-            got = next((c.ok for c in verdict.checks if c.name == "knee_straight"), None)
-            knee += want == got
-    return pos, len(rows), knee, knees
+        verdicts.append(verdict)
+    return agreement(rows, verdicts)
 
 
 def main() -> None:
