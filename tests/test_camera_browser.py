@@ -18,8 +18,7 @@ from tests.test_browser import (
     play_until_ready,
     sign_up_and_screen,
 )
-from tests.test_form import synth
-from tests.test_live import FakeEngine
+from tests.test_live import FakeEngine, follow
 
 # tests/test_live.py's fixtures: Chromium with a fake camera, and uvicorn serving the socket.
 camera_browser = test_live.camera_browser
@@ -37,18 +36,6 @@ window.WebSocket = class extends WebSocket {
   send(data) { if (typeof data !== "string") this.frames += 1; return super.send(data); }
 };
 """
-
-
-def follow(monkeypatch, engine):
-    """The fake person does as each hold asks: its stretch's end pose, on the leg it names."""
-    start = consumers.FormConsumer.start
-
-    def start_and_follow(self, msg):
-        start(self, msg)
-        engine.lm = synth(self.variant.end, self.stretch.position, self.side or "right")
-
-    monkeypatch.setattr(consumers.FormConsumer, "start", start_and_follow)
-    monkeypatch.setattr(consumers, "engine_factory", lambda: engine)
 
 
 def into_a_coached_hold(page, email, speed=2):

@@ -602,13 +602,8 @@ def camera_page(camera_browser, asgi_server):
 SHOTS = Path(os.environ.get("LIMBER_SCREENSHOT_DIR") or tempfile.gettempdir())
 
 
-@pytest.mark.browser
-def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatch):
-    from limber.practice.models import Hold
-    from tests.test_browser import hold_steps, play_to_the_end, play_until_ready, sign_up_and_screen
-
-    # A person who does as asked: the end pose of each hold's stretch, on the leg it asks for.
-    engine = FakeEngine()
+def follow(monkeypatch, engine):
+    """The fake person does as each hold asks: its stretch's end pose, on the leg it names."""
     start = consumers.FormConsumer.start
 
     def start_and_follow(self, msg):
@@ -617,6 +612,16 @@ def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatc
 
     monkeypatch.setattr(consumers.FormConsumer, "start", start_and_follow)
     monkeypatch.setattr(consumers, "engine_factory", lambda: engine)
+
+
+@pytest.mark.browser
+def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatch):
+    from limber.practice.models import Hold
+    from tests.test_browser import hold_steps, play_to_the_end, play_until_ready, sign_up_and_screen
+
+    # A person who does as asked: the end pose of each hold's stretch, on the leg it asks for.
+    engine = FakeEngine()
+    follow(monkeypatch, engine)
     page = camera_page
     sign_up_and_screen(page, "camera@example.org")
     page.add_init_script("window.limberEvents = []")
