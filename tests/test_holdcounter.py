@@ -118,3 +118,24 @@ def test_state_dict_for_the_player():
     assert d["remaining_s"] == pytest.approx(18, abs=0.1)
     assert d["counting"] is True and d["done"] is False
     assert d["cues"] == [CUE_HOLD]
+
+
+def test_one_bad_frame_a_second_apart_is_a_break_not_a_flicker():
+    # A background tab sends about a frame a second: a bent knee seen once between two good
+    # frames was bent for up to that second, longer than a flicker; it adds nothing.
+    clock = Clock()
+    c = HoldCounter(30, clock)
+    for verdict in (GOOD, GOOD, GOOD):
+        clock.t += 1
+        c.update(verdict)
+    assert c.held_s == pytest.approx(2)
+    clock.t += 1
+    c.update(BENT)
+    clock.t += 1
+    s = c.update(GOOD)
+    assert s.held_s == pytest.approx(2)  # neither the bent second nor the one after it
+    assert not s.counting
+    clock.t += 1
+    s = c.update(GOOD)  # good form for a second again: counting from the good frame on
+    assert s.held_s == pytest.approx(3)
+    assert s.counting

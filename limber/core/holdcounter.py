@@ -120,6 +120,12 @@ class HoldCounter:
         too_fast = now < self._slow_until
 
         if not done_before:
+            if good and self._bad_since is not None and now - self._bad_since > self.grace_s:
+                # The form was bad from that frame until this one, longer than a flicker: at a
+                # frame a second (a background tab) one bad frame between two good ones is a
+                # second of bad form, a break, even though no second bad frame came to say so.
+                self._counting = False
+                self._pending = 0.0
             if good:
                 self._bad_since = None
                 if self._counting:
