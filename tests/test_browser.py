@@ -331,6 +331,8 @@ def test_the_screen_is_kept_awake_and_stop_asks_to_confirm(page, live_server):
     page.goto("/practice/?speed=5")  # slow enough to stay within the first stretch
     expected = hold_steps(page)
     start(page)
+    # Start first makes sure no other tab plays a session: the screen is kept awake a moment on.
+    page.wait_for_function("window.wakeLockRequests.length > 0")
     assert page.evaluate("window.wakeLockRequests") == ["screen"]
     play_until_ready(page)
     page.locator("#ready").click()
@@ -847,3 +849,28 @@ def test_while_a_clinician_is_suggested_start_waits_for_the_person_to_say_they_r
     expect(start).to_be_enabled()
     page.get_by_label("I have talked to a clinician about this pain since").uncheck()
     expect(start).to_be_disabled()
+
+
+def test_a_session_plays_in_one_tab_at_a_time(page, live_server):
+    # Two tabs playing today's session would each store their holds: the same stretches twice
+    # in the history and in what progression counts.
+    up_to_the_first_stretch(page, "two-tabs@example.org")
+    page.locator("#ready").click()
+    page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
+    other = page.context.new_page()
+    other.goto("/practice/?speed=25")
+    other.get_by_text("You have a session in progress").wait_for()
+    other.get_by_role("button", name="Start").click()
+    other.get_by_text("Today's session is playing in another tab or window").wait_for()
+    assert other.locator("#stage").is_hidden() and other.locator("#intro").is_visible()
+    # Left there, it carries on here, from where that tab left it.
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    page.goto("/")
+    other.get_by_role("button", name="Start").click()
+    other.locator("#stage").wait_for()
+    assert other.get_by_text("playing in another tab").is_hidden()
+    other.evaluate("window.limberEvents = []")
+    play_to_the_end(other)
+    other.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    holds = Hold.objects.values_list("exercise", "side", "rep")
+    assert len(holds) == len(set(holds)), "a stretch stored twice"

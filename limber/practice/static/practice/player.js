@@ -523,6 +523,7 @@ function finish() {
   document.body.classList.remove("playing");
   coach.close();
   letSleep();
+  releaseLock?.();
   state.session.finished_at = nowIso();
   store();
   localStorage.removeItem(CURRENT);
@@ -567,6 +568,31 @@ function showSync({ waiting, online, unreachable, error }) {
   $("sync").dataset.waiting = String(waiting);
 }
 
+// --- one session at a time on this device ------------------------------------------------------
+// Two tabs playing today's session would each store their holds: the same stretches twice in the
+// history and in what progression counts. A tab holds a Web Lock from Start until its session is
+// done; the browser lets go of it when the tab is closed, reloaded or left. A browser without
+// Web Locks plays as before.
+let releaseLock = null;
+function takeLock() {
+  if (!navigator.locks || releaseLock) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    navigator.locks.request(`${STORE}.playing`, { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      // Held until the promise returned here settles: until the session is done.
+      return lock && new Promise((done) => { releaseLock = () => { releaseLock = null; done(); }; });
+    });
+  });
+}
+// Start (or resume) only while no other tab of this browser plays a session for this person.
+function alone(go) {
+  return async () => {
+    const free = await takeLock();
+    $("elsewhere-note").hidden = free;
+    if (free) go();
+  };
+}
+
 // --- start, resume, keys -------------------------------------------------------------------------
 // Pain before the session is asked on this page only when the script does not ask it itself.
 const introPain = $("pain_before-box");
@@ -605,7 +631,7 @@ if (saved && saved.date === today.date && saved.session && saved.index < script.
   if (introPain) introPain.hidden = true;
   $("start").disabled = clinicianOk ? !clinicianOk.checked : false;
   $("start-hint").hidden = true;
-  $("start").onclick = () => {
+  $("start").onclick = alone(() => {
     state.session = saved.session;
     // Kept before this version: it was sent from its first step on.
     state.stored = saved.stored ?? true;
@@ -613,9 +639,9 @@ if (saved && saved.date === today.date && saved.session && saved.index < script.
     keepAwake();
     coach.open();
     play(saved.index);
-  };
+  });
 } else {
-  $("start").onclick = start;
+  $("start").onclick = alone(start);
 }
 $("again")?.addEventListener("click", () => {
   showOnly("intro");
