@@ -144,6 +144,29 @@ def test_tracking_runs_the_detector_only_when_the_person_is_lost(engine):
     assert engine.process(img) is not None  # found again
 
 
+def as_the_player_sends(img):
+    """A frame as the camera player sends it: 480 pixels on its longer side, JPEG."""
+    h, w = img.shape[:2]
+    k = 480 / max(h, w)
+    small = cv2.resize(img, (round(w * k), round(h * k)))
+    return cv2.imdecode(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])[1], 1)
+
+
+def test_the_live_camera_finds_a_person_in_a_washed_out_picture(engine):
+    """A pale figure on white, which the detector misses as it is: found as a still photo is."""
+    img = as_the_player_sends(photo("cc0-supine-leg-raise-hand-to-toe-head-lifted-06.jpg"))
+    assert engine.detect(img) is None  # not even upright
+    engine.reset()
+    seen = [engine.process(img) for _ in range(5)]
+    assert all(lm is not None for lm in seen)
+    assert seen[-1]["right_knee"].visibility > 0.5
+    # Nobody in view again: looked for in the spread-out picture every other frame only.
+    blank = np.full_like(img, 250)
+    before = engine.detections
+    assert [engine.process(blank) for _ in range(4)] == [None] * 4
+    assert engine.detections - before == 4 * 3 + 2 * 3  # three turns, plain and spread out
+
+
 def test_crops_are_padded_with_edge_pixels(engine):
     """A person near the edge: padding with black would make the legs look hidden."""
     img = photo("standing.jpg")

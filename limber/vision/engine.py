@@ -142,6 +142,13 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _equalized(cv2: Any, frame: Any) -> Any:
+    """The picture with its luminance histogram spread out (colours kept)."""
+    ycc = cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb)
+    ycc[:, :, 0] = cv2.equalizeHist(ycc[:, :, 0])
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2BGR)
+
+
 def _roi(p0: tuple[float, float], p1: tuple[float, float]) -> Roi:
     """MediaPipe's alignment-points rect: centred on p0, radius |p0 p1|, p0->p1 pointing up."""
     dx, dy = p1[0] - p0[0], p1[1] - p0[1]
@@ -205,12 +212,15 @@ class BlazePose:
         self._heat_last = np.array([[hw - 1], [hh - 1]])
         self._heat_step = np.array([[nl], [hw * nl]])  # flat index of a column, of a row
         self._track: Roi | None = None
+        self.reset()
         self.last_presence = 0.0
         self.detections = 0  # how many times the detector ran (for benchmarks and tests)
 
     def reset(self) -> None:
         """Forget the tracked person (a new video, or a camera restart)."""
         self._track = None
+        self._equalize = False  # the person followed was found in the spread-out picture
+        self._misses = 0  # frames in a row with nobody found
 
     # --- detection ----------------------------------------------------------------------------
 
@@ -421,7 +431,29 @@ class BlazePose:
     # --- the PoseEngine interface -------------------------------------------------------------
 
     def process(self, frame: Any) -> Landmarks | None:
-        """One video frame: follow the person from the last frame, or find them again."""
+        """One video frame: follow the person from the last frame, or find them again.
+
+        When nobody is found in the frame as it is, it is looked at again with its brightness
+        spread out, as still pictures are (people()): a washed-out or dim camera picture can hide
+        a person from the detector. A person found so is followed in frames spread out the same
+        way until they are lost. With nobody in view that second look costs three more detector
+        runs, so it is taken on every other frame only.
+        """
+        if self._equalize:
+            found = self._follow(_equalized(self._cv2, frame))
+            self._equalize = found is not None
+            return found
+        found = self._follow(frame)
+        if found is None:
+            self._misses += 1
+            if self._misses % 2:
+                found = self._follow(_equalized(self._cv2, frame))
+                self._equalize = found is not None
+        if found is not None:
+            self._misses = 0
+        return found
+
+    def _follow(self, frame: Any) -> Landmarks | None:
         roi = self._track
         if roi is None:
             roi = self._find(frame, every_turn=False)
@@ -432,7 +464,7 @@ class BlazePose:
         if presence < MIN_PRESENCE and self._track is not None:
             # Lost while tracking: look for the person afresh in this very frame.
             self._track = None
-            return self.process(frame)
+            return self._follow(frame)
         self.last_presence = presence
         if presence < MIN_PRESENCE:
             self._track = None
@@ -474,14 +506,9 @@ class BlazePose:
         of the luminance) and looked at again: faded, washed-out prints (a pale figure on
         white) are otherwise missed by the detector altogether.
         """
-        self._track = None
+        self.reset()
         found = self._people(frame, max_people)
-        if found:
-            return found
-        cv2 = self._cv2
-        ycc = cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb)
-        ycc[:, :, 0] = cv2.equalizeHist(ycc[:, :, 0])
-        return self._people(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2BGR), max_people)
+        return found or self._people(_equalized(self._cv2, frame), max_people)
 
     def _people(self, frame: Any, max_people: int) -> list[Person]:
         groups: list[list[Detection]] = []
