@@ -203,6 +203,11 @@ def test_set_up_waits_for_ready_and_the_keyboard_pauses_the_clock(page, live_ser
     setup = next(s for s in today_data(page)["script"]["steps"] if s.get("wait_for_ready"))
     assert setup["lines"][0] in live
     assert "by itself" not in live
+    # The step shown is a heading, which names the player's region: a screen reader user finds
+    # their place in the session by headings, as on every other page.
+    heading = page.get_by_role("heading", level=2, name=setup["title"], exact=True)
+    expect(heading).to_be_visible()
+    expect(page.get_by_role("region", name=setup["title"], exact=True)).to_be_visible()
     page.wait_for_timeout(1200)
     assert page.locator("#ready").is_visible()
     page.keyboard.press("Enter")
