@@ -320,9 +320,20 @@ def test_a_clinician_deleting_their_account_ends_their_patients_care(client, api
     assert not any("Left out by your clinician" in n for n in today["notes"])
     assert not Prescription.objects.filter(patient=alice).exists()
     assert api.get("/care", user=alice).json() == {"clinician": None}
-    # Alice may join someone else at once.
+    # Alice is told why: her stretches changed without anything she did.
+    client.force_login(alice)
+    said = "closed their Limber account"
+    care_page = html.unescape(client.get("/clinic/care/").content.decode())
+    assert f"Your clinician {said} on {timezone.localtime().strftime('%-d %B %Y')}" in care_page
+    assert said in html.unescape(client.get("/practice/").content.decode())
+    # The practice page says it until her first session after it; the care page still says why.
+    log_session(alice, timezone.now())
+    assert said not in html.unescape(client.get("/practice/").content.decode())
+    assert said in html.unescape(client.get("/clinic/care/").content.decode())
+    # Alice may join someone else at once, and then nothing is said of the old link.
     code = api.post("/invites", {}, user=cast["erin"]).json()["code"]
     assert api.post("/care", {"code": code}, user=alice).status_code == 201
+    assert said not in html.unescape(client.get("/clinic/care/").content.decode())
 
 
 def test_a_closed_clinicians_invite_no_longer_links(api, cast, bob):

@@ -12,6 +12,10 @@ class ClinicConfig(AppConfig):
 
         if prescriptions.clinician_plan not in plan.PROVIDERS:
             plan.PROVIDERS.append(prescriptions.clinician_plan)
+        from limber.clinic import care
+
+        if care.closed_notice not in plan.NOTICES:
+            plan.NOTICES.append(care.closed_notice)
 
         from django.contrib.auth import get_user_model
         from django.db.models.signals import pre_delete
@@ -21,7 +25,6 @@ class ClinicConfig(AppConfig):
         )
 
         from limber.accounts import views as account_views
-        from limber.clinic import care
 
         if care.deleting_ends not in account_views.DELETE_WARNINGS:
             account_views.DELETE_WARNINGS.append(care.deleting_ends)

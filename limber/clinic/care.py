@@ -25,6 +25,7 @@ from limber.clinic.models import (
     Prescription,
     PrescriptionChange,
 )
+from limber.practice.models import PracticeSession
 
 
 class CareError(ValueError):
@@ -73,6 +74,31 @@ def own_patient_for(clinician, patient_id: int):
 
 def clinician_of(patient) -> CareLink | None:
     return CareLink.objects.select_related("clinician").filter(patient=patient, ended=None).first()
+
+
+def closed_link(patient) -> CareLink | None:
+    """The patient's last care link when it ended because their clinician deleted their account
+    (the link kept, the clinician gone); None otherwise, and once the patient links again."""
+    last = CareLink.objects.filter(patient=patient).order_by("-created", "-pk").first()
+    return last if last is not None and last.ended and last.clinician_id is None else None
+
+
+def closed_notice(patient) -> str | None:
+    """What the practice page says of a link ended by a deleted account, until the patient's
+    first session after it (registered with practice.plan.NOTICES): their stretches changed
+    back to Limber's plan without anything they did."""
+    link = closed_link(patient)
+    if link is None:
+        return None
+    practised = PracticeSession.objects.filter(user=patient, started_at__gt=link.ended)
+    return None if practised.exists() else CLOSED_NOTICE
+
+
+CLOSED_NOTICE = (
+    "Your clinician has closed their Limber account, which ended your link: they no longer see "
+    "your history, and your stretches are back on Limber's plan. To link with a clinician "
+    "again, ask them for an invite."
+)
 
 
 def display_name(user) -> str:

@@ -54,7 +54,11 @@ class CareLink(models.Model):
     """A patient under a clinician's care. Ending it keeps the row (and the patient's data)."""
 
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="care_links")
-    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    # A clinician who deletes their account has every link ended first (care.end_all_care_given_by);
+    # the ended links stay, with nobody as clinician, so each patient can be told why theirs ended.
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
     created = models.DateTimeField(default=timezone.now)
     ended = models.DateTimeField(null=True, blank=True)
 

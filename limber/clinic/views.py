@@ -573,6 +573,7 @@ def my_care(request):
     feed = CalendarFeed.objects.filter(patient=request.user).first()
     ctx = {
         "link": link,
+        "closed": None if link else care.closed_link(request.user),
         "clinician": care.display_name(link.clinician) if link else "",
         "clinic": care.clinic_name(link.clinician) if link else "",
         "prescription": Prescription.objects.filter(patient=request.user).first(),

@@ -154,6 +154,15 @@ class ClinicianPlan:
 PROVIDERS: list[Callable[[Any], ClinicianPlan | None]] = []
 
 
+# Notes for the practice page from apps practice does not import (DESIGN.md §3): each provider
+# gives the person's note, or None.
+NOTICES: list[Callable[[Any], str | None]] = []
+
+
+def notices(user) -> list[str]:
+    return [n for n in (provider(user) for provider in NOTICES) if n]
+
+
 def clinician_plan(user) -> ClinicianPlan | None:
     return next((p for p in (provider(user) for provider in PROVIDERS) if p is not None), None)
 

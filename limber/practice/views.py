@@ -175,6 +175,7 @@ def practice(request):
         "done_today": done_today,
         "done_twice": done_twice,
         "earlier_today": earlier_today,
+        "notices": plan.notices(request.user),
         # The first session asks as the script (and the voice) does: there is no last time yet.
         **(
             {"new_symptoms_legend": _("Any new or worse symptoms since your symptoms check?")}
