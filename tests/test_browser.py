@@ -208,6 +208,10 @@ def test_set_up_waits_for_ready_and_the_keyboard_pauses_the_clock(page, live_ser
     heading = page.get_by_role("heading", level=2, name=setup["title"], exact=True)
     expect(heading).to_be_visible()
     expect(page.get_by_role("region", name=setup["title"], exact=True)).to_be_visible()
+    # The set-up's drawing moves by itself until the person is ready: it can be stopped.
+    expect(
+        page.locator("#figures").get_by_role("button", name="Pause the animation")
+    ).to_be_visible()
     page.wait_for_timeout(1200)
     assert page.locator("#ready").is_visible()
     page.keyboard.press("Enter")

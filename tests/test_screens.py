@@ -255,6 +255,22 @@ def test_stretch_page_on_a_phone(page, screened, live_server):
     shot(page, "stretch-desktop")
 
 
+def test_the_animation_can_be_paused_and_is_still_with_reduced_motion(page):
+    # WCAG 2.2.2: what moves by itself for more than five seconds can be stopped.
+    page.goto("/exercises/wall-hamstring-stretch/")
+    svg = page.locator(".hero svg")
+    assert svg.evaluate("s => s.animationsPaused()") is False
+    page.get_by_role("button", name="Pause the animation").click()
+    assert svg.evaluate("s => s.animationsPaused()") is True
+    page.get_by_role("button", name="Play the animation").click()
+    assert svg.evaluate("s => s.animationsPaused()") is False
+    # Reduced motion shows the still end position: nothing moves, nothing to pause.
+    page.emulate_media(reduced_motion="reduce")
+    page.reload()
+    expect(page.locator(".hero svg")).to_be_visible()
+    assert page.get_by_role("button", name="Pause the animation").count() == 0
+
+
 def test_each_stretch_card_link_is_named_by_the_stretch_alone(page, library):
     """Not by the drawing's long title and description read out first (about 600 characters)."""
     for path in ("/", "/exercises/"):

@@ -70,3 +70,25 @@ document.addEventListener("DOMContentLoaded", () => {
   const deleted = document.querySelector("[data-forget-device-storage]");
   if (deleted) forgetDevice(deleted.dataset.forgetDeviceStorage, false);
 });
+
+// A drawing that moves by itself for ever gets a control to stop it (WCAG 2.2.2, Pause, Stop,
+// Hide): the library's animation, and the player's while a stretch is set up. With reduced
+// motion the drawing shows the still end position instead, and needs none.
+function pausableDrawings() {
+  if (matchMedia("(prefers-reduced-motion: reduce)").matches) return;
+  for (const svg of document.querySelectorAll("svg")) {
+    if (!svg.querySelector("animate") || !svg.pauseAnimations) continue;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary pause-drawing";
+    button.textContent = "Pause the animation";
+    button.addEventListener("click", () => {
+      const paused = !svg.animationsPaused();
+      if (paused) svg.pauseAnimations();
+      else svg.unpauseAnimations();
+      button.textContent = paused ? "Play the animation" : "Pause the animation";
+    });
+    svg.after(button);
+  }
+}
+document.addEventListener("DOMContentLoaded", pausableDrawings);
