@@ -218,6 +218,31 @@ def svgs():
     return {key: draw.render(LIBRARY[key[0]], key[1], key[2], key[3]) for key in ALL}
 
 
+def _contrast(a: str, b: str) -> float:
+    """WCAG's contrast ratio of two #rrggbb colours."""
+
+    def lum(h: str) -> float:
+        c = [int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_the_person_and_the_props_stand_out_from_the_card(svgs):
+    # WCAG 1.4.11: the parts needed to see the pose (the far leg, the towel, a stool's or the
+    # wall's edge) at 3:1 or more against the white card they are shown on. The white outline
+    # between parts, and the fills of the floor and the props inside their edges, are surfaces.
+    surfaces = {draw.OUTLINE, draw.FLOOR_FILL, draw.PROP_FILL}
+    used = {
+        c for svg in svgs.values() for c in re.findall(r'(?:fill|stroke)="(#[0-9a-f]{6})"', svg)
+    }
+    assert {draw.FAR, draw.TOWEL, draw.PROP_EDGE, draw.INK, draw.WORK} <= used
+    for colour in used - surfaces:
+        assert _contrast(colour, "#ffffff") >= 3, colour
+
+
 def _numbers(d):
     """Every end point of a path (M, L and arc end points), in SVG units."""
     points = []
