@@ -866,9 +866,10 @@ def test_a_session_plays_in_one_tab_at_a_time(page, live_server):
     up_to_the_first_stretch(page, "two-tabs@example.org")
     page.locator("#ready").click()
     page.wait_for_function("window.limberEvents.filter(e => e.type === 'hold').length >= 1")
-    other = page.context.new_page()
+    other, third = page.context.new_page(), page.context.new_page()
     other.goto("/practice/?speed=25")
     other.get_by_text("You have a session in progress").wait_for()
+    third.goto("/practice/?speed=25")
     other.get_by_role("button", name="Start").click()
     other.get_by_text("Today's session is playing in another tab or window").wait_for()
     assert other.locator("#stage").is_hidden() and other.locator("#intro").is_visible()
@@ -883,3 +884,8 @@ def test_a_session_plays_in_one_tab_at_a_time(page, live_server):
     other.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     holds = Hold.objects.values_list("exercise", "side", "rep")
     assert len(holds) == len(set(holds)), "a stretch stored twice"
+    # A tab drawn while the session was in progress, left open until it was finished elsewhere:
+    # Start does not play the finished session again, the page is drawn as it is now.
+    third.get_by_role("button", name="Start").click()
+    third.get_by_role("heading", name="Done for today").wait_for()
+    assert Hold.objects.count() == len(holds)

@@ -155,10 +155,18 @@ function nowIso() {
 // it is handed to the outbox (and so to the account) only once a hold ends or it is finished:
 // a session left before any hold is nothing to keep in the history.
 function saveCurrent() {
-  localStorage.setItem(CURRENT, JSON.stringify({
+  keepCurrent(JSON.stringify({
     date: today.date, index: state.index, session: state.session, pending: state.pendingHolds,
     stored: state.stored,
   }));
+}
+// The session in progress as this tab last saw it (null: none): another tab that played on or
+// finished since makes this page out of date (see alone()).
+let seenCurrent = localStorage.getItem(CURRENT);
+function keepCurrent(value) {
+  if (value === null) localStorage.removeItem(CURRENT);
+  else localStorage.setItem(CURRENT, value);
+  seenCurrent = value;
 }
 function store() {
   state.stored = true;
@@ -452,7 +460,7 @@ function checkIn(step) {
     const answers = Object.fromEntries(asks.map((a) => [a, fieldValue(a, answerOf(BOX[a]))]));
     if (step.kind === "pre_check" && answers.new_symptoms === true) {
       // New or worse symptoms: the full symptoms check comes before any stretching.
-      localStorage.removeItem(CURRENT);
+      keepCurrent(null);
       location.assign(step.if_yes || "/screening/");
       return;
     }
@@ -526,7 +534,7 @@ function finish() {
   releaseLock?.();
   state.session.finished_at = nowIso();
   store();
-  localStorage.removeItem(CURRENT);
+  keepCurrent(null);
   const holds = state.session.holds;
   const n = holds.length;
   // The done screen tells the truth: a stopped session says how far it got, and a hold skipped
@@ -592,6 +600,12 @@ function alone(go) {
     if (free) go();
   };
 }
+// This page was drawn before another tab started or finished a session: drawn again, it offers
+// what is true now (to carry on that session, or today's done).
+function redraw() {
+  releaseLock?.();
+  location.reload();
+}
 
 // --- start, resume, keys -------------------------------------------------------------------------
 // Pain before the session is asked on this page only when the script does not ask it itself.
@@ -609,6 +623,7 @@ clinicianOk?.addEventListener("change", updateStart);
 updateStart();
 
 function start() {
+  if (localStorage.getItem(CURRENT) !== seenCurrent) return redraw();
   state.session = {
     id: crypto.randomUUID(), started_at: nowIso(), finished_at: null,
     pain_before: introPain ? answerOf("pain_before") : null, pain_after: null, pain_spread: null, holds: [],
@@ -632,13 +647,17 @@ if (saved && saved.date === today.date && saved.session && saved.index < script.
   $("start").disabled = clinicianOk ? !clinicianOk.checked : false;
   $("start-hint").hidden = true;
   $("start").onclick = alone(() => {
-    state.session = saved.session;
+    // Carried on from where it was last left, in this tab or another one since this page was
+    // drawn; finished elsewhere in the meantime, it is not played again.
+    const latest = JSON.parse(localStorage.getItem(CURRENT) || "null");
+    if (latest?.session?.id !== saved.session.id) return redraw();
+    state.session = latest.session;
     // Kept before this version: it was sent from its first step on.
-    state.stored = saved.stored ?? true;
-    state.pendingHolds = saved.pending || [];
+    state.stored = latest.stored ?? true;
+    state.pendingHolds = latest.pending || [];
     keepAwake();
     coach.open();
-    play(saved.index);
+    play(latest.index);
   });
 } else {
   $("start").onclick = alone(start);
