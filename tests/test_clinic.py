@@ -336,6 +336,18 @@ def test_a_clinician_deleting_their_account_ends_their_patients_care(client, api
     assert said not in html.unescape(client.get("/clinic/care/").content.decode())
 
 
+def test_a_link_the_patient_ended_is_not_said_to_be_ended_by_a_later_account_deletion(
+    client, api, cast
+):
+    alice, carol = cast["alice"], cast["carol"]
+    assert client.delete("/api/v1/care", headers=bearer(alice)).status_code == 204
+    client.force_login(carol)
+    assert client.post("/accounts/delete/", {"password": "stretch-gently-42"}).status_code == 200
+    client.force_login(alice)
+    for page in ("/clinic/care/", "/practice/"):
+        assert "closed their Limber account" not in client.get(page).content.decode()
+
+
 def test_a_closed_clinicians_invite_no_longer_links(api, cast, bob):
     carol = cast["carol"]
     code = api.post("/invites", {}, user=carol).json()["code"]

@@ -80,7 +80,7 @@ def closed_link(patient) -> CareLink | None:
     """The patient's last care link when it ended because their clinician deleted their account
     (the link kept, the clinician gone); None otherwise, and once the patient links again."""
     last = CareLink.objects.filter(patient=patient).order_by("-created", "-pk").first()
-    return last if last is not None and last.ended and last.clinician_id is None else None
+    return last if last is not None and last.clinician_left else None
 
 
 def closed_notice(patient) -> str | None:
@@ -172,8 +172,9 @@ def still_sees(clinician, patient) -> None:
         raise CareError("no such patient", 404, "not_found")
 
 
-def end(patient, now: datetime) -> bool:
-    """The patient ends their care link; their practice history stays theirs.
+def end(patient, now: datetime, clinician_left: bool = False) -> bool:
+    """The patient ends their care link (or their clinician's account is deleted: clinician_left);
+    their practice history stays theirs.
 
     The prescription goes, its note and the record of its changes with it, as the end-care
     page promises: a clinician the patient joins later starts from the article's plan and
@@ -181,7 +182,9 @@ def end(patient, now: datetime) -> bool:
     """
     with transaction.atomic():
         lock_patient(patient)
-        ended = CareLink.objects.filter(patient=patient, ended=None).update(ended=now)
+        ended = CareLink.objects.filter(patient=patient, ended=None).update(
+            ended=now, clinician_left=clinician_left
+        )
         if ended:
             Access.objects.filter(patient=patient).delete()
             Prescription.objects.filter(patient=patient).delete()
@@ -217,7 +220,7 @@ def end_all_care_given_by(clinician, now: datetime) -> None:
     had ended it (before, the links vanished with the account and the prescriptions stayed,
     with no clinician to change them and no link for the patient to end)."""
     for link in CareLink.objects.filter(clinician=clinician, ended=None).select_related("patient"):
-        end(link.patient, now)
+        end(link.patient, now, clinician_left=True)
 
 
 def reset_calendar(patient) -> CalendarFeed:

@@ -61,6 +61,8 @@ class CareLink(models.Model):
     )
     created = models.DateTimeField(default=timezone.now)
     ended = models.DateTimeField(null=True, blank=True)
+    # Ended because the clinician deleted their account, not by the patient: said to the patient.
+    clinician_left = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
