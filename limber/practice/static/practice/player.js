@@ -160,8 +160,8 @@ function saveCurrent() {
     stored: state.stored,
   }));
 }
-// The session in progress as this tab last saw it (null: none): another tab that played on or
-// finished since makes this page out of date (see alone()).
+// The session in progress as this tab last saw it (null: none): another tab that started or
+// finished a session since makes this page out of date (start() draws it again).
 let seenCurrent = localStorage.getItem(CURRENT);
 function keepCurrent(value) {
   if (value === null) localStorage.removeItem(CURRENT);
