@@ -183,13 +183,18 @@ LIVE_FRAMES = 30  # 2 s at 15 frames a second: tracking and smoothing have settl
 
 
 def live_agreement(folder: Path) -> tuple[int, int, int, int]:
-    """(in-position agreements, rows, knee agreements, rows with a knee label) on the live path."""
+    """(in-position agreements, rows, knee agreements, rows with a knee label) on the live path.
+
+    Prints, as eval-form does for photos, the tables per stretch and per note keyword and the
+    rows the live path gets wrong (with the knee angle it read).
+    """
     import cv2
 
     from limber.core.form import check_form
     from limber.core.smoothing import LandmarkSmoother
     from limber.core.spec import load_library
     from limber.vision.analyze import read_image
+    from limber.vision.cli import _print_tables, summarize
     from limber.vision.engine import BlazePose
 
     with (folder / "labels.tsv").open(encoding="utf-8", newline="") as f:
@@ -207,6 +212,24 @@ def live_agreement(folder: Path) -> tuple[int, int, int, int]:
         for i in range(LIVE_FRAMES):
             verdict = check_form(smoother(engine.process(img), i / 15), stretch)
         verdicts.append(verdict)
+    results = []
+    for r, v in zip(rows, verdicts, strict=True):
+        knee = next((c for c in v.checks if c.name == "knee_straight"), None)
+        pos = {"label": BOOL[r["in_position"]], "got": v.in_position}
+        kn = {"label": BOOL[r["knee_straight"]], "got": knee.ok if knee else None,
+              "measured_deg": None if knee is None or knee.measured is None
+              else round(knee.measured)}  # fmt: skip
+        agree = pos["label"] == pos["got"] and kn["label"] in (None, kn["got"])
+        results.append({"file": r["file"], "exercise": r["exercise"], "note": r.get("note") or "",
+                        "in_position": pos, "knee_straight": kn, "agree": agree})  # fmt: skip
+    print(f"\n  the live path ({LIVE_WIDTH} px JPEG, {LIVE_FRAMES} tracked frames):")
+    _print_tables(summarize(results))
+    for x in results:
+        if not x["agree"]:
+            p, k = x["in_position"], x["knee_straight"]
+            print(f"  live miss: {x['file']} ({x['exercise']}): in position {p['got']} "
+                  f"(label {p['label']}), knee {k['got']} at {k['measured_deg']} deg "
+                  f"(label {k['label']})")  # fmt: skip
     return agreement(rows, verdicts)
 
 
