@@ -29,6 +29,13 @@ class Limit:
     def count(self, *parts: str) -> None:
         count(self._key(*parts), self.window_s)  # the window starts at the first event
 
+    def spend(self, *parts: str) -> bool:
+        """Count one more event, unless the limit is reached: False then, and nothing counted."""
+        if self.reached(*parts):
+            return False
+        self.count(*parts)
+        return True
+
     def clear(self, *parts: str) -> None:
         cache.delete(self._key(*parts))
 

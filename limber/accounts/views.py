@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from limber.accounts import throttle
@@ -42,7 +43,11 @@ def _next_url(request, default: str) -> str:
     return default
 
 
-def _too_many(request, message: str):
+TOO_MANY_SIGNUPS = gettext_lazy("Too many sign-ups from here. Please try again later.")
+
+
+def too_many(request, message: str):
+    """The page for a request a throttle refused (the clinic's invite sign-up uses it too)."""
     return render(request, "accounts/too_many.html", {"message": message}, status=429)
 
 
@@ -68,9 +73,8 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         ip = client_ip(request)
-        if throttle.SIGNUP_PER_ADDRESS.reached(ip):
-            return _too_many(request, _("Too many sign-ups from here. Please try again later."))
-        throttle.SIGNUP_PER_ADDRESS.count(ip)
+        if not throttle.SIGNUP_PER_ADDRESS.spend(ip):
+            return too_many(request, TOO_MANY_SIGNUPS)
         email = form.cleaned_data["email"]
         user, new = sign_up(email, form.cleaned_data["password"], confirmed=False)
         _mail_signup(request, user, new)
@@ -191,13 +195,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
         ip = client_ip(self.request)
         email = form.cleaned_data["email"].strip().lower()
-        if throttle.RESET_PER_ADDRESS.reached(ip):
-            return _too_many(self.request, _("Too many reset requests. Please try again later."))
-        throttle.RESET_PER_ADDRESS.count(ip)
-        if throttle.RESET_PER_ACCOUNT.reached(email):
+        if not throttle.RESET_PER_ADDRESS.spend(ip):
+            return too_many(self.request, _("Too many reset requests. Please try again later."))
+        if not throttle.RESET_PER_ACCOUNT.spend(email):
             # Same answer as a sent mail: saying "limit reached" would say the address is known.
             return HttpResponseRedirect(self.get_success_url())
-        throttle.RESET_PER_ACCOUNT.count(email)
         return super().form_valid(form)
 
 

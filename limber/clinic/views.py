@@ -24,6 +24,7 @@ from limber.accounts import throttle
 from limber.accounts.device import zone_of
 from limber.accounts.forms import SignupForm
 from limber.accounts.models import Profile, role_of, sign_up
+from limber.accounts.views import TOO_MANY_SIGNUPS, too_many
 from limber.clinic import care, dashboard, exports, prescriptions
 from limber.clinic.api import PrescriptionIn
 from limber.clinic.models import Access, CalendarFeed, CareLink, Invite, Prescription
@@ -32,7 +33,6 @@ from limber.library import get_library
 from limber.practice import history as charts
 from limber.security import client_ip
 
-TOO_MANY = gettext_lazy("Too many sign-ups from here. Please try again later.")
 TAKEN = gettext_lazy(
     "This address already has a Limber account: log in with it (the link below), then join. "
     "If you have just signed up with it, open the link in the mail we sent you first."
@@ -152,18 +152,16 @@ def join(request, code):
     ip = client_ip(request)
     inv = Invite.objects.select_related("clinician").filter(code=code.upper()).first()
     if inv is None:
-        if throttle.SIGNUP_PER_ADDRESS.reached(ip):
-            return _too_many(request)
-        throttle.SIGNUP_PER_ADDRESS.count(ip)
+        if not throttle.SIGNUP_PER_ADDRESS.spend(ip):
+            return too_many(request, TOO_MANY_SIGNUPS)
         raise Http404
     form = SignupForm(request.POST or None) if not request.user.is_authenticated else None
     error = ""
     status = 200
     expired = inv.used_at is not None or inv.expires <= timezone.now()
     if request.method == "POST" and expired:
-        if throttle.SIGNUP_PER_ADDRESS.reached(ip):
-            return _too_many(request)
-        throttle.SIGNUP_PER_ADDRESS.count(ip)
+        if not throttle.SIGNUP_PER_ADDRESS.spend(ip):
+            return too_many(request, TOO_MANY_SIGNUPS)
         status = 400  # nothing is looked up or made with a dead code
     elif request.method == "POST":
         try:
@@ -193,10 +191,6 @@ def join(request, code):
     return render(request, "clinic/join.html", ctx, status=status)
 
 
-def _too_many(request):
-    return render(request, "accounts/too_many.html", {"message": TOO_MANY}, status=429)
-
-
 def _sign_up(form, ip: str):
     """A new patient account, in use at once: the invite stands for the mailed link. An address
     that already has an account logs in first; its password is not tried here, where no login
@@ -204,9 +198,8 @@ def _sign_up(form, ip: str):
     (sign_up). Saying an address is taken counts against the sign-up limit (join's docstring)."""
     user, made = sign_up(form.cleaned_data["email"], form.cleaned_data["password"], confirmed=True)
     if not made:
-        if throttle.SIGNUP_PER_ADDRESS.reached(ip):
-            raise care.CareError(str(TOO_MANY), 429)
-        throttle.SIGNUP_PER_ADDRESS.count(ip)
+        if not throttle.SIGNUP_PER_ADDRESS.spend(ip):
+            raise care.CareError(str(TOO_MANY_SIGNUPS), 429)
         raise care.CareError(TAKEN)
     return user
 
