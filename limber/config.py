@@ -221,14 +221,6 @@ def _redis_url(raw: str) -> str:
     return raw
 
 
-def _token_days(raw: str) -> int:
-    raw = raw.strip() or "90"
-    days = _whole_number(raw)
-    if days is None or not 1 <= days <= 3650:
-        raise ConfigError(f"LIMBER_TOKEN_DAYS must be a number of days from 1 to 3650, not {raw!r}")
-    return days
-
-
 def _email_settings(env: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "DEFAULT_FROM_EMAIL": env.get("LIMBER_FROM_EMAIL") or "Limber <limber@localhost>"
@@ -284,7 +276,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         redis_url=_redis_url(env.get("REDIS_URL", "").strip()),
         # Limber's default: 90 days, long enough that a phone app is not re-paired every few
         # weeks, short enough that a forgotten token stops working within a season.
-        token_days=_token_days(env.get("LIMBER_TOKEN_DAYS", "")),
+        token_days=_count(env, "LIMBER_TOKEN_DAYS", 90, 3650, "days"),
         rate_limits=_flag(env, "LIMBER_RATE_LIMITS") if env.get("LIMBER_RATE_LIMITS") else True,
         workers=_count(env, "LIMBER_WORKERS", 1, 64, "server processes"),
         threads=_count(env, "LIMBER_THREADS", 8, 256, "threads"),

@@ -33,6 +33,11 @@ def _database() -> str:
         connection.close_if_unusable_or_obsolete()
 
 
+def _first_line(e: BaseException) -> str:
+    """An error's message, first line only (a client error can run to a dozen), or its type."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
 def _cache_failure() -> tuple[str, str] | None:
     """None when the cache keeps a value; else the error's type name and its first line."""
     from django.core.cache import cache
@@ -41,7 +46,7 @@ def _cache_failure() -> tuple[str, str] | None:
         cache.set("readyz", "1", 10)
         return None if cache.get("readyz") == "1" else ("", "it did not keep a value")
     except Exception as e:  # any client error means "not usable"; the reason is reported
-        return type(e).__name__, (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return type(e).__name__, _first_line(e)
 
 
 def _cache() -> str:
@@ -95,10 +100,10 @@ class CacheOutage:
     def process_exception(self, request, exception):
         if not self.errors or not isinstance(exception, self.errors):
             return None
-        text = (str(exception).strip().splitlines() or [type(exception).__name__])[0]
         logger.error(
-            "%s %s: the cache (REDIS_URL) cannot be reached: %s", request.method, request.path, text
-        )
+            "%s %s: the cache (REDIS_URL) cannot be reached: %s",
+            request.method, request.path, _first_line(exception),
+        )  # fmt: skip
         message = "Limber cannot reach its cache (Redis) just now: try again in a minute."
         if request.path.startswith("/api/"):
             error = {"status": 503, "code": "unavailable", "message": message, "field": None}
