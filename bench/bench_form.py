@@ -194,7 +194,7 @@ def live_agreement(folder: Path) -> tuple[int, int, int, int]:
     from limber.core.smoothing import LandmarkSmoother
     from limber.core.spec import load_library
     from limber.vision.analyze import read_image
-    from limber.vision.cli import _print_tables, summarize
+    from limber.vision.cli import _print_tables, judged_row, summarize
     from limber.vision.engine import BlazePose
 
     with (folder / "labels.tsv").open(encoding="utf-8", newline="") as f:
@@ -215,13 +215,8 @@ def live_agreement(folder: Path) -> tuple[int, int, int, int]:
     results = []
     for r, v in zip(rows, verdicts, strict=True):
         knee = next((c for c in v.checks if c.name == "knee_straight"), None)
-        pos = {"label": BOOL[r["in_position"]], "got": v.in_position}
-        kn = {"label": BOOL[r["knee_straight"]], "got": knee.ok if knee else None,
-              "measured_deg": None if knee is None or knee.measured is None
-              else round(knee.measured)}  # fmt: skip
-        agree = pos["label"] == pos["got"] and kn["label"] in (None, kn["got"])
-        results.append({"file": r["file"], "exercise": r["exercise"], "note": r.get("note") or "",
-                        "in_position": pos, "knee_straight": kn, "agree": agree})  # fmt: skip
+        deg = None if knee is None or knee.measured is None else round(knee.measured)
+        results.append(judged_row(r, v.in_position, knee.ok if knee else None, deg))
     print(f"\n  the live path ({LIVE_WIDTH} px JPEG, {LIVE_FRAMES} tracked frames):")
     _print_tables(summarize(results))
     for x in results:

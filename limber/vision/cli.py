@@ -206,26 +206,15 @@ def cmd_eval_form(args: argparse.Namespace) -> int:
     for row in rows:
         r = analyze(folder / row["file"], row["exercise"], engine=engine)
         knee = next((c for c in r["checks"] if c["name"] == "knee_straight"), None)
-        want_pos = BOOL[row["in_position"].strip().lower()]
-        want_knee = BOOL[row["knee_straight"].strip().lower()]
-        got_knee = None if knee is None else knee["ok"]
-        agree_pos = want_pos is None or want_pos == r["in_position"]
-        agree_knee = want_knee is None or want_knee == got_knee
         results.append(
-            {
-                "file": row["file"],
-                "exercise": row["exercise"],
-                "note": row.get("note") or "",
-                "people": r.get("people", 1),
-                "posture": r["posture"],
-                "in_position": {"label": want_pos, "got": r["in_position"]},
-                "knee_straight": {
-                    "label": want_knee,
-                    "got": got_knee,
-                    "measured_deg": None if knee is None else knee["measured_deg"],
-                },
-                "agree": agree_pos and agree_knee,
-            }
+            judged_row(
+                row,
+                r["in_position"],
+                None if knee is None else knee["ok"],
+                None if knee is None else knee["measured_deg"],
+                people=r.get("people", 1),
+                posture=r["posture"],
+            )
         )
     tables = summarize(results)
     if args.json:
@@ -234,6 +223,28 @@ def cmd_eval_form(args: argparse.Namespace) -> int:
         _table(results)
         _print_tables(tables)
     return 0 if all(r["agree"] for r in results) else 1
+
+
+def judged_row(
+    row: dict[str, str],
+    in_position: bool,
+    knee_ok: bool | None,
+    knee_deg: float | None,
+    **seen: Any,
+) -> dict[str, Any]:
+    """One labelled row beside what the check answered, as eval-form reports and summarize()
+    counts it (bench/bench_form.py --live too). A label of "-" agrees with any answer."""
+    want_pos = BOOL[row["in_position"].strip().lower()]
+    want_knee = BOOL[row["knee_straight"].strip().lower()]
+    return {
+        "file": row["file"],
+        "exercise": row["exercise"],
+        "note": row.get("note") or "",
+        **seen,
+        "in_position": {"label": want_pos, "got": in_position},
+        "knee_straight": {"label": want_knee, "got": knee_ok, "measured_deg": knee_deg},
+        "agree": want_pos in (None, in_position) and want_knee in (None, knee_ok),
+    }
 
 
 # Words of the `note` column that name the kinds of photo the check is known to find hard.
