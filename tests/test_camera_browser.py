@@ -164,3 +164,37 @@ def test_without_the_pose_models_the_patient_reads_a_plain_message(camera_page, 
     assert page.locator("#camera-status").inner_text() == (
         "The camera check is not set up on this server; your holds are timed as usual."
     )
+
+
+def test_a_person_who_feels_the_stretch_before_the_knee_is_straight_says_so(
+    camera_page, monkeypatch
+):
+    """Tight hamstrings: the knee stops at 145 degrees where the stretch is felt. The camera
+    offers "I feel the stretch here"; pressed, good form counts from there on that leg."""
+    follow(monkeypatch, FakeEngine(), knee=145)
+    page = camera_page
+    sign_up_and_screen(page, "tight@example.org")
+    page.add_init_script(SOCKETS)
+    page.goto("/practice/?speed=1")
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
+    page.locator("#ready").click()
+    felt = page.get_by_role("button", name="I feel the stretch here")
+    felt.wait_for()
+    assert page.locator("#camera-checks").get_by_text("✗ Knee straight — not yet").is_visible()
+    assert page.locator("#camera-good").inner_text() == "Good form: 0.0 s"
+    page.screenshot(path=str(test_live.SHOTS / "limber-player-felt-offered.png"))
+    felt.click()
+    page.get_by_text(
+        re.compile(r"Noted: you feel the stretch with your knee at 1[45]\d°")
+    ).wait_for()
+    page.locator("#camera-checks").get_by_text(
+        "✓ Knee straight (as far as you feel the stretch)"
+    ).wait_for()
+    assert felt.is_hidden()
+    page.wait_for_function(
+        "/Good form: [1-9]/.test(document.getElementById('camera-good').textContent)"
+    )
+    page.locator("#pause").click()
+    page.screenshot(path=str(test_live.SHOTS / "limber-player-felt.png"))

@@ -185,6 +185,32 @@ def test_bent_knee_at_the_start_of_the_towel_stretch():
     assert not v.good_form
 
 
+@pytest.mark.parametrize("stretch", [TOWEL, WALL, SEATED], ids=lambda s: s.slug)
+def test_a_knee_short_of_straight_counts_from_where_the_stretch_is_felt(stretch):
+    """The article: straighten the knee "until a stretch is felt". A person with tight hamstrings
+    who feels it at 145 degrees is doing the stretch; once they say so, the knee check is right
+    from there, and a knee bent further than that is still not."""
+    v = stretch.default_variant
+    there = synth(replace(v.end, knee=145), stretch.position, "right")
+    before = check_form(there, stretch, side="right")
+    assert before.in_position and before.check("knee_straight").ok is False
+    assert not before.good_form
+    felt = before.check("knee_straight").measured
+    after = check_form(there, stretch, side="right", felt_knee=felt)
+    assert after.good_form and after.cues == ()
+    assert after.check("knee_straight").label == f"Knee straight {form.FELT_LABEL}"
+    more_bent = synth(replace(v.end, knee=120), stretch.position, "right")
+    assert (
+        check_form(more_bent, stretch, side="right", felt_knee=felt).check("knee_straight").ok
+        is not True
+    )
+    # Never a straighter knee than the stretch's own: a "felt" angle above it changes nothing.
+    straight = synth(v.end, stretch.position, "right")
+    same = check_form(straight, stretch, side="right", felt_knee=179.0)
+    assert same.good_form and same.check("knee_straight").label == "Knee straight"
+    assert same.check("knee_straight").rule.min == 160
+
+
 def test_sitting_with_both_knees_bent_is_not_yet_the_seated_stretch():
     v = check_form(synth(SEATED.default_variant.start, "sitting"), SEATED)
     assert v.posture == "sitting"

@@ -184,6 +184,55 @@ def test_good_form_is_counted_and_a_bent_knee_is_not(alice, fake_clock):
     run(go())
 
 
+def test_a_knee_short_of_straight_counts_once_the_person_says_the_stretch_is_felt(
+    alice, fake_clock
+):
+    """ "I feel the stretch here": from the knee's angle then, on this stretch and leg, for the
+    rest of the page's session; not on the other leg, and not before the camera saw the
+    stretch."""
+    from dataclasses import replace
+
+    cookie = cookie_for(alice)
+    short = synth(replace(TOWEL.default_variant.end, knee=145), "lying", "right", size=(640, 480))
+
+    async def frames(ws, lm, n=20):
+        last = None
+        for _ in range(n):
+            last = await answer(ws, landmarks_msg(lm))
+            fake_clock[0] += 0.1
+        return last
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        refused = await answer(ws, json.dumps({"type": "felt"}))
+        assert refused["type"] == "error" and "start" in refused["message"]
+        await answer(ws, START)
+        unseen = await answer(ws, json.dumps({"type": "felt"}))
+        assert unseen == {"type": "felt", "ok": False, "message": consumers.FELT_UNSEEN}
+        last = await frames(ws, short)
+        assert last["hold"]["held_s"] == 0 and not last["verdict"]["good_form"]
+        noted = await answer(ws, json.dumps({"type": "felt"}))
+        assert noted["ok"] is True and 140 <= noted["knee_deg"] <= 150
+        assert f"{noted['knee_deg']}°" in noted["message"]
+        last = await frames(ws, short)
+        assert last["verdict"]["good_form"] is True and 1.5 <= last["hold"]["held_s"] <= 2.0
+
+        # The next hold on this leg remembers it; the other leg has not been felt yet.
+        await answer(ws, START)
+        assert (await frames(ws, short))["verdict"]["good_form"] is True
+        left = START.replace('"right"', '"left"')
+        await answer(ws, left)
+        short_left = synth(
+            replace(TOWEL.default_variant.end, knee=145), "lying", "left", size=(640, 480)
+        )
+        last = await frames(ws, short_left)
+        assert last["hold"]["held_s"] == 0 and not last["verdict"]["good_form"]
+        await ws.disconnect()
+
+    run(go())
+
+
 def test_a_gap_in_the_frames_is_not_counted(alice, fake_clock):
     """The player pauses (or the network stalls) with the person in the stretch on both sides
     of the gap: only the seconds seen count."""
@@ -602,13 +651,17 @@ def camera_page(camera_browser, asgi_server):
 SHOTS = Path(os.environ.get("LIMBER_SCREENSHOT_DIR") or tempfile.gettempdir())
 
 
-def follow(monkeypatch, engine):
-    """The fake person does as each hold asks: its stretch's end pose, on the leg it names."""
+def follow(monkeypatch, engine, knee=None):
+    """The fake person does as each hold asks: its stretch's end pose, on the leg it names
+    (with the knee at this angle, when given: tight hamstrings)."""
+    from dataclasses import replace
+
     start = consumers.FormConsumer.start
 
     def start_and_follow(self, msg):
         start(self, msg)
-        engine.lm = synth(self.variant.end, self.stretch.position, self.side or "right")
+        pose = self.variant.end if knee is None else replace(self.variant.end, knee=knee)
+        engine.lm = synth(pose, self.stretch.position, self.side or "right")
 
     monkeypatch.setattr(consumers.FormConsumer, "start", start_and_follow)
     monkeypatch.setattr(consumers, "engine_factory", lambda: engine)

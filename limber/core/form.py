@@ -13,7 +13,7 @@ a knee that is already straight.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple, Protocol
 
@@ -682,6 +682,7 @@ CUE_NOT_TUCKED = "Raise the leg toward the ceiling rather than hugging the knee 
 CUE_ON_BACK = "Turn onto your back for this stretch."
 CUE_NOT_SEEN = "Move so the camera can see your whole body."
 CUE_TURN = "Turn side-on to the camera so it can see your legs from the side."
+FELT_LABEL = "(as far as you feel the stretch)"
 
 
 def _judge_rule(rule: CheckRule, value: float | None) -> tuple[bool | None, str | None]:
@@ -695,13 +696,28 @@ def _judge_rule(rule: CheckRule, value: float | None) -> tuple[bool | None, str 
     return True, None
 
 
+def _felt(rule: CheckRule, felt_knee: float | None) -> tuple[CheckRule, str]:
+    """The rule as it stands for this person: a working knee that is not yet straight is right
+    from the angle at which they said the stretch is felt. The article's instruction is to
+    "straighten the knee until a stretch is felt", not to straighten it whatever it takes; and
+    a stretch should be felt, not forced. Only ever lower: never a straighter knee than the
+    stretch's own."""
+    if felt_knee is None or rule.measure != "working_knee" or felt_knee >= rule.min:
+        return rule, rule.label
+    return replace(rule, min=felt_knee), f"{rule.label} {FELT_LABEL}"
+
+
 def judge(
     m: Measurement | None,
     stretch: Stretch,
     variant: Variant | None = None,
     side: str | None = None,
+    felt_knee: float | None = None,
 ) -> Verdict:
-    """Judge a measurement against a stretch (its variant's tolerances) and the asked-for leg."""
+    """Judge a measurement against a stretch (its variant's tolerances) and the asked-for leg.
+
+    felt_knee: the working knee's angle at which this person said they feel the stretch (the
+    player's "I feel the stretch here"); the knee check is right from there (_felt)."""
     v = variant or stretch.default_variant
     if m is None:
         return Verdict(
@@ -714,10 +730,11 @@ def judge(
     trust = m.view != "front" or m.depth
     checks = []
     for rule in v.checks:
+        rule, label = _felt(rule, felt_knee)
         value = m.values.get(rule.measure)
         ok, cue = _judge_rule(rule, value) if trust else (None, None)
         judged = not (rule.measure == "heel_lift" and "stool" in v.props)
-        checks.append(CheckResult(rule.name, rule.label, ok, value, rule, judged))
+        checks.append(CheckResult(rule.name, label, ok, value, rule, judged))
         if cue and cue not in cues:
             cues.append(cue)
     in_position = m.posture == stretch.position and m.leg_placed is True
@@ -747,13 +764,14 @@ def check_form(
     variant: Variant | None = None,
     side: str | None = None,
     prefer: str | None = None,
+    felt_knee: float | None = None,
 ) -> Verdict:
     """Landmarks (or None: nobody seen) to a verdict.
 
     side: the leg the session asked for. prefer: the leg to keep watching when the legs cannot
     be told apart (pass the last verdict's side, so the judged leg does not flicker); defaults
-    to side.
+    to side. felt_knee: see judge().
     """
     v = variant or stretch.default_variant
     m = None if lm is None else measure(lm, v, prefer or side)
-    return judge(m, stretch, v, side)
+    return judge(m, stretch, v, side, felt_knee)

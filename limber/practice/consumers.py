@@ -56,6 +56,14 @@ TOO_MANY_SOCKETS = (
     " your holds are timed as usual."
 )
 NOT_SET_UP = "The camera check is not set up on this server; your holds are timed as usual."
+FELT_NOTED = (
+    "Noted: you feel the stretch with your knee at {deg}°. On this leg the camera counts the"
+    " stretch from there today; there is no need to straighten further."
+)
+FELT_UNSEEN = (
+    "The camera cannot see you in the stretch on this leg just now: stay in it where the camera"
+    " sees your whole leg, then press again."
+)
 # No frame for this long (the player paused, the network stalled): the time between is not
 # counted, whatever the frames on either side show. Between two frames closer than this, the
 # counter credits the time between when both show good form (with its flicker rules). 1.0 s was
@@ -248,6 +256,11 @@ class FormConsumer(AsyncWebsocketConsumer):
         self.counter: HoldCounter | None = None
         self.hold: dict[str, Any] = {}
         self.prefer: str | None = None
+        # Where this person said they feel each stretch, by (stretch, variant, leg): the knee's
+        # angle then. Kept for this page's session only: tomorrow the hamstrings may give more.
+        self.felt: dict[tuple[str, str, str | None], float] = {}
+        self.felt_key: tuple[str, str, str | None] = ("", "", None)
+        self.last_knee: float | None = None  # the working knee in the last frame in position
         self.waiting: tuple[int, str, Any] | None = None
         self.generation = 0  # one per start message: answers to older holds are not sent
         self.judged_generation = -1
@@ -298,12 +311,27 @@ class FormConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "started", **self.hold})
         elif kind == "landmarks":
             self.enqueue("landmarks", parse_landmarks(msg))
+        elif kind == "felt":
+            await self.send_json(self.felt_here())
         elif kind == "stop":
             self.counter = None
             self.generation += 1
             self.waiting = None
         else:
-            raise BadMessage(f"unknown message type {kind!r}: use start, landmarks or stop")
+            raise BadMessage(f"unknown message type {kind!r}: use start, landmarks, felt or stop")
+
+    def felt_here(self) -> dict[str, Any]:
+        """The person says they feel the stretch with the knee as the camera last saw it (in
+        position): from now on, on this stretch and leg, the knee check is right from there
+        (limber.core.form.judge's felt_knee), until the page closes the socket."""
+        if self.counter is None:
+            raise BadMessage("send a start message before saying where the stretch is felt")
+        knee = self.last_knee
+        if knee is None:
+            return {"type": "felt", "ok": False, "message": FELT_UNSEEN}
+        self.felt[self.felt_key] = knee
+        return {"type": "felt", "ok": True, "knee_deg": round(knee),
+                "message": FELT_NOTED.format(deg=round(knee))}  # fmt: skip
 
     def start(self, msg: dict[str, Any]) -> None:
         from limber.library import get_library
@@ -342,6 +370,8 @@ class FormConsumer(AsyncWebsocketConsumer):
         self.waiting = None
         self.hold = {"exercise": stretch.slug, "variant": variant.slug, "side": side,
                      "target_s": target, "id": hold_id}  # fmt: skip
+        self.felt_key = (stretch.slug, variant.slug, side)
+        self.last_knee = None
 
     def enqueue(self, kind: str, payload: Any) -> None:
         if self.counter is None:
@@ -400,9 +430,16 @@ class FormConsumer(AsyncWebsocketConsumer):
             raw = payload
         now = _now()
         lm = self.smoother(raw, now)
-        verdict = check_form(lm, self.stretch, self.variant, self.side, self.prefer)
+        verdict = check_form(lm, self.stretch, self.variant, self.side, self.prefer,
+                             self.felt.get(self.felt_key))  # fmt: skip
         if verdict.side is not None:
             self.prefer = verdict.side
+        m = verdict.measurement
+        self.last_knee = (
+            m.values.get("working_knee")
+            if m is not None and verdict.in_position and verdict.side_ok is not False
+            else None
+        )
         if self.last_frame_at is not None and now - self.last_frame_at > GAP_S:
             # The counter would take a gap between two good frames for good form all along:
             # bank what was held, and count on afresh.

@@ -32,6 +32,13 @@ export class Coach {
     this.good = $("camera-good");
     this.checks = $("camera-checks");
     this.cueBox = $("camera-cue");
+    // "I feel the stretch here": offered while the knee is short of straight in the stretch.
+    // The article says to straighten the knee until a stretch is felt; the server then counts
+    // this leg's stretch from that knee angle instead of waiting for a straight knee.
+    this.feltButton = $("camera-felt");
+    this.feltButton.addEventListener("click", () => {
+      if (this.socket?.readyState === WebSocket.OPEN && this.hold) this.socket.send(JSON.stringify({ type: "felt" }));
+    });
     this.toggle = $("use-camera");
     this.stream = null;
     this.socket = null;
@@ -231,6 +238,11 @@ export class Coach {
       if (this.hold && !msg.fatal && !this.paused) this.scheduleFrame(FRAME_MS);
       return;
     }
+    if (msg.type === "felt") {
+      this.status.textContent = msg.message;
+      if (msg.ok) this.feltButton.hidden = true;
+      return;
+    }
     if (msg.type !== "verdict") return;
     this.busy = false;
     if (!this.hold || msg.id !== this.holdId) return; // an answer about an earlier hold
@@ -249,6 +261,7 @@ export class Coach {
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     this.canvas.dataset.drawn = "0";
     this.checks.replaceChildren();
+    this.feltButton.hidden = true;
   }
 
   draw({ landmarks, verdict }) {
@@ -317,6 +330,9 @@ export class Coach {
       return li;
     });
     this.checks.replaceChildren(...rows);
+    const knee = verdict.checks.find((c) => c.name === "knee_straight");
+    this.feltButton.hidden = !(verdict.in_position && verdict.side_ok !== false && knee?.ok === false
+      && knee.measured_deg < knee.min);
     this.good.textContent = `Good form: ${tenths(hold.held_s)} s`;
     this.box.dataset.good = String(verdict.good_form);
     const cue = verdict.cues[0] || hold.cues[0] || "";
