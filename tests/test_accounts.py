@@ -514,6 +514,16 @@ def test_a_screen_reader_hears_each_form_error_and_the_password_rules(client, al
     html = delete.content.decode()
     described = _Tags(html).input("password")["aria-describedby"]
     assert re.search(rf'id="{described}"[^>]*>That is not your password', html)
+    # A wrong password at login is said at the password too, and the summary leads there.
+    wrong = client.post("/accounts/login/", {"email": alice.email, "password": "not-it"})
+    assert wrong.status_code == 400
+    html = wrong.content.decode()
+    password = _Tags(html).input("password")
+    assert password["aria-invalid"] == "true" and _described_by_nothing(html) == []
+    said = "That e-mail and password do not match an account."
+    assert re.search(rf'id="{password["aria-describedby"]}"[^>]*>{said}', html)
+    assert re.search(rf'role="alert"><a href="#{password["id"]}">{said}</a>', html)
+    assert _Tags(html).input("email")["value"] == alice.email
     # The password rules are on the page, where the new-password inputs point.
     html = rules.content.decode()
     assert _Tags(html).input("new_password1")["aria-describedby"] == "id_new_password1_helptext"

@@ -172,6 +172,9 @@ def login(request):
             throttle.LOGIN_PER_ACCOUNT_AND_ADDRESS.count(email, ip)
             throttle.LOGIN_PER_ADDRESS.count(ip)
             error = _("That e-mail and password do not match an account.")
+            # Said at the password too, where a screen reader's user is when they try again
+            # (the input then names it: aria-invalid, aria-describedby).
+            form.add_error("password", error)
             status = 400
     ctx = {"form": form, "error": error, "throttled": throttled, "next": _next_url(request, "")}
     return render(request, "accounts/login.html", ctx, status=status)
