@@ -880,12 +880,32 @@ def test_a_session_plays_in_one_tab_at_a_time(page, live_server):
     other.locator("#stage").wait_for()
     assert other.get_by_text("playing in another tab").is_hidden()
     other.evaluate("window.limberEvents = []")
-    play_to_the_end(other)
+    # The tab drawn earlier says how far the session has come, as it is played elsewhere.
+    drawn_at = third.locator("#resume-note").inner_text()
+    held = """JSON.parse(localStorage.getItem(JSON.parse(
+        document.getElementById('player-settings').textContent).storage + '.current')
+    ).session.holds.length"""
+    followed = []
+
+    def third_follows(_holds):
+        for _ in range(50):  # the other tab plays on meanwhile: one count read on both sides
+            note = third.locator("#resume-note").inner_text()
+            if note != drawn_at and f"({other.evaluate(held)} of " in note:
+                followed.append(note)
+                return
+            third.wait_for_timeout(100)
+        raise AssertionError(note)
+
+    play_to_the_end(other, on_hold=lambda n: followed or third_follows(n))
+    assert followed
     other.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     holds = Hold.objects.values_list("exercise", "side", "rep")
     assert len(holds) == len(set(holds)), "a stretch stored twice"
     # A tab drawn while the session was in progress, left open until it was finished elsewhere:
-    # Start does not play the finished session again, the page is drawn as it is now.
+    # it says so, and Start does not play the finished session again: the page is drawn anew.
+    expect(third.locator("#resume-note")).to_have_text(
+        "That session ended in another tab or window. Start shows what is next."
+    )
     third.get_by_role("button", name="Start").click()
     third.get_by_role("heading", name="Done for today").wait_for()
     assert Hold.objects.count() == len(holds)

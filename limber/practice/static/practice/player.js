@@ -641,8 +641,18 @@ if (saved && saved.date === today.date && saved.session && saved.index < script.
   // A reload mid-session: the finished holds are already safe in the outbox; carry on from
   // the step that was playing.
   const note = $("resume-note");
+  const inProgress = (rec) => `You have a session in progress (${rec.session.holds.length} of ${HOLDS} holds done). Start continues it.`;
   note.hidden = false;
-  note.textContent = `You have a session in progress (${saved.session.holds.length} of ${HOLDS} holds done). Start continues it.`;
+  note.textContent = inProgress(saved);
+  // Played on in another tab meanwhile, the note follows it (a storage event reaches every
+  // other tab of this browser), so it never offers to continue from a count long past.
+  window.addEventListener("storage", (e) => {
+    if (e.key !== CURRENT || !$("stage").hidden) return;
+    const latest = JSON.parse(e.newValue || "null");
+    note.textContent = latest?.session?.id === saved.session.id
+      ? inProgress(latest)
+      : "That session ended in another tab or window. Start shows what is next.";
+  });
   if (introPain) introPain.hidden = true;
   $("start").disabled = clinicianOk ? !clinicianOk.checked : false;
   $("start-hint").hidden = true;
