@@ -270,6 +270,32 @@ def test_too_strong_is_stored_returned_and_filled_in_later(api, alice):
     assert [h["too_strong"] for h in listed["sessions"][0]["holds"]] == [True, False]
 
 
+def test_the_knee_angle_the_stretch_was_felt_at_is_stored_and_returned(api, alice, client):
+    """The camera's "I feel the stretch here": kept with each hold it applied to, as sent, and
+    in the person's history and export; what was sent first stands."""
+    body = session(n_holds=2, finished_at=None)
+    body["holds"][0].update(good_form_s=8.0, knee_felt_deg=144.6)
+    stored = api.post("/sessions", body, user=alice).json()
+    assert [h["knee_felt_deg"] for h in stored["holds"]] == [144.6, None]
+    body["holds"][0].update(knee_felt_deg=170.0)
+    body["holds"][1].update(knee_felt_deg=150.0)  # sent later: filled in
+    api.post("/sessions", body, user=alice)
+    listed = api.get("/history", user=alice).json()
+    assert [h["knee_felt_deg"] for h in listed["sessions"][0]["holds"]] == [144.6, 150.0]
+    client.force_login(alice)
+    rows = b"".join(client.get("/history/export.csv").streaming_content).decode().splitlines()
+    column = rows[0].split(",").index("knee_felt_deg")
+    assert [r.split(",")[column] for r in rows[1:]] == ["144.6", "150.0"]
+
+
+@pytest.mark.parametrize("value", [-1.0, 180.5, "145", True])
+def test_a_knee_angle_outside_what_a_knee_does_is_refused(api, alice, value):
+    body = session(n_holds=1)
+    body["holds"][0].update(knee_felt_deg=value)
+    error = assert_error(api.post("/sessions", body, user=alice), 422, "holds[0].knee_felt_deg")
+    assert error["code"] == "invalid" and not PracticeSession.objects.exists()
+
+
 def test_too_strong_must_be_a_boolean(api, alice):
     body = session(n_holds=1)
     body["holds"][0].update(too_strong="very")

@@ -171,11 +171,13 @@ def test_a_person_who_feels_the_stretch_before_the_knee_is_straight_says_so(
 ):
     """Tight hamstrings: the knee stops at 145 degrees where the stretch is felt. The camera
     offers "I feel the stretch here"; pressed, good form counts from there on that leg."""
+    from limber.practice.models import Hold
+
     follow(monkeypatch, FakeEngine(), knee=145)
     page = camera_page
     sign_up_and_screen(page, "tight@example.org")
     page.add_init_script(SOCKETS)
-    page.goto("/practice/?speed=1")
+    page.goto("/practice/?speed=2")
     page.get_by_label("Use camera").check()
     page.get_by_role("button", name="Start").click()
     play_until_ready(page)
@@ -198,3 +200,10 @@ def test_a_person_who_feels_the_stretch_before_the_knee_is_straight_says_so(
     )
     page.locator("#pause").click()
     page.screenshot(path=str(test_live.SHOTS / "limber-player-felt.png"))
+    # Kept with the hold, for the person's history and their clinician.
+    page.locator("#pause").click()
+    page.wait_for_function("window.limberEvents.some(e => e.type === 'hold')")
+    hold = page.evaluate("window.limberEvents.find(e => e.type === 'hold').hold")
+    assert 140 <= hold["knee_felt_deg"] <= 150 and hold["good_form_s"] > 0
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    assert Hold.objects.get(id=hold["id"]).knee_felt_deg == hold["knee_felt_deg"]

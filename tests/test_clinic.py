@@ -1382,12 +1382,14 @@ def test_the_patient_page_shows_holds_cut_short_and_felt_too_strong(client, cast
                (*towel, "left", 10, 9.5, None)],
     )  # fmt: skip
     Hold.objects.filter(session=s, held_s=6).update(too_strong=True)
+    # The patient told the camera they feel the stretch with the left knee at 144.6 degrees.
+    Hold.objects.filter(session=s, side="left").update(good_form_s=9.0, knee_felt_deg=144.6)
     client.force_login(carol)
     page = html.unescape(client.get(f"/clinic/patients/{alice.pk}/").content.decode())
     # 6 of 10 s is cut short; 9.5 of 10 s counts as held (progression's 90 %).
     assert (
-        "Towel hamstring stretch: 3 × up to 10 s of 10 s (right/left), 1 cut short, 1 too strong"
-        in page
+        "Towel hamstring stretch: 3 × up to 10 s of 10 s (right/left), 1 cut short, 1 too strong,"
+        " good form 95 %, stretch felt with the knee at 145° (left)" in page
     )
 
 

@@ -160,11 +160,17 @@ def test_the_patient_page_pages_back_through_older_sessions_and_fits_a_phone(
         s = PracticeSession.objects.create(
             user=alice, started_at=now - timedelta(days=day), pain_before=2, pain_after=2
         )
+        # Every fifth day the patient told the camera where they feel the stretch.
+        knee = 130 + (60 - day) / 3 if day % 5 == 0 else None
         Hold.objects.create(session=s, exercise="towel-hamstring-stretch", variant="towel",
-                            side="left", rep=1, target_s=10, held_s=day, position=0)  # fmt: skip
+                            side="left", rep=1, target_s=10, held_s=day, position=0,
+                            knee_felt_deg=knee)  # fmt: skip
     with watched_page(browser, live_server.url) as page:
         log_in(page, "carol@clinic.example")
         page.goto(f"/clinic/patients/{alice.pk}/")
+        page.get_by_role("heading", name="Where the stretch is felt").wait_for()
+        assert page.locator("#knee-chart canvas").count() == 1
+        assert page.evaluate("window.limberCharts.knee.data[1].filter(Number).length") == 12
         rows = page.locator("table.sessions tbody tr")
         assert rows.count() == 50 and "up to 1 s" in rows.first.inner_text()
         page.get_by_role("link", name="Older sessions →").click()

@@ -210,7 +210,7 @@ def test_fhir_export_dates_pain_after_at_the_finish_and_resolves_its_references(
     session = log_session(alice, started, pain_before=3, pain_after=5, spread=True,
                           holds=[("towel-hamstring-stretch", "hands", "left", 15, 14.5, None),
                                  ("towel-hamstring-stretch", "hands", "right", 15, 15, None)])  # fmt: skip
-    session.holds.filter(side="left").update(too_strong=True)
+    session.holds.filter(side="left").update(too_strong=True, knee_felt_deg=144.6)
     session.holds.filter(side="right").update(too_strong=False)
     response = api.get(f"/patients/{alice.pk}/fhir", user=carol)
     Bundle.model_validate_json(response.content)  # still valid R4(B)
@@ -241,8 +241,16 @@ def test_fhir_export_dates_pain_after_at_the_finish_and_resolves_its_references(
     for o in obs.values():
         assert o["category"][0]["coding"][0]["system"] == category
     assert after["category"][0]["coding"][0]["code"] == "survey"
-    held = next(o for o in obs.values() if "valueQuantity" in o)
+    held = obs["Seconds held in hamstring stretches, whole session"]
     assert held["category"][0]["coding"][0]["code"] == "activity"
+    # Where the patient told the camera they feel the stretch, on the left leg only.
+    knees = [o for o in obs.values() if o["code"]["text"].startswith("Knee angle")]
+    assert [(k["code"]["text"], k["bodySite"], k["valueQuantity"]["value"]) for k in knees] == [
+        ("Knee angle at which the stretch is felt (camera): Towel hamstring stretch",
+         {"text": "Left knee"}, 144.6)
+    ]  # fmt: skip
+    assert knees[0]["valueQuantity"]["code"] == "deg"
+    assert knees[0]["category"][0]["coding"][0]["code"] == "exam"
     spread = next(o for o in obs.values() if "down the leg" in o["code"]["text"])
     assert spread["valueBoolean"] is True and "coding" not in spread["code"]
     # One of the two holds felt too strong (answered at the end, like pain after).

@@ -306,6 +306,34 @@ def test_the_hold_chart_shows_holds_people_did_and_the_pain_chart_the_worst_hold
     before, after, during = (data["pain"]["values"][i] for i in (1, 2, 3))
     assert (before, after, during) == ([3], [4], [8])
     assert "Pain before, during and after each session" in page
+    assert data["knee"] == {"series": [], "values": [data["holds"]["values"][0]]}
+    assert "Where you feel the stretch" not in page  # never told the camera: no chart
+
+
+def test_the_knee_chart_follows_where_the_stretch_is_felt_per_stretch_and_leg(client, screened):
+    """ "I feel the stretch here" on the camera, session after session: the knee's angle then,
+    a line per stretch and leg, on the person's history and their clinician's page."""
+    from django.utils import timezone
+
+    from limber.practice.models import PracticeSession
+
+    now = timezone.now()
+    for days, left, right in ((9, 138.4, None), (5, 146.0, 150.2), (1, None, 155.0)):
+        s = PracticeSession.objects.create(user=screened, started_at=now - timedelta(days=days))
+        for n, (side, knee) in enumerate((("left", left), ("right", right))):
+            s.holds.create(exercise="towel-hamstring-stretch", variant="towel", side=side,
+                           rep=1, target_s=10, held_s=10, knee_felt_deg=knee, position=n)  # fmt: skip
+    client.force_login(screened)
+    page = client.get("/history/").content.decode()
+    data = json.loads(
+        page.split('id="chart-data" type="application/json">')[1].split("</script>")[0]
+    )
+    assert data["knee"]["series"] == [
+        "Towel hamstring stretch, left leg",
+        "Towel hamstring stretch, right leg",
+    ]
+    assert data["knee"]["values"][1:] == [[138, 146, None], [None, 150, 155]]
+    assert "Where you feel the stretch" in page and 'id="knee-chart"' in page
 
 
 def test_the_history_page_goes_back_through_every_session_a_page_at_a_time(client, screened, bob):

@@ -170,7 +170,8 @@ def test_the_player_on_a_phone_and_a_desktop(page, screened, live_server):
         shot(page, f"player-{label}-done", full_page=False)
 
 
-def add_session(user, when, pain_before, pain_after, hold_s=(10, 10)):
+def add_session(user, when, pain_before, pain_after, hold_s=(10, 10), knee=None):
+    """knee: where the person told the camera they feel the towel stretch, on the left leg."""
     session = PracticeSession.objects.create(
         user=user, started_at=when, finished_at=when + timedelta(minutes=9),
         pain_before=pain_before, pain_after=pain_after, pain_spread=False,
@@ -184,16 +185,20 @@ def add_session(user, when, pain_before, pain_after, hold_s=(10, 10)):
                 session=session, exercise=exercise, variant=variant, side=side, rep=1,
                 target_s=held, held_s=held, stretch_felt=True, pain=pain_before,
                 position=i * 2 + n,
+                knee_felt_deg=knee if (exercise, side) == ("towel-hamstring-stretch", "left")
+                else None,
             )  # fmt: skip
 
 
-def history_checks(page, label, size, sessions):
+def history_checks(page, label, size, sessions, felt=True):
     page.set_viewport_size(size)
     page.goto("/history/")
     assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
-    for chart in ("#holds-chart", "#pain-chart"):
+    # The knee chart only once the person has told the camera where they feel a stretch.
+    assert page.locator("#knee-chart").count() == int(felt)
+    for chart in ("#holds-chart", "#pain-chart", *(["#knee-chart"] if felt else [])):
         assert page.locator(f"{chart} canvas").count() == 1
-        assert page.locator(f"{chart} + .chart-legend li").count() >= 2
+        assert page.locator(f"{chart} + .chart-legend li").count() >= (chart != "#knee-chart") + 1
         assert "--" not in page.locator(f"{chart}").locator("..").inner_text()
     # The time axis spans real dates, at least two weeks, even for one session.
     span = page.evaluate("window.limberCharts.pain.scales.x")
@@ -215,8 +220,8 @@ def test_history_reads_right_with_one_session_two_and_a_year(page, screened, liv
     now = timezone.now()
     add_session(screened, now - timedelta(hours=3), 3, 3)
     for size_label, size in (("phone", PHONE_390), ("desktop", DESKTOP)):
-        history_checks(page, f"one-{size_label}", size, 1)
-    add_session(screened, now - timedelta(days=2), 4, 3)
+        history_checks(page, f"one-{size_label}", size, 1, felt=False)
+    add_session(screened, now - timedelta(days=2), 4, 3, knee=141.0)
     for size_label, size in (("phone", PHONE_390), ("desktop", DESKTOP)):
         history_checks(page, f"two-{size_label}", size, 2)
     hold = 10
@@ -225,7 +230,8 @@ def test_history_reads_right_with_one_session_two_and_a_year(page, screened, liv
             continue  # some days missed
         hold = min(30, 10 + (365 - day) // 20)
         pain = 2 + (day // 40) % 3
-        add_session(screened, now - timedelta(days=day), pain, max(0, pain - 1), (hold, hold))
+        knee = 135.0 + (365 - day) / 12 if day % 2 else None  # the hamstrings give, slowly
+        add_session(screened, now - timedelta(days=day), pain, max(0, pain - 1), (hold, hold), knee)
     for size_label, size in (("phone", PHONE_390), ("desktop", DESKTOP)):
         history_checks(page, f"year-{size_label}", size, 200)
     labels = page.evaluate(

@@ -120,6 +120,15 @@ class HoldIn(BaseModel):
     stretch_felt: StrictBool | None = None
     too_strong: StrictBool | None = None
     pain: Pain | None = None
+    knee_felt_deg: Annotated[
+        StrictFloat | None,
+        Field(
+            ge=0,
+            le=180,
+            description="The knee's angle (degrees, from the camera) at which the person said "
+            "they feel the stretch; the camera counted good form from there.",
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def _good_form_within_hold(self) -> "HoldIn":
@@ -232,6 +241,7 @@ class HoldOut(Schema):
     stretch_felt: bool | None
     too_strong: bool | None = None
     pain: int | None
+    knee_felt_deg: float | None = None
 
 
 # Sent as stored, in UTC with "+00:00": the same text in every answer and in the export.

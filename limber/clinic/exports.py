@@ -416,8 +416,9 @@ def _item_seconds(item: dict[str, Any]) -> float:
 def fhir_bundle(patient) -> dict[str, Any]:
     """One patient as an R4 collection Bundle: Patient, CarePlan and its author (Practitioner),
     each symptoms check (QuestionnaireResponse), Observations (pain before and after, pain
-    spreading down the leg, holds that felt too strong, seconds held). Entries have urn:uuid: fullUrls, and references
-    point at them, so they resolve inside the Bundle."""
+    spreading down the leg, holds that felt too strong, seconds held, the knee angle a stretch
+    was felt at). Entries have urn:uuid: fullUrls, and references point at them, so they
+    resolve inside the Bundle."""
     library = get_library()
     pid = f"limber-{patient.pk}"
     subject = {"reference": _full_url("Patient", pid)}
@@ -575,6 +576,19 @@ def fhir_bundle(patient) -> dict[str, Any]:
             observation(
                 f"{s['id']}-held", "activity", code, s["started_at"], valueQuantity=quantity
             )
+        # Where the patient told the camera they feel the stretch: the knee's angle then, by
+        # stretch and leg (no LOINC code says this: plain text; the knee named, not coded).
+        felt = {(h["exercise"], h["side"]): h["knee_felt_deg"] for h in s["holds"]
+                if h.get("knee_felt_deg") is not None}  # fmt: skip
+        for (slug, side), deg in felt.items():
+            name = library[slug].name if slug in library else slug
+            code = {"text": f"Knee angle at which the stretch is felt (camera): {name}"}
+            quantity = {"value": round(deg, 1), "unit": "degrees",
+                        "system": "http://unitsofmeasure.org", "code": "deg"}  # fmt: skip
+            observation(
+                f"{s['id']}-knee-{slug}-{side}", "exam", code, s["started_at"],
+                valueQuantity=quantity, bodySite={"text": f"{side.capitalize()} knee"},
+            )  # fmt: skip
     return {
         "resourceType": "Bundle",
         "type": "collection",

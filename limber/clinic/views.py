@@ -301,7 +301,8 @@ def _colleagues(patient) -> list[dict]:
 
 def _hold_summary(holds: list[dict], library) -> list[str]:
     """One line per stretch: how many holds, on which legs, how long against the target, how
-    many were cut short or felt too strong, the camera's share and the highest pain."""
+    many were cut short or felt too strong, the camera's share (and the knee angle the stretch
+    was felt at, when the patient said so) and the highest pain."""
     out = []
     for slug in dict.fromkeys(h["exercise"] for h in holds):
         mine = [h for h in holds if h["exercise"] == slug]
@@ -322,6 +323,12 @@ def _hold_summary(holds: list[dict], library) -> list[str]:
         if timed:
             share = sum(h["good_form_s"] for h in timed) / max(sum(h["held_s"] for h in timed), 1)
             line += f", good form {share * 100:.0f} %"
+        # Where the patient said the stretch is felt before the knee was straight: the good
+        # form above counts from there, and the angle is their hamstrings' range that day.
+        felt = {h["side"]: h["knee_felt_deg"] for h in mine if h.get("knee_felt_deg") is not None}
+        if felt:
+            at = ", ".join(f"{deg:.0f}° ({side})" for side, deg in felt.items())
+            line += f", stretch felt with the knee at {at}"
         pains = [h["pain"] for h in mine if h["pain"] is not None]
         if pains:
             line += f", pain up to {max(pains)}"

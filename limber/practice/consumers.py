@@ -449,8 +449,10 @@ class FormConsumer(AsyncWebsocketConsumer):
         state = counter.update(verdict)
         hold = state.to_dict()
         held = min(self.target_s, self.banked_s + state.held_s)
+        felt = self.felt.get(self.felt_key)
         hold.update(held_s=round(held, 2), target_s=self.target_s,
-                    remaining_s=round(self.target_s - held, 2), done=held >= self.target_s)  # fmt: skip
+                    remaining_s=round(self.target_s - held, 2), done=held >= self.target_s,
+                    knee_felt_deg=None if felt is None else round(felt, 1))  # fmt: skip
         points = []
         if lm is not None:
             points = [

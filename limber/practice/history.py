@@ -68,9 +68,20 @@ def chart_data(
     used = [slug for slug in library if any(slug in p["held"] for p in ordered)]
     columns = [[p["held"].get(slug) for p in ordered] for slug in used]
     pains = [session_pain(p["pain_before"], p["pain_after"]) for p in ordered]
+    # The knee angle the stretch was felt at, one series per stretch and leg that has one.
+    felt = [
+        (slug, side)
+        for slug in library
+        for side in ("left", "right")
+        if any((slug, side) in p.get("knee", {}) for p in ordered)
+    ]
     return {
         "span": [start, end],
         "holds": {"series": [library[slug].name for slug in used], "values": [xs, *columns]},
+        "knee": {
+            "series": [f"{library[slug].name}, {side} leg" for slug, side in felt],
+            "values": [xs, *([p.get("knee", {}).get(k) for p in ordered] for k in felt)],
+        },
         "pain": {
             "values": [
                 xs,
@@ -86,8 +97,9 @@ def chart_data(
 
 
 def chart_points(user, since: datetime) -> list[dict[str, Any]]:
-    """The sessions since ``since`` as chart points: pains, the longest hold per stretch, and
-    the worst pain answered after a hold.
+    """The sessions since ``since`` as chart points: pains, the longest hold per stretch, the
+    worst pain answered after a hold, and the knee angle the stretch was felt at (per stretch
+    and leg, when the person told the camera).
 
     The longest hold, not the mean: the leg with sciatica holds a step less, and a mean of both
     legs (17.5 s) is a hold nobody did and the plan never names (a tester's finding); the
@@ -101,6 +113,7 @@ def chart_points(user, since: datetime) -> list[dict[str, Any]]:
             "pain_after": after,
             "held": {},
             "hold_pain": None,
+            "knee": {},
         }  # fmt: skip
         for sid, started, before, after in PracticeSession.objects.filter(
             user=user, started_at__gte=since
@@ -117,6 +130,16 @@ def chart_points(user, since: datetime) -> list[dict[str, Any]]:
             point["held"][exercise] = round(longest, 1)
             if worst is not None:
                 point["hold_pain"] = max(worst, point["hold_pain"] or 0)
+    felt = (
+        Hold.objects.filter(
+            session__user=user, session__started_at__gte=since, knee_felt_deg__isnull=False
+        )
+        .values_list("session_id", "exercise", "side")
+        .annotate(knee=Max("knee_felt_deg"))
+    )
+    for sid, exercise, side, knee in felt:
+        if sid in points:
+            points[sid]["knee"][(exercise, side)] = round(knee)
     return list(points.values())
 
 

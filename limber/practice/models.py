@@ -198,6 +198,10 @@ class Hold(models.Model):
     # "The stretch felt too strong": answered with stretch_felt; the next session offers the gentler variant.
     too_strong = models.BooleanField(null=True, blank=True)
     pain = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The working knee's angle (degrees, as the camera saw it) at which the person said they feel
+    # the stretch ("I feel the stretch here"), when they said so for this stretch and leg: the
+    # camera then counted good form from there rather than from a straight knee.
+    knee_felt_deg = models.FloatField(null=True, blank=True)
     position = models.PositiveSmallIntegerField(default=0)  # order within the session
 
     objects = HoldQuerySet.as_manager()

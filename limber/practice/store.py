@@ -15,13 +15,13 @@ from limber.practice.models import Hold, PracticeSession, Screening, totals_of
 
 HOLD_FIELDS = (
     "exercise", "variant", "side", "rep", "target_s", "held_s", "good_form_s", "stretch_felt", "pain",
-    "too_strong",
+    "too_strong", "knee_felt_deg",
 )  # fmt: skip
 # Fields a later send may fill in but never change: what was recorded first stands. The player
 # sends each hold as it ends and its answers (felt a stretch? too strong? pain?) after the stretch.
 LATE_FIELDS = ("finished_at", "pain_before", "pain_after", "pain_spread")
-LATE_HOLD_FIELDS = ("good_form_s", "stretch_felt", "pain", "too_strong")
-FLOAT_FIELDS = ("target_s", "held_s", "good_form_s")
+LATE_HOLD_FIELDS = ("good_form_s", "stretch_felt", "pain", "too_strong", "knee_felt_deg")
+FLOAT_FIELDS = ("target_s", "held_s", "good_form_s", "knee_felt_deg")
 
 
 class FieldError(ValueError):

@@ -164,10 +164,12 @@ export class Coach {
     this.scheduleFrame(0);
   }
 
-  // The hold step ends: the server's seconds of good form; null when the camera did not judge
-  // or found nobody in any frame (0 would say "seen, and never in good form").
+  // The hold step ends: the server's seconds of good form (goodS) and the knee angle the person
+  // said they feel the stretch at (kneeFeltDeg); null when the camera did not judge or found
+  // nobody in any frame (0 s would say "seen, and never in good form").
   endHold() {
-    const held = this.hold && this.last && this.seen ? this.last.hold.held_s : null;
+    const seen = this.hold && this.last && this.seen;
+    const held = { goodS: seen ? this.last.hold.held_s : null, kneeFeltDeg: seen ? this.last.hold.knee_felt_deg ?? null : null };
     this.hold = null;
     this.stopFrames();
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: "stop" }));

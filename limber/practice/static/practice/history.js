@@ -105,3 +105,9 @@ const painSeries = [
 const levels = pain.baseline === null || pain.baseline === undefined ? []
   : [{ value: pain.baseline, label: `${pain.baseline_label || "Your usual pain (baseline)"}: ${pain.baseline}`, style: { stroke: "#9a3412", dash: [5, 4] } }];
 window.limberCharts.pain = chart(document.getElementById("pain-chart"), painSeries, pain.values, "pain (0–10)", [0, 10], levels);
+// The knee angle the stretch was felt at (shown only when the person ever said so), up to straight.
+window.limberCharts.knee = chart(
+  document.getElementById("knee-chart"),
+  data.knee.series.map((label, i) => ({ label, style: STYLES[i % STYLES.length] })),
+  data.knee.values, "knee (°)", (u, min) => [Math.min(90, Math.floor((min ?? 90) / 10) * 10), 180],
+);

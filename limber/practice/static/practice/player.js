@@ -172,8 +172,9 @@ function store() {
   state.stored = true;
   outbox.put(state.session);
 }
-// goodS: the camera's seconds of good form in this hold (null: no camera, or it saw nothing).
-function recordHold(step, heldMs, goodS = null) {
+// What the camera measured in this hold (Coach.endHold): goodS, its seconds of good form, and
+// kneeFeltDeg; each null with no camera, or when it saw nothing.
+function recordHold(step, heldMs, { goodS, kneeFeltDeg } = { goodS: null, kneeFeltDeg: null }) {
   const held_s = Math.round((heldMs / 1000) * speed * 10) / 10;
   const hold = {
     id: crypto.randomUUID(),
@@ -181,7 +182,7 @@ function recordHold(step, heldMs, goodS = null) {
     target_s: step.target_s ?? step.seconds,
     held_s,
     good_form_s: goodS === null ? null : Math.min(held_s, Math.round(goodS * speed * 10) / 10),
-    stretch_felt: null, too_strong: null, pain: null,
+    stretch_felt: null, too_strong: null, pain: null, knee_felt_deg: kneeFeltDeg,
   };
   state.session.holds.push(hold);
   state.pendingHolds.push(hold.id);
