@@ -219,6 +219,7 @@ def test_fhir_export_dates_pain_after_at_the_finish_and_resolves_its_references(
     full_urls = [e["fullUrl"] for e in bundle["entry"]]
     assert all(re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", u) for u in full_urls)
     assert len(set(full_urls)) == len(full_urls)
+    assert all(re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", e["resource"]["id"]) for e in bundle["entry"])
     # Every reference points at an entry of the bundle.
     refs = re.findall(r'"reference": "([^"]+)"', json.dumps(bundle))
     assert refs and set(refs) <= set(full_urls)

@@ -580,13 +580,14 @@ def fhir_bundle(patient) -> dict[str, Any]:
         # stretch and leg (no LOINC code says this: plain text; the knee named, not coded).
         felt = {(h["exercise"], h["side"]): h["knee_felt_deg"] for h in s["holds"]
                 if h.get("knee_felt_deg") is not None}  # fmt: skip
-        for (slug, side), deg in felt.items():
+        # Numbered, not named: a FHIR id is at most 64 characters.
+        for n, ((slug, side), deg) in enumerate(felt.items(), 1):
             name = library[slug].name if slug in library else slug
             code = {"text": f"Knee angle at which the stretch is felt (camera): {name}"}
             quantity = {"value": round(deg, 1), "unit": "degrees",
                         "system": "http://unitsofmeasure.org", "code": "deg"}  # fmt: skip
             observation(
-                f"{s['id']}-knee-{slug}-{side}", "exam", code, s["started_at"],
+                f"{s['id']}-knee-{n}", "exam", code, s["started_at"],
                 valueQuantity=quantity, bodySite={"text": f"{side.capitalize()} knee"},
             )  # fmt: skip
     return {
