@@ -36,6 +36,7 @@ export class Coach {
     // The article says to straighten the knee until a stretch is felt; the server then counts
     // this leg's stretch from that knee angle instead of waiting for a straight knee.
     this.feltButton = $("camera-felt");
+    this.offerFelt = "";
     this.feltButton.addEventListener("click", () => {
       if (this.socket?.readyState === WebSocket.OPEN && this.hold) this.socket.send(JSON.stringify({ type: "felt" }));
     });
@@ -242,7 +243,8 @@ export class Coach {
     }
     if (msg.type === "felt") {
       this.status.textContent = msg.message;
-      if (msg.ok) this.feltButton.hidden = true;
+      if (msg.ok) this.offerFelt = "done";
+      this.feltButton.hidden = this.offerFelt !== "offered";
       return;
     }
     if (msg.type !== "verdict") return;
@@ -264,6 +266,7 @@ export class Coach {
     this.canvas.dataset.drawn = "0";
     this.checks.replaceChildren();
     this.feltButton.hidden = true;
+    this.offerFelt = ""; // "offered" once the knee was seen short of straight, "done" once pressed
   }
 
   draw({ landmarks, verdict }) {
@@ -332,9 +335,12 @@ export class Coach {
       return li;
     });
     this.checks.replaceChildren(...rows);
+    // Offered from the first frame in the stretch with the knee short of straight until pressed
+    // or the hold ends: not shown and hidden frame by frame as a reading wobbles at the limit.
     const knee = verdict.checks.find((c) => c.name === "knee_straight");
-    this.feltButton.hidden = !(verdict.in_position && verdict.side_ok !== false && knee?.ok === false
-      && knee.measured_deg < knee.min);
+    if (!this.offerFelt && verdict.in_position && verdict.side_ok !== false && knee?.ok === false
+      && knee.measured_deg < knee.min) this.offerFelt = "offered";
+    this.feltButton.hidden = this.offerFelt !== "offered";
     this.good.textContent = `Good form: ${tenths(hold.held_s)} s`;
     this.box.dataset.good = String(verdict.good_form);
     const cue = verdict.cues[0] || hold.cues[0] || "";
