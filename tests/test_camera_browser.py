@@ -207,3 +207,45 @@ def test_a_person_who_feels_the_stretch_before_the_knee_is_straight_says_so(
     assert 140 <= hold["knee_felt_deg"] <= 150 and hold["good_form_s"] > 0
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     assert Hold.objects.get(id=hold["id"]).knee_felt_deg == hold["knee_felt_deg"]
+
+
+def test_where_a_stretch_was_felt_yesterday_counts_from_the_first_frame_today(
+    camera_page, monkeypatch
+):
+    """Lying on the floor with both hands on the towel, nobody reaches for a button: the knee
+    angle felt last time is where the camera counts from, and the button is not offered."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from limber.practice.models import PracticeSession
+
+    follow(monkeypatch, FakeEngine(), knee=145)
+    page = camera_page
+    sign_up_and_screen(page, "felt-yesterday@example.org")
+    page.add_init_script(SOCKETS)
+    first = """JSON.parse(document.getElementById('today-data').textContent)
+        .script.steps.find(s => s.kind === 'hold')"""
+    page.goto("/practice/?speed=2")
+    step = page.evaluate(first)
+    user = get_user_model().objects.get(username="felt-yesterday@example.org")
+    yesterday = timezone.now() - timedelta(days=1)
+    s = PracticeSession.objects.create(user=user, started_at=yesterday)
+    s.holds.create(exercise=step["exercise"], variant=step["variant"], side=step["side"], rep=1,
+                   target_s=10, held_s=10, knee_felt_deg=146.0, position=0)  # fmt: skip
+    page.goto("/practice/?speed=2")
+    assert {k: page.evaluate(first)[k] for k in ("exercise", "variant", "side")} == {
+        k: step[k] for k in ("exercise", "variant", "side")
+    }
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
+    page.locator("#ready").click()
+    page.locator("#camera-checks").get_by_text(
+        "✓ Knee straight (as far as you feel the stretch)"
+    ).wait_for()
+    page.wait_for_function(
+        "/Good form: [1-9]/.test(document.getElementById('camera-good').textContent)"
+    )
+    assert page.get_by_role("button", name="I feel the stretch here").is_hidden()

@@ -233,6 +233,47 @@ def test_a_knee_short_of_straight_counts_once_the_person_says_the_stretch_is_fel
     run(go())
 
 
+def test_where_the_stretch_was_felt_last_time_counts_from_the_first_frame(alice, fake_clock):
+    """The page sends where the person last felt this stretch on this leg (felt_knees): no
+    button to reach for, lying on the floor with both hands on the towel. A bad angle is a
+    plain error that changes nothing."""
+    from dataclasses import replace
+
+    cookie = cookie_for(alice)
+    short = synth(replace(TOWEL.default_variant.end, knee=145), "lying", "right", size=(640, 480))
+    remembered = json.loads(START) | {"knee_felt_deg": 146}
+    ws = None
+
+    async def frames(lm, n=20):
+        last = None
+        for _ in range(n):
+            last = await answer(ws, landmarks_msg(lm))
+            fake_clock[0] += 0.1
+        return last
+
+    async def go():
+        nonlocal ws
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        held = (await frames(GOOD))["hold"]["held_s"]
+        assert held >= 1.5
+        for bad in (200, -1, "146", True, [146]):
+            refused = await answer(ws, json.dumps(remembered | {"knee_felt_deg": bad}))
+            assert refused["type"] == "error" and "knee_felt_deg" in refused["message"]
+        # Nothing changed: the same hold counts on, and a short knee is still short in it.
+        assert (await frames(GOOD))["hold"]["held_s"] >= held + 1.5
+        last = await frames(short)
+        assert not last["verdict"]["good_form"] and last["hold"]["knee_felt_deg"] is None
+        await answer(ws, json.dumps(remembered))
+        last = await frames(short)
+        assert last["verdict"]["good_form"] is True and last["hold"]["held_s"] >= 1.5
+        assert last["hold"]["knee_felt_deg"] == 146
+        await ws.disconnect()
+
+    run(go())
+
+
 def test_a_gap_in_the_frames_is_not_counted(alice, fake_clock):
     """The player pauses (or the network stalls) with the person in the stretch on both sides
     of the gap: only the seconds seen count."""

@@ -336,6 +336,30 @@ def test_the_knee_chart_follows_where_the_stretch_is_felt_per_stretch_and_leg(cl
     assert "Where you feel the stretch" in page and 'id="knee-chart"' in page
 
 
+def test_the_player_is_given_where_each_stretch_was_last_felt_for_a_fortnight(client, screened):
+    """The camera counts from the knee angle the person last felt each stretch at, on each leg,
+    without their reaching for "I feel the stretch here" again; not after two weeks away."""
+    from django.utils import timezone
+
+    from limber.practice.models import PracticeSession
+
+    now = timezone.now()
+    for days, side, knee in ((20, "left", 120.0), (9, "left", 138.5), (2, "left", 144.0),
+                             (2, "right", None), (1, "right", 151.0), (20, "right", 130.0)):  # fmt: skip
+        s = PracticeSession.objects.create(user=screened, started_at=now - timedelta(days=days))
+        s.holds.create(exercise="towel-hamstring-stretch", variant="towel", side=side, rep=1,
+                       target_s=10, held_s=10, knee_felt_deg=knee, position=0)  # fmt: skip
+    client.force_login(screened)
+    page = client.get("/practice/").content.decode()
+    settings = json.loads(
+        page.split('id="player-settings" type="application/json">')[1].split("</script>")[0]
+    )
+    assert settings["felt_knees"] == {
+        "towel-hamstring-stretch|towel|left": 144.0,
+        "towel-hamstring-stretch|towel|right": 151.0,
+    }
+
+
 def test_the_history_page_goes_back_through_every_session_a_page_at_a_time(client, screened, bob):
     from django.utils import timezone
 

@@ -361,6 +361,13 @@ class FormConsumer(AsyncWebsocketConsumer):
             raise BadMessage("target_s is a number of seconds") from None
         if not 0 < target <= MAX_TARGET_S:  # also refuses nan, which compares false
             raise BadMessage(f"target_s is between 0 and {MAX_TARGET_S:g} seconds")
+        # Where the person last said they feel this stretch on this leg, as the page was given it
+        # (the practice page's felt_knees).
+        felt = msg.get("knee_felt_deg")
+        if felt is not None and (
+            isinstance(felt, bool) or not isinstance(felt, int | float) or not 0 <= felt <= 180
+        ):
+            raise BadMessage("knee_felt_deg is the knee's angle from 0 to 180 degrees, or null")
         self.stretch, self.variant, self.side = stretch, variant, side
         self.counter = HoldCounter(target, _now)
         self.target_s = target
@@ -372,6 +379,8 @@ class FormConsumer(AsyncWebsocketConsumer):
                      "target_s": target, "id": hold_id}  # fmt: skip
         self.felt_key = (stretch.slug, variant.slug, side)
         self.last_knee = None
+        if felt is not None:  # a press on this socket since is fresher, and stands
+            self.felt.setdefault(self.felt_key, float(felt))
 
     def enqueue(self, kind: str, payload: Any) -> None:
         if self.counter is None:

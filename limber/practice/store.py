@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -22,6 +22,10 @@ HOLD_FIELDS = (
 LATE_FIELDS = ("finished_at", "pain_before", "pain_after", "pain_spread")
 LATE_HOLD_FIELDS = ("good_form_s", "stretch_felt", "pain", "too_strong", "knee_felt_deg")
 FLOAT_FIELDS = ("target_s", "held_s", "good_form_s", "knee_felt_deg")
+# Limber's default: where a stretch was felt (the camera's "I feel the stretch here") is carried
+# into the next sessions for a fortnight; after two weeks away the hamstrings may have changed,
+# and the person says it afresh.
+FELT_DAYS = 14
 
 
 class FieldError(ValueError):
@@ -243,6 +247,21 @@ def iter_sessions(user, chunk: int = 200) -> Iterator[dict[str, Any]]:
         if not more:
             return
         before = page[-1]["id"]
+
+
+def felt_knees(user, now: datetime) -> dict[str, float]:
+    """The knee angle each stretch was last felt at, on each leg, in the last FELT_DAYS: keyed
+    "exercise|variant|side", as the player's camera check sends it at the start of a hold."""
+    rows = (
+        Hold.objects.filter(
+            session__user=user,
+            session__started_at__gte=now - timedelta(days=FELT_DAYS),
+            knee_felt_deg__isnull=False,
+        )
+        .order_by("session__started_at", "position")
+        .values_list("exercise", "variant", "side", "knee_felt_deg")
+    )
+    return {f"{e}|{v}|{s}": deg for e, v, s, deg in rows}  # the latest of each stands
 
 
 def latest_screening(user) -> Screening | None:

@@ -188,6 +188,7 @@ def practice(request):
             "storage": storage_key(request.user),
             "complete_fraction": progression.COMPLETE_FRACTION,
             "severe_pain": progression.SEVERE_PAIN,
+            "felt_knees": store.felt_knees(request.user, now),
         },
     }
     return render(request, "practice/player.html", {**QUESTIONS, **ctx})

@@ -21,8 +21,13 @@ const tenths = (s) => (Math.round(s * 10) / 10).toFixed(1);
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_TOO_MANY = 4429;
 
+// A hold's stretch and leg, as the server keys where the stretch is felt.
+const feltKey = (s) => `${s.exercise}|${s.variant}|${s.side}`;
+
 export class Coach {
-  constructor({ say, onVerdict, $ }) {
+  // felt: where each stretch was last felt, by feltKey (the server's felt_knees): the camera
+  // counts from there at once, instead of waiting for "I feel the stretch here" again.
+  constructor({ say, onVerdict, $, felt = {} }) {
     this.say = say;
     this.onVerdict = onVerdict || (() => {});
     this.box = $("camera");
@@ -37,6 +42,7 @@ export class Coach {
     // this leg's stretch from that knee angle instead of waiting for a straight knee.
     this.feltButton = $("camera-felt");
     this.offerFelt = "";
+    this.feltAt = { ...felt };
     this.feltButton.addEventListener("click", () => {
       if (this.socket?.readyState === WebSocket.OPEN && this.hold) this.socket.send(JSON.stringify({ type: "felt" }));
     });
@@ -159,7 +165,7 @@ export class Coach {
     const s = this.hold;
     this.socket.send(JSON.stringify({
       type: "start", id: this.holdId, exercise: s.exercise, variant: s.variant ?? null, side: s.side ?? null,
-      target_s: s.target_s ?? s.seconds,
+      target_s: s.target_s ?? s.seconds, knee_felt_deg: this.feltAt[feltKey(s)] ?? null,
     }));
     this.busy = false;
     this.scheduleFrame(0);
@@ -243,7 +249,10 @@ export class Coach {
     }
     if (msg.type === "felt") {
       this.status.textContent = msg.message;
-      if (msg.ok) this.offerFelt = "done";
+      if (msg.ok) {
+        this.offerFelt = "done";
+        if (this.hold) this.feltAt[feltKey(this.hold)] = msg.knee_deg; // for a reconnected socket
+      }
       this.feltButton.hidden = this.offerFelt !== "offered";
       return;
     }

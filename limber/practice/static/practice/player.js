@@ -94,7 +94,7 @@ function announce(text) {
 }
 // The camera check (optional): it shows, speaks and measures good form, and decides nothing.
 const coach = new Coach({
-  $, say: (text) => say(text),
+  $, say: (text) => say(text), felt: settings.felt_knees,
   onVerdict: ({ verdict, hold }) => window.limberEvents?.push({
     type: "verdict", good_form: verdict.good_form, side: verdict.side, cues: verdict.cues,
     held_s: hold.held_s, counting: hold.counting, at: performance.now(),
