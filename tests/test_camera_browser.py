@@ -249,3 +249,39 @@ def test_where_a_stretch_was_felt_yesterday_counts_from_the_first_frame_today(
         "/Good form: [1-9]/.test(document.getElementById('camera-good').textContent)"
     )
     assert page.get_by_role("button", name="I feel the stretch here").is_hidden()
+
+
+@pytest.mark.parametrize("felt, kept", [("yes", True), ("no", False), ("strong", False)])
+def test_a_gentle_stretch_answered_after_holds_with_the_knee_short_is_where_it_is_felt(
+    camera_page, monkeypatch, felt, kept
+):
+    """Nobody pressed the button (hands on the towel). The knee stayed at 145 degrees and the
+    check-in says "A gentle stretch": each of those holds keeps 145 as where the stretch is
+    felt, and the next session counts from there. "No stretch" or "Too strong" keeps nothing:
+    the knee was not where a gentle stretch is felt."""
+    from limber.practice.models import Hold
+    from limber.practice.store import felt_knees
+
+    follow(monkeypatch, FakeEngine(), knee=145)
+    page = camera_page
+    sign_up_and_screen(page, f"checkin-{felt}@example.org")
+    page.add_init_script(SOCKETS)
+    page.goto("/practice/?speed=25")
+    expected = hold_steps(page)
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
+    page.locator("#ready").click()
+    play_to_the_end(page, answers={"felt": felt})
+    page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
+    holds = list(Hold.objects.all())
+    assert len(holds) == expected
+    angles = [h.knee_felt_deg for h in holds]
+    if kept:
+        assert all(a is not None and 140 <= a <= 150 for a in angles), angles
+        user = holds[0].session.user
+        assert set(felt_knees(user, holds[0].session.started_at)) == {
+            f"{h.exercise}|{h.variant}|{h.side}" for h in holds
+        }
+    else:
+        assert angles == [None] * len(holds)

@@ -184,23 +184,32 @@ def test_good_form_is_counted_and_a_bent_knee_is_not(alice, fake_clock):
     run(go())
 
 
+def short_knee(side="right"):
+    """The towel stretch held with the knee at 145 degrees: tight hamstrings, stretch felt."""
+    from dataclasses import replace
+
+    return synth(replace(TOWEL.default_variant.end, knee=145), "lying", side, size=(640, 480))
+
+
+async def frames_of(ws, lm, clock, n=20):
+    """n frames of these landmarks, 0.1 s apart: the answer to the last."""
+    last = None
+    for _ in range(n):
+        last = await answer(ws, landmarks_msg(lm))
+        clock[0] += 0.1
+    return last
+
+
 def test_a_knee_short_of_straight_counts_once_the_person_says_the_stretch_is_felt(
     alice, fake_clock
 ):
     """ "I feel the stretch here": from the knee's angle then, on this stretch and leg, for the
     rest of the page's session; not on the other leg, and not before the camera saw the
     stretch."""
-    from dataclasses import replace
-
     cookie = cookie_for(alice)
-    short = synth(replace(TOWEL.default_variant.end, knee=145), "lying", "right", size=(640, 480))
 
-    async def frames(ws, lm, n=20):
-        last = None
-        for _ in range(n):
-            last = await answer(ws, landmarks_msg(lm))
-            fake_clock[0] += 0.1
-        return last
+    async def frames(ws, lm):
+        return await frames_of(ws, lm, fake_clock)
 
     async def go():
         ws = communicator(cookie)
@@ -210,24 +219,44 @@ def test_a_knee_short_of_straight_counts_once_the_person_says_the_stretch_is_fel
         await answer(ws, START)
         unseen = await answer(ws, json.dumps({"type": "felt"}))
         assert unseen == {"type": "felt", "ok": False, "message": consumers.FELT_UNSEEN}
-        last = await frames(ws, short)
+        last = await frames(ws, short_knee())
         assert last["hold"]["held_s"] == 0 and not last["verdict"]["good_form"]
         noted = await answer(ws, json.dumps({"type": "felt"}))
         assert noted["ok"] is True and 140 <= noted["knee_deg"] <= 150
         assert f"{noted['knee_deg']}°" in noted["message"]
-        last = await frames(ws, short)
+        last = await frames(ws, short_knee())
         assert last["verdict"]["good_form"] is True and 1.5 <= last["hold"]["held_s"] <= 2.0
 
         # The next hold on this leg remembers it; the other leg has not been felt yet.
         await answer(ws, START)
-        assert (await frames(ws, short))["verdict"]["good_form"] is True
+        assert (await frames(ws, short_knee()))["verdict"]["good_form"] is True
         left = START.replace('"right"', '"left"')
         await answer(ws, left)
-        short_left = synth(
-            replace(TOWEL.default_variant.end, knee=145), "lying", "left", size=(640, 480)
-        )
-        last = await frames(ws, short_left)
+        last = await frames(ws, short_knee("left"))
         assert last["hold"]["held_s"] == 0 and not last["verdict"]["good_form"]
+        await ws.disconnect()
+
+    run(go())
+
+
+def test_each_answer_says_the_knee_seen_in_the_stretch_and_whether_it_is_short(alice, fake_clock):
+    """The median of the hold's frames in position: what a "gentle stretch" answered after the
+    hold makes the angle the stretch is felt at (player.js)."""
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        first = await answer(ws, landmarks_msg(short_knee()))
+        assert 140 <= first["hold"]["knee_deg"] <= 150 and first["hold"]["knee_short"] is True
+        # A moment with the knee bent much further hardly moves it (a mean would drop ~13°).
+        await frames_of(ws, BENT, fake_clock, n=3)
+        last = await frames_of(ws, short_knee(), fake_clock, n=9)
+        assert abs(last["hold"]["knee_deg"] - first["hold"]["knee_deg"]) <= 2
+        await answer(ws, START)  # a new hold starts afresh
+        last = await frames_of(ws, GOOD, fake_clock, n=5)
+        assert last["hold"]["knee_deg"] >= 170 and last["hold"]["knee_short"] is False
         await ws.disconnect()
 
     run(go())
@@ -237,19 +266,13 @@ def test_where_the_stretch_was_felt_last_time_counts_from_the_first_frame(alice,
     """The page sends where the person last felt this stretch on this leg (felt_knees): no
     button to reach for, lying on the floor with both hands on the towel. A bad angle is a
     plain error that changes nothing."""
-    from dataclasses import replace
-
     cookie = cookie_for(alice)
-    short = synth(replace(TOWEL.default_variant.end, knee=145), "lying", "right", size=(640, 480))
+    short = short_knee()
     remembered = json.loads(START) | {"knee_felt_deg": 146}
     ws = None
 
-    async def frames(lm, n=20):
-        last = None
-        for _ in range(n):
-            last = await answer(ws, landmarks_msg(lm))
-            fake_clock[0] += 0.1
-        return last
+    async def frames(lm):
+        return await frames_of(ws, lm, fake_clock)
 
     async def go():
         nonlocal ws

@@ -31,6 +31,7 @@ __all__ = [
     "Verdict",
     "check_form",
     "judge",
+    "judge_rule",
     "measure",
 ]
 
@@ -685,7 +686,8 @@ CUE_TURN = "Turn side-on to the camera so it can see your legs from the side."
 FELT_LABEL = "(as far as you feel the stretch)"
 
 
-def _judge_rule(rule: CheckRule, value: float | None) -> tuple[bool | None, str | None]:
+def judge_rule(rule: CheckRule, value: float | None) -> tuple[bool | None, str | None]:
+    """(ok, cue) for one measured value, with the camera's margin; (None, None) unmeasured."""
     if value is None:
         return None, None
     margin = MARGIN.get(rule.measure, MARGIN_DEG)
@@ -732,7 +734,7 @@ def judge(
     for rule in v.checks:
         rule, label = _felt(rule, felt_knee)
         value = m.values.get(rule.measure)
-        ok, cue = _judge_rule(rule, value) if trust else (None, None)
+        ok, cue = judge_rule(rule, value) if trust else (None, None)
         judged = not (rule.measure == "heel_lift" and "stool" in v.props)
         checks.append(CheckResult(rule.name, label, ok, value, rule, judged))
         if cue and cue not in cues:

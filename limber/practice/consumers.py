@@ -13,6 +13,7 @@ Tests (and pages without a camera) can send {"type": "landmarks", ...} instead o
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import logging
 import math
@@ -26,7 +27,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.cache import cache
 
-from limber.core.form import LANDMARK_NAMES, Landmark, Landmarks, PoseEngine, check_form
+from limber.core.form import (
+    LANDMARK_NAMES,
+    Landmark,
+    Landmarks,
+    PoseEngine,
+    check_form,
+    judge_rule,
+)
 from limber.core.holdcounter import HoldCounter
 from limber.core.smoothing import LandmarkSmoother
 from limber.errors import UserError
@@ -261,6 +269,7 @@ class FormConsumer(AsyncWebsocketConsumer):
         self.felt: dict[tuple[str, str, str | None], float] = {}
         self.felt_key: tuple[str, str, str | None] = ("", "", None)
         self.last_knee: float | None = None  # the working knee in the last frame in position
+        self.knees: list[float] = []  # the working knee in this hold's frames in position, sorted
         self.waiting: tuple[int, str, Any] | None = None
         self.generation = 0  # one per start message: answers to older holds are not sent
         self.judged_generation = -1
@@ -379,8 +388,22 @@ class FormConsumer(AsyncWebsocketConsumer):
                      "target_s": target, "id": hold_id}  # fmt: skip
         self.felt_key = (stretch.slug, variant.slug, side)
         self.last_knee = None
+        self.knees = []
         if felt is not None:  # a press on this socket since is fresher, and stands
             self.felt.setdefault(self.felt_key, float(felt))
+
+    def knee_seen(self, verdict: Any) -> dict[str, Any]:
+        """The working knee in this hold, as the camera saw it in the stretch (the median of its
+        frames in position), and whether that is short of the knee check: a knee held short of
+        straight by someone who then says "a gentle stretch" is where they feel it (the player
+        keeps it, as if they had pressed "I feel the stretch here")."""
+        if not self.knees:
+            return {"knee_deg": None, "knee_short": False}
+        n = len(self.knees)
+        median = (self.knees[(n - 1) // 2] + self.knees[n // 2]) / 2
+        rule = next((c.rule for c in verdict.checks if c.rule.measure == "working_knee"), None)
+        short = rule is not None and median < rule.min and judge_rule(rule, median)[0] is False
+        return {"knee_deg": round(median, 1), "knee_short": short}
 
     def enqueue(self, kind: str, payload: Any) -> None:
         if self.counter is None:
@@ -449,6 +472,9 @@ class FormConsumer(AsyncWebsocketConsumer):
             if m is not None and verdict.in_position and verdict.side_ok is not False
             else None
         )
+        if self.last_knee is not None and generation == self.generation:
+            # (not a frame of a hold that ended while it was judged: its body is another's)
+            bisect.insort(self.knees, self.last_knee)
         if self.last_frame_at is not None and now - self.last_frame_at > GAP_S:
             # The counter would take a gap between two good frames for good form all along:
             # bank what was held, and count on afresh.
@@ -461,7 +487,8 @@ class FormConsumer(AsyncWebsocketConsumer):
         felt = self.felt.get(self.felt_key)
         hold.update(held_s=round(held, 2), target_s=self.target_s,
                     remaining_s=round(self.target_s - held, 2), done=held >= self.target_s,
-                    knee_felt_deg=None if felt is None else round(felt, 1))  # fmt: skip
+                    knee_felt_deg=None if felt is None else round(felt, 1),
+                    **self.knee_seen(verdict))  # fmt: skip
         points = []
         if lm is not None:
             points = [

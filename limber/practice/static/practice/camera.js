@@ -176,7 +176,12 @@ export class Coach {
   // nobody in any frame (0 s would say "seen, and never in good form").
   endHold() {
     const seen = this.hold && this.last && this.seen;
-    const held = { goodS: seen ? this.last.hold.held_s : null, kneeFeltDeg: seen ? this.last.hold.knee_felt_deg ?? null : null };
+    const held = {
+      goodS: seen ? this.last.hold.held_s : null,
+      kneeFeltDeg: seen ? this.last.hold.knee_felt_deg ?? null : null,
+      // The knee as seen in the stretch, when short of the check (see consumers.knee_seen).
+      kneeShortDeg: seen && this.last.hold.knee_short ? this.last.hold.knee_deg : null,
+    };
     this.hold = null;
     this.stopFrames();
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: "stop" }));

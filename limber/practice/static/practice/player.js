@@ -65,6 +65,7 @@ const state = {
   session: null, // what is sent to the server
   stored: false, // whether the session was handed to the outbox yet
   pendingHolds: [], // holds of the stretch being played, awaiting its check-in answers
+  kneeShort: {}, // hold id -> the knee angle the camera saw it held at, short of straight
   timer: 0,
   stopListening: () => {},
   wakeLock: null,
@@ -172,9 +173,9 @@ function store() {
   state.stored = true;
   outbox.put(state.session);
 }
-// What the camera measured in this hold (Coach.endHold): goodS, its seconds of good form, and
-// kneeFeltDeg; each null with no camera, or when it saw nothing.
-function recordHold(step, heldMs, { goodS, kneeFeltDeg } = { goodS: null, kneeFeltDeg: null }) {
+// What the camera measured in this hold (Coach.endHold): goodS, its seconds of good form,
+// kneeFeltDeg and kneeShortDeg; each null with no camera, or when it saw nothing.
+function recordHold(step, heldMs, { goodS = null, kneeFeltDeg = null, kneeShortDeg = null } = {}) {
   const held_s = Math.round((heldMs / 1000) * speed * 10) / 10;
   const hold = {
     id: crypto.randomUUID(),
@@ -186,6 +187,7 @@ function recordHold(step, heldMs, { goodS, kneeFeltDeg } = { goodS: null, kneeFe
   };
   state.session.holds.push(hold);
   state.pendingHolds.push(hold.id);
+  if (kneeShortDeg !== null) state.kneeShort[hold.id] = kneeShortDeg;
   store();
   window.limberEvents?.push({ type: "hold", hold, at: performance.now() });
 }
@@ -470,9 +472,14 @@ function checkIn(step) {
     }
     const holdAnswers = ["stretch_felt", "too_strong", "pain"].filter((f) => f in answers);
     if (holdAnswers.length) {
+      // "A gentle stretch", after holds the camera saw with the knee short of straight: that is
+      // where it is felt, as if "I feel the stretch here" had been pressed (the article:
+      // straighten the knee until a stretch is felt); the next session counts from there.
+      const gentle = answers.stretch_felt === true && answers.too_strong === false;
       for (const hold of state.session.holds) {
         if (!state.pendingHolds.includes(hold.id)) continue;
         for (const f of holdAnswers) hold[f] = answers[f];
+        if (gentle && hold.knee_felt_deg == null) hold.knee_felt_deg = state.kneeShort[hold.id] ?? null;
       }
       state.pendingHolds = [];
     }
