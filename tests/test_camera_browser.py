@@ -55,6 +55,20 @@ def into_a_coached_hold(page, email, speed=2):
     page.locator("#pause").click()
 
 
+def into_a_camera_session(page, email, speed=25) -> int:
+    """Signed up, camera on, today's session started up to its first hold (at `speed`); the
+    number of holds the session has."""
+    sign_up_and_screen(page, email)
+    page.add_init_script(SOCKETS)
+    page.goto(f"/practice/?speed={speed}")
+    expected = hold_steps(page)
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
+    page.locator("#ready").click()
+    return expected
+
+
 def test_a_lost_socket_mid_hold_clears_the_coaching_and_says_counting_is_paused(
     camera_page, monkeypatch
 ):
@@ -104,14 +118,7 @@ def test_holds_in_which_the_camera_saw_nobody_store_no_good_form_seconds(camera_
 
     monkeypatch.setattr(consumers, "engine_factory", lambda: FakeEngine(None))
     page = camera_page
-    sign_up_and_screen(page, "nobody@example.org")
-    page.add_init_script(SOCKETS)
-    page.goto("/practice/?speed=25")
-    expected = hold_steps(page)
-    page.get_by_label("Use camera").check()
-    page.get_by_role("button", name="Start").click()
-    play_until_ready(page)
-    page.locator("#ready").click()
+    expected = into_a_camera_session(page, "nobody@example.org")
     page.wait_for_function("window.limberEvents.some(e => e.type === 'verdict')")
     play_to_the_end(page)
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
@@ -264,14 +271,7 @@ def test_a_gentle_stretch_answered_after_holds_with_the_knee_short_is_where_it_i
 
     follow(monkeypatch, FakeEngine(), knee=145)
     page = camera_page
-    sign_up_and_screen(page, f"checkin-{felt}@example.org")
-    page.add_init_script(SOCKETS)
-    page.goto("/practice/?speed=25")
-    expected = hold_steps(page)
-    page.get_by_label("Use camera").check()
-    page.get_by_role("button", name="Start").click()
-    play_until_ready(page)
-    page.locator("#ready").click()
+    expected = into_a_camera_session(page, f"checkin-{felt}@example.org")
     play_to_the_end(page, answers={"felt": felt})
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     holds = list(Hold.objects.all())
