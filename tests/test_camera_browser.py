@@ -276,12 +276,17 @@ def test_a_gentle_stretch_answered_after_holds_with_the_knee_short_is_where_it_i
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     holds = list(Hold.objects.all())
     assert len(holds) == expected
-    angles = [h.knee_felt_deg for h in holds]
+    # At 25 times the speed a hold lasts a fraction of a second: one the camera had no answer
+    # for yet (good_form_s None, as the page stores it) has no knee seen either.
+    seen = [h for h in holds if h.good_form_s is not None]
+    assert len(seen) * 2 > len(holds)
+    angles = [h.knee_felt_deg for h in seen]
+    assert all(h.knee_felt_deg is None for h in holds if h.good_form_s is None)
     if kept:
         assert all(a is not None and 140 <= a <= 150 for a in angles), angles
         user = holds[0].session.user
         assert set(felt_knees(user, holds[0].session.started_at)) == {
-            f"{h.exercise}|{h.variant}|{h.side}" for h in holds
+            f"{h.exercise}|{h.variant}|{h.side}" for h in seen
         }
     else:
-        assert angles == [None] * len(holds)
+        assert angles == [None] * len(seen)
