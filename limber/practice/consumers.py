@@ -265,7 +265,8 @@ class FormConsumer(AsyncWebsocketConsumer):
         self.hold: dict[str, Any] = {}
         self.prefer: str | None = None
         # Where this person said they feel each stretch, by (stretch, variant, leg): the knee's
-        # angle then. Kept for this page's session only: tomorrow the hamstrings may give more.
+        # angle then, pressed on this socket or sent by the page with a hold's start (the angle
+        # stored with earlier holds: store.felt_knees).
         self.felt: dict[tuple[str, str, str | None], float] = {}
         self.felt_key: tuple[str, str, str | None] = ("", "", None)
         self.last_knee: float | None = None  # the working knee in the last frame in position
@@ -462,8 +463,8 @@ class FormConsumer(AsyncWebsocketConsumer):
             raw = payload
         now = _now()
         lm = self.smoother(raw, now)
-        verdict = check_form(lm, self.stretch, self.variant, self.side, self.prefer,
-                             self.felt.get(self.felt_key))  # fmt: skip
+        felt = self.felt.get(self.felt_key)
+        verdict = check_form(lm, self.stretch, self.variant, self.side, self.prefer, felt)
         if verdict.side is not None:
             self.prefer = verdict.side
         m = verdict.measurement
@@ -484,7 +485,6 @@ class FormConsumer(AsyncWebsocketConsumer):
         state = counter.update(verdict)
         hold = state.to_dict()
         held = min(self.target_s, self.banked_s + state.held_s)
-        felt = self.felt.get(self.felt_key)
         hold.update(held_s=round(held, 2), target_s=self.target_s,
                     remaining_s=round(self.target_s - held, 2), done=held >= self.target_s,
                     knee_felt_deg=None if felt is None else round(felt, 1),
