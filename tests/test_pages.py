@@ -260,6 +260,30 @@ def test_stretch_pages_mark_each_variant_and_spoken_cue_with_its_origin(client):
         assert v.note.replace("'", "&#x27;") in html
 
 
+def test_stretch_pages_say_what_the_camera_checks_its_limits_and_why(client):
+    """Each camera check is a clinical rule: its limits and their reason are on the page."""
+    from html import unescape
+
+    from limber.library import get_library
+
+    for stretch in get_library().values():
+        html = unescape(client.get(f"/exercises/{stretch.slug}/").content.decode())
+        assert "What the camera checks" in html
+        checks = html[html.index("What the camera checks") : html.index("Ways to do it")]
+        for c in stretch.checks:
+            assert c.note and c.note in checks, (stretch.slug, c.name)
+        assert "past a limit by more than the camera's own error: 5° for angles" in checks
+    seated = client.get("/exercises/seated-hamstring-stretch/").content.decode()
+    seated = unescape(re.sub(r"<[^>]+>", "", seated))  # the text as read
+    assert (
+        "Knee straight: 160° to 180°" in seated and "Heel down: 0 to 4 % of body height" in seated
+    )
+    # A gentler way that accepts a softer knee says so under that way, with why.
+    ways = seated[seated.index("Ways to do it") :]
+    assert "The camera, this way: knee straight 145° to 180°. The gentler placement" in ways
+    assert ways.count("The camera, this way:") == 1
+
+
 def test_the_plan_says_which_leg_goes_first(client, screened):
     client.force_login(screened)
     html = client.get("/practice/").content.decode()

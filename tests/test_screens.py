@@ -256,6 +256,19 @@ def test_stretch_page_on_a_phone(page, screened, live_server):
     assert page.get_by_role("link", name="Practise this").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_390["width"]
     shot(page, "stretch-phone")
+    # What the camera checks, opened: each limit with its reason, within the phone's width.
+    page.goto("/exercises/seated-hamstring-stretch/")
+    page.get_by_text("3 checks, each with its limits and why").click()
+    checks = page.locator(".camera-checks")
+    expect(checks.get_by_text("Knee straight: 160° to 180°")).to_be_visible()
+    expect(checks.get_by_text("Heel down: 0 to 4 % of body height")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_390["width"]
+    page.get_by_role("heading", name="What the camera checks").scroll_into_view_if_needed()
+    shot(page, "stretch-checks-phone", full_page=False)
+    softer = page.get_by_text("The camera, this way: knee straight 145° to 180°.")
+    softer.scroll_into_view_if_needed()
+    expect(softer).to_be_visible()  # under the gentler way that accepts a softer knee
+    shot(page, "stretch-ways-phone", full_page=False)
     page.set_viewport_size({"width": 1100, "height": 900})
     page.goto("/exercises/towel-hamstring-stretch/")
     shot(page, "stretch-desktop")

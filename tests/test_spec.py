@@ -119,6 +119,18 @@ def _write(tmp_path: Path, text: str, name: str = "towel-hamstring-stretch.toml"
             "dose.reps_per_side.origin",
             "one of 'source', 'default'",
         ),
+        # A camera check's limits are a clinical rule: they say why, as every number does.
+        (('target = 180\norigin = "default"\n', "target = 180\n"), "checks[0].origin", "missing"),
+        (
+            (
+                'origin = "default"\nquote = "slowly straighten the knee until a stretch is felt in '
+                'the back of the thigh"\nnote = ',
+                'origin = "source"\nquote = "slowly straighten the knee until a stretch is felt in '
+                'the back of the thigh"\n# note = ',
+            ),
+            "checks[0].note",
+            "why these limits",
+        ),
     ],
 )
 def test_a_malformed_spec_is_refused_naming_file_field_and_expectation(
@@ -211,3 +223,14 @@ def test_every_cue_that_deepens_the_stretch_says_only_as_far_as_a_stretch_is_fel
         checks = {c.name: c for c in library[slug].checks}
         for name in names:
             assert "only as far as you feel a gentle stretch" in checks[name].cue_low, (slug, name)
+
+
+def test_a_variant_that_changes_a_camera_limit_must_say_why(tmp_path):
+    seated = (EXERCISES / "seated-hamstring-stretch.toml").read_text()
+    reason = next(line for line in seated.splitlines() if "The gentler placement" in line)
+    path = _write(tmp_path, seated.replace(reason + "\n", ""), "seated-hamstring-stretch.toml")
+    with pytest.raises(SpecError) as e:
+        load_stretch(path)
+    assert str(e.value).startswith(
+        "seated-hamstring-stretch.toml: variants[1].checks.knee_straight.note: expected "
+    )

@@ -132,7 +132,12 @@ class Pose:
 
 @dataclass(frozen=True)
 class CheckRule:
-    """One form criterion: a measure that must lie within [min_deg, max_deg] at the end pose."""
+    """One form criterion: a measure that must lie within [min_deg, max_deg] at the end pose.
+
+    Its limits are a clinical rule like any number in the file, so they carry their reason:
+    origin, the article's words it follows (quote) and why these limits (note). A variant
+    that changes them says why too (variant_note).
+    """
 
     name: str
     label: str
@@ -142,6 +147,10 @@ class CheckRule:
     target: float
     cue_low: str
     cue_high: str
+    origin: str
+    quote: str
+    note: str
+    variant_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -377,6 +386,7 @@ def _dose(r: _Reader) -> Dose:
 
 
 def _check(r: _Reader) -> CheckRule:
+    origin, quote, note = _origin(r)
     rule = CheckRule(
         name=r.text("name"),
         label=r.text("label"),
@@ -386,8 +396,13 @@ def _check(r: _Reader) -> CheckRule:
         target=r.number("target", 0, 180),
         cue_low=r.text("cue_low"),
         cue_high=r.text("cue_high"),
+        origin=origin,
+        quote=quote,
+        note=note,
     )
     r.done()
+    if not rule.note.strip():  # the article gives no angles: the limits are always Limber's
+        raise r.fail("note", "a note on why these limits (the article gives no angles)")
     if not rule.min <= rule.target <= rule.max:
         raise r.fail(
             "target", f"a target between min ({rule.min:g}) and max ({rule.max:g})", rule.target
@@ -409,6 +424,7 @@ def _check_overrides(r: _Reader, checks: tuple[CheckRule, ...]) -> tuple[CheckRu
             min=c.number("min", 0, 180, base.min),
             max=c.number("max", 0, 180, base.max),
             target=c.number("target", 0, 180, base.target),
+            variant_note=c.text("note"),
         )
         c.done()
         if not rule.min <= rule.target <= rule.max:

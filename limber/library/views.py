@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from limber.core import draw, progression
+from limber.core import draw, form, progression
 from limber.core.spec import Stretch
 from limber.library import get_library
 
@@ -44,7 +44,12 @@ def detail(request, slug):
     stretch = _stretch(slug)
     side = stretch.sides[0]  # the leg sessions start with (unless the other one has the sciatica)
     variants = [
-        (v, _svg(stretch, v.slug, side, "start"), _svg(stretch, v.slug, side, "end"))
+        (
+            v,
+            _svg(stretch, v.slug, side, "start"),
+            _svg(stretch, v.slug, side, "end"),
+            [c for c in v.checks if c.variant_note],  # the camera's limits this way changes
+        )
         for v in stretch.variants
     ]
     library = get_library()
@@ -57,6 +62,9 @@ def detail(request, slug):
         "dose": stretch.dose,
         "rules": rules,
         "frequency": next(r for r in rules if r["name"] == "frequency"),
+        # The leeway the camera gives every limit for its own error (form.MARGIN_DEG's reason).
+        "margin_deg": form.MARGIN_DEG,
+        "margin_heel": form.MARGIN["heel_lift"],
     }
     return render(request, "library/detail.html", ctx)
 
