@@ -54,6 +54,41 @@ def test_damaged_model_is_refused(tmp_path, models):
         ensure_models(tmp_path, fetch=False)
 
 
+def test_the_landmark_model_runs_without_its_unused_mask_and_answers_the_same(models):
+    """The person mask Limber never reads is not computed; every other answer is unchanged."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from limber.vision.models import landmark_model
+
+    whole = Interpreter(model_path=str(models.landmarks), num_threads=1)
+    lean = Interpreter(model_content=landmark_model(models.landmarks), num_threads=1)
+    outputs = {}
+    crop = cv2.resize(photo("lying-band-leg-straight.jpg"), (256, 256))[:, :, ::-1]
+    for it in (whole, lean):
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], (crop / 255).astype(np.float32)[None])
+        it.invoke()
+        outputs[it] = {d["name"]: it.get_tensor(d["index"]) for d in it.get_output_details()}
+    assert set(outputs[whole]) - set(outputs[lean]) == {"Identity_2"}  # the 256 x 256 mask
+    assert outputs[whole]["Identity_2"].shape == (1, 256, 256, 1)
+    assert len(lean._get_ops_details()) < len(whole._get_ops_details()) - 40  # not run at all
+    for name, value in outputs[lean].items():  # landmarks, presence, heatmaps, world landmarks
+        assert np.array_equal(value, outputs[whole][name]), name
+
+
+def test_a_landmark_file_that_cannot_be_read_as_a_model_is_left_to_the_interpreter(
+    tmp_path, models
+):
+    from limber.vision.engine import BlazePose
+    from limber.vision.models import ModelPaths, landmark_model
+
+    broken = tmp_path / "pose_landmark_full.tflite"
+    broken.write_bytes(models.landmarks.read_bytes()[:50_000])  # cut short
+    assert landmark_model(broken) == broken.read_bytes()
+    with pytest.raises(UserError, match="^cannot load the pose models .*run `limber models`"):
+        BlazePose(ModelPaths(models.detector, broken))
+
+
 def test_models_come_out_of_a_wheel_checked(tmp_path, models):
     wheel = tmp_path / "mediapipe-0.10.21-test.whl"
     with zipfile.ZipFile(wheel, "w") as z:

@@ -31,7 +31,7 @@ from typing import Any
 from limber.core.form import Landmark, Landmarks
 from limber.errors import UserError
 
-from .models import ModelPaths, ensure_models
+from .models import ModelPaths, ensure_models, landmark_model
 
 __all__ = ["BlazePose", "require_vision"]
 
@@ -182,7 +182,7 @@ class BlazePose:
                     model_path=str(paths.detector), num_threads=threads
                 )
                 self._landmarker = interpreter_cls(
-                    model_path=str(paths.landmarks), num_threads=threads
+                    model_content=landmark_model(paths.landmarks), num_threads=threads
                 )
                 for it in (self._detector, self._landmarker):
                     it.allocate_tensors()

@@ -1,4 +1,5 @@
-"""The two BlazePose model files: where they live, how they are fetched and checked.
+"""The two BlazePose model files: where they live, how they are fetched and checked, and the
+landmark model as it is run (without the person mask Limber never reads).
 
 They are not ours to ship (and never committed): `limber models` takes them out of the
 `mediapipe==0.10.21` wheel on the package index and checks their SHA-256 before use, so a
@@ -7,6 +8,7 @@ truncated download or a different model can never be run by accident.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import subprocess
@@ -18,7 +20,14 @@ from pathlib import Path
 
 from limber.errors import UserError
 
-__all__ = ["MODEL_FILES", "ModelPaths", "ensure_models", "extract_from_wheel", "models_dir"]
+__all__ = [
+    "MODEL_FILES",
+    "ModelPaths",
+    "ensure_models",
+    "extract_from_wheel",
+    "landmark_model",
+    "models_dir",
+]
 
 WHEEL = "mediapipe==0.10.21"
 
@@ -36,6 +45,11 @@ MODEL_FILES = {
     ),
 }
 FIX = "run `limber models` to fetch them"
+# The landmark model also paints a 256 x 256 mask of where the person is (this output), which
+# Limber never reads: it is loaded without the operators only that mask needs. That was 40 % of
+# the model's time a frame (5.5 -> 3.4 ms on 2 cores, bench/bench_vision.py); every other
+# output is the same, bit for bit (tests/test_vision_engine.py).
+SEGMENTATION_OUTPUT = b"Identity_2"
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,51 @@ def _problem(path: Path) -> str | None:
     if path.stat().st_size != size or _sha256(path) != digest:
         return "is damaged or not the expected model (its SHA-256 does not match)"
     return None
+
+
+def landmark_model(path: Path) -> bytes:
+    """The landmark model file's bytes without its segmentation mask (SEGMENTATION_OUTPUT).
+
+    Read once per process for each file (a camera socket opens an engine of its own).
+    """
+    stat = path.stat()
+    return _without_output(str(path), stat.st_size, stat.st_mtime_ns, SEGMENTATION_OUTPUT)
+
+
+@functools.lru_cache(maxsize=2)
+def _without_output(path: str, size: int, mtime_ns: int, name: bytes) -> bytes:
+    """The model with one output and the operators only it needs taken out (size and mtime
+    make a changed file read afresh). A file this cannot be done to is returned as it is: the
+    interpreter then runs the whole model, or says the file is damaged, as before."""
+    data = Path(path).read_bytes()
+    try:
+        import flatbuffers
+        from ai_edge_litert import schema_py_generated as schema
+    except ImportError:  # an older LiteRT without the schema: the whole model, only slower
+        return data
+    try:
+        model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
+        graph = model.subgraphs[0]
+        outputs = [int(t) for t in graph.outputs if graph.tensors[t].name != name]
+        if len(outputs) == len(graph.outputs):
+            return data  # not the model this was written for
+        # Walk back from the outputs kept: every operator that feeds one of them stays, in its
+        # order (the interpreter runs them as listed).
+        made_by = {int(t): k for k, op in enumerate(graph.operators) for t in op.outputs}
+        needed: set[int] = set()
+        todo = list(outputs)
+        while todo:
+            k = made_by.get(todo.pop())
+            if k is not None and k not in needed:
+                needed.add(k)
+                todo.extend(int(t) for t in graph.operators[k].inputs if t >= 0)
+        graph.operators = [op for k, op in enumerate(graph.operators) if k in needed]
+        graph.outputs = outputs
+        builder = flatbuffers.Builder(len(data) + 4096)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+    except Exception:  # a damaged file: let the interpreter say so, as for any model file
+        return data
 
 
 def _paths(directory: Path) -> ModelPaths:
