@@ -56,6 +56,7 @@ def test_every_source_quote_is_really_in_the_article(library, article):
         cues = (s.cues.start, s.cues.release, s.cues.switch)
         quotes += [t.quote for t in (*s.steps, *s.cautions, *cues) if t.origin == "source"]
         quotes += [v.quote for v in s.variants if v.origin == "source"]
+        quotes += [c.quote for c in s.checks if c.quote]  # the words a camera check follows
     assert len(quotes) > 15
     missing = [q for q in quotes if q not in article]
     assert missing == []
