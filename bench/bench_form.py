@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_form.py          # eval-form over ../shared/data/poses-wide and poses
     .venv/bin/python bench/bench_form.py --cv     # and 5-fold cross-validation of form.py's thresholds
     .venv/bin/python bench/bench_form.py --live   # and each photo as the camera check sees it live
+    .venv/bin/python bench/bench_form.py --live-band  # and live at JPEG qualities 60-80 (range)
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
 wider set's photos carry no licence). When a set is missing this says so and skips it.
@@ -13,9 +14,11 @@ form.py's values; ties keep the current value) and measures agreement on the hel
 on its photos, and with --live on its live looks too (fitted on photos alone).
 The held-out figures are the ones to quote; the fit on all rows is printed for comparison.
 
---live plays each photo to the live path as the player sends it (480 px wide, JPEG, 15 frames a
-second for 2 s, tracked, smoothed) and judges the last frame: eval-form measures the still-photo
-path, which looks harder (every orientation, several crops); the camera in the player does not.
+--live plays each photo to the live path as the player sends it (480 px on the longer side,
+JPEG at quality 70, 15 frames a second for 2 s, tracked, smoothed) and judges the last frame:
+eval-form measures the still-photo path, which looks harder (every orientation, several crops);
+the camera in the player does not.
+--live-band plays them again at other JPEG qualities and prints the range of the live figures.
 """
 
 from __future__ import annotations
@@ -222,11 +225,18 @@ def cross_validate(
 
 # --- the live path ------------------------------------------------------------------------------
 
-LIVE_WIDTH = 480  # the player's frames (practice/static/practice/camera.js)
+LIVE_SIDE = 480  # the longer side of the player's frames, never enlarged (FRAME_SIDE in camera.js)
 LIVE_FRAMES = 30  # 2 s at 15 frames a second: tracking and smoothing have settled
+LIVE_QUALITY = 70  # JPEG quality of the player's frames (QUALITY in camera.js)
+# --live-band plays the photos again at these qualities: frames that differ by the codec's
+# rounding alone move the live figures by a few rows (a tracked crop amplifies small
+# differences), so one quality's figure is one sample of a band.
+BAND_QUALITIES = (60, 65, 75, 80)
 
 
-def live_looks(folder: Path, rows: list[dict[str, str]]) -> dict[str, Any]:
+def live_looks(
+    folder: Path, rows: list[dict[str, str]], quality: int = LIVE_QUALITY
+) -> dict[str, Any]:
     """Each photo played to the live path: the smoothed landmarks of its last frame, by file."""
     import cv2
 
@@ -238,8 +248,9 @@ def live_looks(folder: Path, rows: list[dict[str, str]]) -> dict[str, Any]:
     for name in dict.fromkeys(r["file"] for r in rows):
         img = read_image(folder / name)
         h, w = img.shape[:2]
-        img = cv2.resize(img, (LIVE_WIDTH, max(1, round(h * LIVE_WIDTH / w))))
-        img = cv2.imdecode(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])[1], 1)
+        scale = min(1.0, LIVE_SIDE / max(h, w))
+        img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))))
+        img = cv2.imdecode(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], 1)
         engine.reset()
         smoother = LandmarkSmoother()
         for i in range(LIVE_FRAMES):
@@ -253,6 +264,19 @@ def live_verdicts(rows: list[dict[str, str]], looks: dict[str, Any]) -> list[Any
 
     lib = load_library()
     return [check_form(looks[r["file"]], lib[r["exercise"]]) for r in rows]
+
+
+def live_band(folder: Path, first: tuple[int, int, int, int]) -> None:
+    """The live figures again at other JPEG qualities: how far one figure is to be trusted."""
+    rows = read_rows(folder)
+    figures = {LIVE_QUALITY: first}
+    for q in BAND_QUALITIES:
+        figures[q] = agreement(rows, live_verdicts(rows, live_looks(folder, rows, q)))
+    for q, (p, n, k, kt) in sorted(figures.items()):
+        print(f"  live path at JPEG quality {q}: in position {p}/{n}, knee straight {k}/{kt}")
+    ps, ks = [f[0] for f in figures.values()], [f[2] for f in figures.values()]
+    print(f"  live path over JPEG quality {min(figures)}-{max(figures)}: in position "
+          f"{min(ps)}-{max(ps)}/{first[1]}, knee straight {min(ks)}-{max(ks)}/{first[3]}")  # fmt: skip
 
 
 def live_agreement(folder: Path, looks: dict[str, Any]) -> tuple[int, int, int, int]:
@@ -270,7 +294,7 @@ def live_agreement(folder: Path, looks: dict[str, Any]) -> tuple[int, int, int, 
         knee = next((c for c in v.checks if c.name == "knee_straight"), None)
         deg = None if knee is None or knee.measured is None else round(knee.measured)
         results.append(judged_row(r, v.in_position, knee.ok if knee else None, deg))
-    print(f"\n  the live path ({LIVE_WIDTH} px JPEG, {LIVE_FRAMES} tracked frames):")
+    print(f"\n  the live path ({LIVE_SIDE} px JPEG q{LIVE_QUALITY}, {LIVE_FRAMES} tracked frames):")
     _print_tables(summarize(results))
     for x in results:
         if not x["agree"]:
@@ -285,6 +309,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cv", action="store_true", help="cross-validate the thresholds too")
     ap.add_argument("--live", action="store_true", help="and each photo on the live path")
+    ap.add_argument(
+        "--live-band",
+        action="store_true",
+        help=f"and the live path at JPEG qualities {', '.join(map(str, BAND_QUALITIES))} too",
+    )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -299,14 +328,16 @@ def main() -> None:
             print(f"\n{folder}: not here (it lives beside the repository, not in it); skipped")
             continue
         show(folder)
-        looks = live_looks(folder, read_rows(folder)) if args.live else None
+        looks = live_looks(folder, read_rows(folder)) if args.live or args.live_band else None
         if args.cv and folder.name == "poses-wide":
             cross_validate(folder, args.folds, args.seed, looks, args.ties)
         if looks is not None:
             p, n, k, kt = live_agreement(folder, looks)
-            print(f"  live path ({LIVE_WIDTH} px JPEG, {LIVE_FRAMES} tracked frames): in position "
+            print(f"  live path ({LIVE_SIDE} px JPEG q{LIVE_QUALITY}, {LIVE_FRAMES} tracked frames): in position "
                   f"{p}/{n} ({100 * p / n:.0f} %), knee straight {k}/{kt} "
                   f"({100 * k / max(kt, 1):.0f} %)")  # fmt: skip
+            if args.live_band:
+                live_band(folder, (p, n, k, kt))
 
 
 if __name__ == "__main__":
