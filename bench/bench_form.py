@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_form.py --cv     # and 5-fold cross-validation of form.py's thresholds
     .venv/bin/python bench/bench_form.py --live   # and each photo as the camera check sees it live
     .venv/bin/python bench/bench_form.py --live-band  # and live at JPEG qualities 60-80 (range)
+    .venv/bin/python bench/bench_form.py --sizes  # and eval-form on the photos at 360-1600 px
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
 wider set's photos carry no licence). When a set is missing this says so and skips it.
@@ -28,8 +29,10 @@ import csv
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +80,40 @@ def show(folder: Path) -> None:
     o = data["overall"]
     print(f"\n{folder}: {o['agree']} of {o['rows']} rows agree")
     _print_tables(data)
+
+
+# Photos of people come at every size; --sizes runs eval-form again on copies resized to these
+# longer sides (the wider set's photos are 226-800 px): a phone's thumbnail, a small web
+# picture, and a phone photo scaled down by half.
+SIZES = (360, 640, 1600)
+
+
+def show_sizes(folder: Path) -> None:
+    """eval-form on temporary copies of the folder's photos at each of SIZES (longer side)."""
+    import cv2
+
+    from limber.vision.analyze import read_image
+
+    for side in SIZES:
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copy(folder / "labels.tsv", tmp)
+            for name in {r["file"] for r in read_rows(folder)}:
+                img = read_image(folder / name)
+                s = side / max(img.shape[:2])
+                size = (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s)))
+                how = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+                cv2.imwrite(
+                    str(Path(tmp) / f"{name}.png"), cv2.resize(img, size, interpolation=how)
+                )
+            rows = read_rows(folder)
+            with (Path(tmp) / "labels.tsv").open("w", encoding="utf-8", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
+                w.writeheader()
+                w.writerows({**r, "file": r["file"] + ".png"} for r in rows)
+            o = run_eval(Path(tmp))["overall"]
+        p, k = o["in_position"], o["knee_straight"]
+        print(f"  photos at {side} px on the longer side: {o['agree']} of {o['rows']} rows agree; "
+              f"in position {p['agree']}/{p['n']}, knee straight {k['agree']}/{k['n']}")  # fmt: skip
 
 
 # --- cross-validation -------------------------------------------------------------------------
@@ -310,6 +347,11 @@ def main() -> None:
     ap.add_argument("--cv", action="store_true", help="cross-validate the thresholds too")
     ap.add_argument("--live", action="store_true", help="and each photo on the live path")
     ap.add_argument(
+        "--sizes",
+        action="store_true",
+        help=f"and eval-form on the photos resized to {', '.join(map(str, SIZES))} px",
+    )
+    ap.add_argument(
         "--live-band",
         action="store_true",
         help=f"and the live path at JPEG qualities {', '.join(map(str, BAND_QUALITIES))} too",
@@ -328,6 +370,8 @@ def main() -> None:
             print(f"\n{folder}: not here (it lives beside the repository, not in it); skipped")
             continue
         show(folder)
+        if args.sizes:
+            show_sizes(folder)
         looks = live_looks(folder, read_rows(folder)) if args.live or args.live_band else None
         if args.cv and folder.name == "poses-wide":
             cross_validate(folder, args.folds, args.seed, looks, args.ties)
