@@ -457,9 +457,16 @@ def _full_session_today(user, minutes_ago: int):
                              position=n)  # fmt: skip
 
 
-def test_after_two_full_sessions_today_the_page_says_enough_and_offers_no_third(client, screened):
+def test_after_two_full_sessions_today_the_page_says_enough_and_offers_no_third(
+    client, screened, monkeypatch
+):
     """Found by a tester: the page offered "Do it again" after two finished sessions, though
     Limber's own rule is once a day, at most twice."""
+    from django.utils import timezone
+
+    # At noon: run between midnight and 2 a.m., "two hours ago" was yesterday.
+    noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(timezone, "now", lambda: noon)
     client.force_login(screened)
     _full_session_today(screened, minutes_ago=120)
     once = client.get("/practice/").content.decode()
