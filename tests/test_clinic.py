@@ -370,6 +370,9 @@ def test_a_closed_clinicians_invite_no_longer_links(api, cast, bob):
         ({"reps_per_side": 0}, "items[0].reps_per_side"),
         ({"sides": ["middle"]}, "items[0].sides[0]"),
         ({"reps_per_side": "2"}, "items[0].reps_per_side"),
+        ({"knee_from_deg": 161}, "items[0].knee_from_deg"),  # the camera's own is 160
+        ({"knee_from_deg": 119}, "items[0].knee_from_deg"),  # Limber's floor is 120
+        ({"knee_from_deg": "150"}, "items[0].knee_from_deg"),
     ],
 )
 def test_prescriptions_outside_the_article_are_refused_naming_the_field(
@@ -472,6 +475,67 @@ def test_every_change_is_kept_with_who_and_what(client, api, cast):
         "Towel hamstring stretch: hold cap (s) 15 → 20.",
     ]
     assert changes[1]["what"] == ["First prescription: Towel hamstring stretch."]
+
+
+def test_a_knee_that_cannot_straighten_is_prescribed_and_followed_everywhere(client, api, cast):
+    """A clinician sets the angle the camera counts a knee straight from (a knee that cannot
+    straighten): kept, in the history of changes, in the patient's camera check, on the
+    handout's page and in the FHIR CarePlan."""
+    alice, carol = cast["alice"], cast["carol"]
+    put(client, f"/patients/{alice.pk}/prescription", rx(), carol)
+    body = rx()
+    body["items"][0]["knee_from_deg"] = 150
+    assert put(client, f"/patients/{alice.pk}/prescription", body, carol).status_code == 200
+    assert Prescription.objects.get(patient=alice).data["items"][0]["knee_from_deg"] == 150
+    what = api.get(f"/patients/{alice.pk}", user=carol).json()["changes"][0]["what"]
+    assert what == ["Towel hamstring stretch: knee counted straight from (°) none → 150."]
+    from limber.practice.plan import clinician_plan
+
+    assert dict(clinician_plan(alice).knee_from) == {"towel-hamstring-stretch": 150}
+    bundle = api.get(f"/patients/{alice.pk}/fhir", user=carol).json()
+    activity = bundle["entry"][1]["resource"]["activity"][0]["detail"]
+    assert activity["description"].endswith("; the camera counts the knee straight from 150°")
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    pdf = api.get(f"/patients/{alice.pk}/handout.pdf", user=carol)
+    text = " ".join(
+        " ".join(p.extract_text() for p in PdfReader(BytesIO(pdf.content)).pages).split()
+    )
+    assert (
+        "your knee counts as straight from 150° (180° is fully straight), as your clinician" in text
+    )
+    # The seated stretch's gentler way already counts from 145°: 150 is refused for it.
+    seated = rx(items=[{"exercise": "seated-hamstring-stretch", "variant": "heel-closer",
+                        "knee_from_deg": 150}])  # fmt: skip
+    refused = put(client, f"/patients/{alice.pk}/prescription", seated, carol)
+    assert_error(refused, 422, "items[0].knee_from_deg")
+    assert "145°" in refused.json()["error"]["message"]
+    # Taken away again, the camera counts from its own angle.
+    assert put(client, f"/patients/{alice.pk}/prescription", rx(), carol).status_code == 200
+    assert dict(clinician_plan(alice).knee_from) == {}
+
+
+def test_the_knee_angle_on_the_prescription_form(client, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    client.force_login(carol)
+    page = html.unescape(client.get(f"/clinic/patients/{alice.pk}/").content.decode())
+    field = page.split('id="rx-knee-towel-hamstring-stretch"')[1].split("</small>")[0]
+    assert 'placeholder="160"' in field and "(120 to 160; 180 is straight)" in field
+    refused = client.post(f"/clinic/patients/{alice.pk}/", rx_form(**{KNEE: "100"}))
+    assert refused.status_code == 400
+    element, message = field_error(html.unescape(refused.content.decode()), KNEE)
+    assert element["value"] == "100"
+    assert message == (
+        "Towel hamstring stretch — knee counted straight from: must be a whole number of degrees "
+        "from 120 to 160, where the camera already counts this stretch's knee straight; left "
+        "empty, 160."
+    )
+    assert client.post(f"/clinic/patients/{alice.pk}/", rx_form(**{KNEE: "145"})).status_code == 302
+    assert Prescription.objects.get(patient=alice).data["items"][0]["knee_from_deg"] == 145
+    page = html.unescape(client.get(f"/clinic/patients/{alice.pk}/").content.decode())
+    assert 'name="knee-towel-hamstring-stretch" value="145"' in page
 
 
 # --- following along --------------------------------------------------------------------------
@@ -652,6 +716,9 @@ def test_dashboard_page_sorts_and_links_alerts(client, cast):
     client.force_login(alice)
     assert client.get(f"/clinic/patients/{alice.pk}/").status_code == 403
     assert client.get("/clinic/").status_code == 302  # patients go to their own care page
+
+
+KNEE = "knee-towel-hamstring-stretch"
 
 
 def rx_form(**over) -> dict:

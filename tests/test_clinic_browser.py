@@ -13,6 +13,7 @@ from django.core.cache import cache
 
 from limber.clinic.models import CareLink, Clinic
 from limber.practice.models import Hold, PracticeSession
+from limber.practice.plan import clinician_plan
 from tests.conftest import watched_page
 from tests.test_browser import play_to_the_end, start
 
@@ -83,14 +84,22 @@ def test_invite_join_prescribe_practise_and_follow(browser, live_server, make_us
         towel.get_by_label("right").uncheck()
         towel.get_by_label("Reps per side").fill("1")
         towel.get_by_label("Hold cap (s)").fill("10")
+        # A knee that cannot straighten: the camera is to count it straight from 150 degrees.
+        knee = towel.get_by_label("Knee counted straight from (°)")
+        assert knee.get_attribute("placeholder") == "160"
+        knee.fill("150")
         clinician.get_by_label("Note to the patient").fill("Only the left leg for now.")
         clinician.get_by_role("button", name="Save prescription").click()
         clinician.locator("table.changes").get_by_text("First prescription").wait_for()
+        towel = clinician.locator("fieldset.rx-item").filter(has_text="Towel hamstring stretch")
+        assert towel.get_by_label("Knee counted straight from (°)").input_value() == "150"
 
         # The patient's session follows it: one hold, left leg, 10 s, and the note is shown.
         patient.add_init_script("window.limberEvents = []")
         patient.goto("/practice/?speed=25")
         patient.locator(".clinician-note").get_by_text("Only the left leg for now.").wait_for()
+        # The camera check opened now counts this knee from there (tests/test_live.py).
+        assert dict(clinician_plan(newcomer).knee_from) == {"towel-hamstring-stretch": 150}
         holds = patient.evaluate(
             "JSON.parse(document.getElementById('today-data').textContent)"
             ".script.steps.filter(s => s.kind === 'hold')"

@@ -211,6 +211,30 @@ def test_a_knee_short_of_straight_counts_from_where_the_stretch_is_felt(stretch)
     assert same.check("knee_straight").rule.min == 160
 
 
+@pytest.mark.parametrize("stretch", [TOWEL, WALL, SEATED], ids=lambda s: s.slug)
+def test_a_knee_that_cannot_straighten_counts_from_the_clinicians_angle(stretch):
+    """A clinician who knows a knee cannot straighten (arthritis, after surgery) sets the angle
+    the camera counts it straight from: the hold counts from the first frame, says why, and a
+    knee bent further still does not count. Where the person feels the stretch even sooner,
+    that lower angle counts."""
+    v = stretch.default_variant
+    there = synth(replace(v.end, knee=148), stretch.position, "right")
+    assert check_form(there, stretch, side="right").good_form is False
+    set_ = check_form(there, stretch, side="right", knee_from=150)
+    knee = set_.check("knee_straight")
+    assert set_.good_form and knee.ok is True and knee.rule.min == 150
+    assert knee.label == "Knee straight (from 150°, as your clinician set)"
+    more_bent = synth(replace(v.end, knee=125), stretch.position, "right")
+    assert check_form(more_bent, stretch, side="right", knee_from=150).good_form is False
+    # The person felt the stretch with the knee at 130: theirs is lower, and counts.
+    felt = check_form(more_bent, stretch, side="right", felt_knee=130, knee_from=150)
+    assert felt.check("knee_straight").rule.min == 130
+    assert felt.check("knee_straight").label == f"Knee straight {form.FELT_LABEL}"
+    # A felt angle above the clinician's does not undo it.
+    both = check_form(there, stretch, side="right", felt_knee=158, knee_from=150)
+    assert both.good_form and both.check("knee_straight").rule.min == 150
+
+
 def test_sitting_with_both_knees_bent_is_not_yet_the_seated_stretch():
     v = check_form(synth(SEATED.default_variant.start, "sitting"), SEATED)
     assert v.posture == "sitting"

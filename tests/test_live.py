@@ -297,6 +297,43 @@ def test_where_the_stretch_was_felt_last_time_counts_from_the_first_frame(alice,
     run(go())
 
 
+def test_a_knee_the_clinician_says_cannot_straighten_counts_from_their_angle(
+    alice, make_user, fake_clock
+):
+    """A prescription's knee_from_deg: the knee at 145 degrees counts from the first frame of the
+    prescribed stretch, the check says why, and the answer's knee_felt_deg stays the person's
+    own (none pressed). Without the prescription the same knee is short."""
+    from limber.clinic.models import CareLink, Prescription
+
+    cookie = cookie_for(alice)
+    carol = make_user("carol@clinic.example", role="clinician")
+    CareLink.objects.create(patient=alice, clinician=carol)
+    item = {"exercise": TOWEL.slug, "variant": None, "sides": ["left", "right"],
+            "reps_per_side": 2, "hold_cap_s": None, "knee_from_deg": 140}  # fmt: skip
+    data = {"items": [item], "times_per_week": 7, "affected_side": None, "note": "",
+            "override_reason": ""}  # fmt: skip
+    ws = None
+
+    async def session():
+        nonlocal ws
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        last = await frames_of(ws, short_knee(), fake_clock)
+        await ws.disconnect()
+        return last
+
+    before = run(session())
+    assert before["verdict"]["good_form"] is False
+    Prescription.objects.create(patient=alice, data=data, updated_by=carol)
+    after = run(session())
+    assert after["verdict"]["good_form"] is True and after["hold"]["held_s"] >= 1.5
+    knee = next(c for c in after["verdict"]["checks"] if c["name"] == "knee_straight")
+    assert knee["label"] == "Knee straight (from 140°, as your clinician set)"
+    assert knee["min"] == 140
+    assert after["hold"]["knee_felt_deg"] is None and after["hold"]["knee_short"] is False
+
+
 def test_a_gap_in_the_frames_is_not_counted(alice, fake_clock):
     """The player pauses (or the network stalls) with the person in the stretch on both sides
     of the gap: only the seconds seen count."""

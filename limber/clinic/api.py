@@ -61,6 +61,18 @@ class ItemIn(Schema):
         ]
         | None
     ) = None
+    knee_from_deg: (
+        Annotated[
+            whole(prescriptions.MIN_KNEE_FROM_DEG, 180),
+            Field(
+                description="The knee angle (degrees, 180 = straight) from which the camera "
+                "counts this stretch's knee as straight, for a knee that cannot straighten: "
+                f"from {prescriptions.MIN_KNEE_FROM_DEG} to the stretch's own (GET "
+                "/api/v1/exercises, its knee check)."
+            ),
+        ]
+        | None
+    ) = None
 
 
 class PrescriptionIn(Schema):

@@ -253,6 +253,7 @@ def handout_plan(
                 "goal": goal,
                 "capped": item["hold_cap_s"] is not None,
                 "rest": s.dose.rest_s.value,
+                "knee_from": item.get("knee_from_deg"),
             }
         )
     return out, later, advice
@@ -449,6 +450,12 @@ def fhir_bundle(patient) -> dict[str, Any]:
                             f"{variant.name}: {item['reps_per_side']} holds per side "
                             f"({', '.join(item['sides'])}), up to {cap:g} s each"
                             + (f"; leg with sciatica: {affected}" if affected else "")
+                            + (
+                                f"; the camera counts the knee straight from "
+                                f"{item['knee_from_deg']}°"
+                                if item.get("knee_from_deg")
+                                else ""
+                            )
                         ),
                         "scheduledTiming": {
                             "repeat": {"frequency": per_week, "period": 1, "periodUnit": "wk"}

@@ -11,7 +11,7 @@ from django.db import transaction
 from limber.clinic import care
 from limber.clinic.models import Prescription, PrescriptionChange
 from limber.core.progression import Caps
-from limber.core.spec import Library
+from limber.core.spec import Library, Stretch
 from limber.core.text import visible
 from limber.library import get_library
 from limber.practice.plan import ClinicianPlan
@@ -21,6 +21,19 @@ MAX_REPS = 10  # Limber's default: more than ten holds per leg in one go is a ty
 # stretch 10-30 s for most adults and 30-60 s for older ones; past 60 s is beyond any of them.
 MAX_CAP_S = 60
 MAX_NOTE = 2000
+# A clinician may have the camera count a knee that cannot straighten (a flexion contracture
+# after surgery or with arthritis, or very tight hamstrings) as straight from a lower angle.
+# Limber's default floor: tight hamstrings in the active knee extension test commonly stop
+# 20-50 degrees short of straight, and a knee that cannot straighten is rarely more than 30
+# short; 120 (60 short) leaves room beyond both, while lower would count a knee that is more
+# bent than straight as a straight-leg stretch.
+MIN_KNEE_FROM_DEG = 120
+
+
+def knee_rule_min(stretch: Stretch, variant: str | None) -> float | None:
+    """The angle the camera counts the stretch's working knee straight from, or None."""
+    v = stretch.variant(variant)
+    return next((c.min for c in v.checks if c.measure == "working_knee"), None)
 
 
 class FieldError(ValueError):
@@ -103,9 +116,21 @@ def validate(data: dict[str, Any], library: Library | None = None) -> dict[str, 
         if problems:
             raise problems[0]
         over_goal = over_goal or (cap is not None and cap > stretch.dose.hold_goal_s.value)
+        knee = item.get("knee_from_deg")
+        if knee is not None:
+            own = knee_rule_min(stretch, variant)
+            if own is None:
+                raise FieldError(f"{at}.knee_from_deg", f"{stretch.slug} has no knee check")
+            if not MIN_KNEE_FROM_DEG <= knee <= own:
+                raise FieldError(
+                    f"{at}.knee_from_deg",
+                    f"the knee angle must be from {MIN_KNEE_FROM_DEG}° to {own:g}°, where the "
+                    "camera already counts this stretch's knee straight (180° is straight)",
+                    "knee_from",
+                )
         out_items.append(
             {"exercise": stretch.slug, "variant": variant, "sides": sides,
-             "reps_per_side": reps, "hold_cap_s": cap}
+             "reps_per_side": reps, "hold_cap_s": cap, "knee_from_deg": knee}
         )  # fmt: skip
     times = data.get("times_per_week", 7)
     if not 1 <= times <= 7:
@@ -141,6 +166,7 @@ ITEM_FIELDS = {
     "sides": "sides",
     "reps_per_side": "reps per side",
     "hold_cap_s": "hold cap (s)",
+    "knee_from_deg": "knee counted straight from (°)",
 }
 TOP_FIELDS = {
     "times_per_week": "times per week",
@@ -239,6 +265,7 @@ def as_plan(data: dict[str, Any], library: Library) -> ClinicianPlan:
         caps=caps,
         sides={slug: tuple(i["sides"]) for slug, i in items.items()},
         reps_per_side={slug: i["reps_per_side"] for slug, i in items.items()},
+        knee_from={slug: i["knee_from_deg"] for slug, i in items.items() if i.get("knee_from_deg")},
         affected_side=data.get("affected_side"),
         times_per_week=data.get("times_per_week"),
         clinician_note=data.get("note", ""),

@@ -349,6 +349,7 @@ def _form_to_payload(post) -> dict:
                 "sides": post.getlist(f"sides-{slug}"),
                 "reps_per_side": _number(post.get(f"reps-{slug}"), int),
                 "hold_cap_s": _number(post.get(f"cap-{slug}"), float),
+                "knee_from_deg": _number(post.get(f"knee-{slug}"), int),
             }
         )
     times = _number(post.get("times_per_week"), int)
@@ -379,6 +380,7 @@ ITEM_INPUTS = {
     "sides": "sides",
     "reps_per_side": "reps",
     "hold_cap_s": "cap",
+    "knee_from_deg": "knee",
 }
 # Each field's label on the page, and what it must be, in the form's own words.
 LABELS = {
@@ -387,6 +389,7 @@ LABELS = {
     "sides": gettext_lazy("legs"),
     "reps": gettext_lazy("reps per side"),
     "cap": gettext_lazy("hold cap"),
+    "knee": gettext_lazy("knee counted straight from"),
     "times_per_week": gettext_lazy("Times a week"),
     "affected_side": gettext_lazy("Affected leg"),
     "note": gettext_lazy("Note to the patient"),
@@ -446,6 +449,12 @@ def _form_error(loc: tuple, code: str, message: str, submitted: dict) -> tuple[s
                 "%(max)s s; above its goal (%(goal)s s) only with a reason"
             ) % {"first": f"{stretch.dose.hold_start_s.value:g}", "max": prescriptions.MAX_CAP_S,
                  "goal": f"{stretch.dose.hold_goal_s.value:g}"}  # fmt: skip
+        elif kind == "knee":
+            own = prescriptions.knee_rule_min(stretch, item.get("variant"))
+            words = _(
+                "must be a whole number of degrees from %(min)s to %(own)s, where the camera "
+                "already counts this stretch's knee straight; left empty, %(own)s"
+            ) % {"min": prescriptions.MIN_KNEE_FROM_DEG, "own": f"{own or 180:g}"}
         else:
             words = str(RANGES.get(kind, message))
         return f"{kind}-{slug}", f"{stretch.name} — {LABELS[kind]}: {prescriptions.sentence(words)}"
@@ -475,12 +484,14 @@ def _form_rows(data: dict | None, post=None, errors: dict | None = None) -> list
             variant = post.get(f"variant-{slug}") or None
             sides = post.getlist(f"sides-{slug}")
             reps, cap = post.get(f"reps-{slug}", ""), post.get(f"cap-{slug}", "")
+            knee = post.get(f"knee-{slug}", "")
         else:
             item = chosen.get(slug, {})
             included, variant = slug in chosen, item.get("variant")
             sides = item.get("sides") or list(s.sides)
             reps = item.get("reps_per_side") or ""
             cap = "" if item.get("hold_cap_s") is None else f"{item['hold_cap_s']:g}"
+            knee = item.get("knee_from_deg") or ""
         rows.append(
             {
                 "stretch": s,
@@ -489,6 +500,9 @@ def _form_rows(data: dict | None, post=None, errors: dict | None = None) -> list
                 "sides": sides,
                 "reps": reps,
                 "cap": cap,
+                "knee": knee,
+                "knee_own": prescriptions.knee_rule_min(s, None),
+                "knee_min": prescriptions.MIN_KNEE_FROM_DEG,
                 "err": {k: errors.get(f"{k}-{slug}", "") for k in ITEM_INPUTS.values()},
             }
         )

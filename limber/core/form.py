@@ -684,6 +684,7 @@ CUE_ON_BACK = "Turn onto your back for this stretch."
 CUE_NOT_SEEN = "Move so the camera can see your whole body."
 CUE_TURN = "Turn side-on to the camera so it can see your legs from the side."
 FELT_LABEL = "(as far as you feel the stretch)"
+CLINICIAN_LABEL = "(from {deg}°, as your clinician set)"
 
 
 def judge_rule(rule: CheckRule, value: float | None) -> tuple[bool | None, str | None]:
@@ -698,15 +699,23 @@ def judge_rule(rule: CheckRule, value: float | None) -> tuple[bool | None, str |
     return True, None
 
 
-def _felt(rule: CheckRule, felt_knee: float | None) -> tuple[CheckRule, str]:
+def _felt(
+    rule: CheckRule, felt_knee: float | None, knee_from: float | None = None
+) -> tuple[CheckRule, str]:
     """The rule as it stands for this person: a working knee that is not yet straight is right
-    from the angle at which they said the stretch is felt. The article's instruction is to
-    "straighten the knee until a stretch is felt", not to straighten it whatever it takes; and
-    a stretch should be felt, not forced. Only ever lower: never a straighter knee than the
+    from the angle at which they said the stretch is felt, or from the angle their clinician set
+    for a knee that cannot straighten (knee_from), whichever is lower. The article's instruction
+    is to "straighten the knee until a stretch is felt", not to straighten it whatever it takes;
+    and a stretch should be felt, not forced. Only ever lower: never a straighter knee than the
     stretch's own."""
-    if felt_knee is None or rule.measure != "working_knee" or felt_knee >= rule.min:
+    if rule.measure != "working_knee":
         return rule, rule.label
-    return replace(rule, min=felt_knee), f"{rule.label} {FELT_LABEL}"
+    low = min((x for x in (felt_knee, knee_from) if x is not None), default=None)
+    if low is None or low >= rule.min:
+        return rule, rule.label
+    if felt_knee is not None and felt_knee <= low:
+        return replace(rule, min=felt_knee), f"{rule.label} {FELT_LABEL}"
+    return replace(rule, min=low), f"{rule.label} {CLINICIAN_LABEL.format(deg=round(low))}"
 
 
 def judge(
@@ -715,11 +724,14 @@ def judge(
     variant: Variant | None = None,
     side: str | None = None,
     felt_knee: float | None = None,
+    knee_from: float | None = None,
 ) -> Verdict:
     """Judge a measurement against a stretch (its variant's tolerances) and the asked-for leg.
 
     felt_knee: the working knee's angle at which this person said they feel the stretch (the
-    player's "I feel the stretch here"); the knee check is right from there (_felt)."""
+    player's "I feel the stretch here"); knee_from: the angle their clinician counts the knee
+    straight from (a prescription's knee_from_deg). The knee check is right from the lower
+    (_felt)."""
     v = variant or stretch.default_variant
     if m is None:
         return Verdict(
@@ -732,7 +744,7 @@ def judge(
     trust = m.view != "front" or m.depth
     checks = []
     for rule in v.checks:
-        rule, label = _felt(rule, felt_knee)
+        rule, label = _felt(rule, felt_knee, knee_from)
         value = m.values.get(rule.measure)
         ok, cue = judge_rule(rule, value) if trust else (None, None)
         judged = not (rule.measure == "heel_lift" and "stool" in v.props)
@@ -767,13 +779,14 @@ def check_form(
     side: str | None = None,
     prefer: str | None = None,
     felt_knee: float | None = None,
+    knee_from: float | None = None,
 ) -> Verdict:
     """Landmarks (or None: nobody seen) to a verdict.
 
     side: the leg the session asked for. prefer: the leg to keep watching when the legs cannot
     be told apart (pass the last verdict's side, so the judged leg does not flicker); defaults
-    to side. felt_knee: see judge().
+    to side. felt_knee, knee_from: see judge().
     """
     v = variant or stretch.default_variant
     m = None if lm is None else measure(lm, v, prefer or side)
-    return judge(m, stretch, v, side, felt_knee)
+    return judge(m, stretch, v, side, felt_knee, knee_from)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.cache import cache
@@ -236,6 +237,13 @@ def parse_landmarks(msg: dict[str, Any]) -> Landmarks:
     return Landmarks(lm, width, height)
 
 
+def _knee_from(user) -> dict[str, float]:
+    from limber.practice.plan import clinician_plan
+
+    plan = clinician_plan(user)
+    return dict(plan.knee_from) if plan is not None else {}
+
+
 class FormConsumer(AsyncWebsocketConsumer):
     """One player page's camera check. Frames are judged one at a time; a frame that arrives
     while another is being judged replaces any frame still waiting (stale frames are dropped)."""
@@ -251,6 +259,9 @@ class FormConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_id = user.pk
+        # The angles this person's clinician counts each stretch's knee straight from (a knee
+        # that cannot straighten), as prescribed when the camera opened.
+        self.knee_from: dict[str, float] = await database_sync_to_async(_knee_from)(user)
         self.owner = uuid.uuid4().hex
         self.slot = await take_slot(self.user_id, self.owner)
         if self.slot is None:
@@ -464,7 +475,10 @@ class FormConsumer(AsyncWebsocketConsumer):
         now = _now()
         lm = self.smoother(raw, now)
         felt = self.felt.get(self.felt_key)
-        verdict = check_form(lm, self.stretch, self.variant, self.side, self.prefer, felt)
+        knee_from = self.knee_from.get(self.stretch.slug)
+        verdict = check_form(
+            lm, self.stretch, self.variant, self.side, self.prefer, felt, knee_from
+        )
         if verdict.side is not None:
             self.prefer = verdict.side
         m = verdict.measurement

@@ -143,6 +143,8 @@ class ClinicianPlan:
     caps: Mapping[str, progression.Caps]
     sides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reps_per_side: Mapping[str, int] = field(default_factory=dict)
+    # The angle the camera counts each stretch's knee straight from (limber.core.form.judge).
+    knee_from: Mapping[str, float] = field(default_factory=dict)
     affected_side: str | None = None
     times_per_week: int | None = None
     clinician_note: str = ""
