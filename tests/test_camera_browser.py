@@ -258,6 +258,51 @@ def test_where_a_stretch_was_felt_yesterday_counts_from_the_first_frame_today(
     assert page.get_by_role("button", name="I feel the stretch here").is_hidden()
 
 
+def test_a_knee_the_clinician_says_cannot_straighten_counts_from_their_angle(
+    camera_page, monkeypatch
+):
+    """The clinician prescribed the first stretch with the knee counted straight from 140
+    degrees (a knee that cannot straighten): held at 145, the hold counts from the first frame,
+    the check says whose angle it is, and no button is offered."""
+    from django.contrib.auth import get_user_model
+
+    from limber.accounts.models import Profile
+    from limber.clinic.models import CareLink, Prescription
+
+    follow(monkeypatch, FakeEngine(), knee=145)
+    page = camera_page
+    sign_up_and_screen(page, "stiff-knee@example.org")
+    page.add_init_script(SOCKETS)
+    first = """JSON.parse(document.getElementById('today-data').textContent)
+        .script.steps.find(s => s.kind === 'hold')"""
+    page.goto("/practice/?speed=2")
+    step = page.evaluate(first)
+    users = get_user_model().objects
+    patient = users.get(username="stiff-knee@example.org")
+    carol = users.create_user(username="carol@clinic.example", email="carol@clinic.example")
+    Profile.objects.create(user=carol, role="clinician")
+    CareLink.objects.create(patient=patient, clinician=carol)
+    item = {"exercise": step["exercise"], "variant": step["variant"], "sides": ["left", "right"],
+            "reps_per_side": 1, "hold_cap_s": None, "knee_from_deg": 140}  # fmt: skip
+    Prescription.objects.create(patient=patient, updated_by=carol, data={
+        "items": [item], "times_per_week": 7, "affected_side": None, "note": "",
+        "override_reason": ""})  # fmt: skip
+    page.goto("/practice/?speed=2")
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
+    page.locator("#ready").click()
+    page.locator("#camera-checks").get_by_text(
+        "✓ Knee straight (from 140°, as your clinician set)"
+    ).wait_for()
+    page.wait_for_function(
+        "/Good form: [1-9]/.test(document.getElementById('camera-good').textContent)"
+    )
+    page.locator("#pause").click()
+    page.screenshot(path=str(test_live.SHOTS / "limber-player-clinician-knee.png"))
+    assert page.get_by_role("button", name="I feel the stretch here").is_hidden()
+
+
 @pytest.mark.parametrize("felt, kept", [("yes", True), ("no", False), ("strong", False)])
 def test_a_gentle_stretch_answered_after_holds_with_the_knee_short_is_where_it_is_felt(
     camera_page, monkeypatch, felt, kept
