@@ -5,7 +5,8 @@ that are meant to be valid (the schema's descriptions say them; the API answers 
 - a hold's variant is one of that stretch's variants, and each hold's id appears once;
 - good_form_s is at most held_s;
 - a prescription lists each stretch once, with one of its variants and each side once, and a
-  hold cap from the stretch's first hold to its goal (above it only with an override_reason);
+  hold cap from the stretch's first hold to its goal (above it only with an override_reason),
+  and a knee angle no higher than the one its variant's knee check counts from;
 - run as the clinician (FUZZ_PATIENT_ID set), three in four patient-id paths name their patient,
   so the clinic's operations are reached past their 404; the fourth keeps the generated id.
 
@@ -81,6 +82,11 @@ def _prescription(body):
             first, goal = stretch.dose.hold_start_s.value, stretch.dose.hold_goal_s.value
             over = (body.get("override_reason") or "").strip()
             item["hold_cap_s"] = float(max(first, cap if over else min(cap, goal)))
+        knee = item.get("knee_from_deg")
+        if knee is not None:
+            v = stretch.variant(item.get("variant"))
+            own = next((c.min for c in v.checks if c.measure == "working_knee"), knee)
+            item["knee_from_deg"] = int(min(knee, own))
         items.append(item)
     if items:
         body["items"] = items
