@@ -44,10 +44,7 @@ def into_a_coached_hold(page, email, speed=2):
     sign_up_and_screen(page, email)
     page.add_init_script(SOCKETS)
     page.goto(f"/practice/?speed={speed}")
-    page.get_by_label("Use camera").check()
-    page.get_by_role("button", name="Start").click()
-    play_until_ready(page)
-    page.locator("#ready").click()
+    into_the_first_hold(page)
     page.wait_for_function(
         "document.getElementById('camera-checks').textContent.includes('✓')"
         " && Number(document.getElementById('camera-overlay').dataset.drawn) >= 3"
@@ -62,10 +59,7 @@ def into_a_camera_session(page, email, speed=25) -> int:
     page.add_init_script(SOCKETS)
     page.goto(f"/practice/?speed={speed}")
     expected = hold_steps(page)
-    page.get_by_label("Use camera").check()
-    page.get_by_role("button", name="Start").click()
-    play_until_ready(page)
-    page.locator("#ready").click()
+    into_the_first_hold(page)
     return expected
 
 
@@ -173,6 +167,14 @@ def test_without_the_pose_models_the_patient_reads_a_plain_message(camera_page, 
     )
 
 
+def into_the_first_hold(page):
+    """From today's page: camera on, the session started, into its first hold."""
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
+    page.locator("#ready").click()
+
+
 def test_a_person_who_feels_the_stretch_before_the_knee_is_straight_says_so(
     camera_page, monkeypatch
 ):
@@ -185,10 +187,7 @@ def test_a_person_who_feels_the_stretch_before_the_knee_is_straight_says_so(
     sign_up_and_screen(page, "tight@example.org")
     page.add_init_script(SOCKETS)
     page.goto("/practice/?speed=2")
-    page.get_by_label("Use camera").check()
-    page.get_by_role("button", name="Start").click()
-    play_until_ready(page)
-    page.locator("#ready").click()
+    into_the_first_hold(page)
     felt = page.get_by_role("button", name="I feel the stretch here")
     felt.wait_for()
     assert page.locator("#camera-checks").get_by_text("✗ Knee straight — not yet").is_visible()
@@ -245,10 +244,7 @@ def test_where_a_stretch_was_felt_yesterday_counts_from_the_first_frame_today(
     assert {k: page.evaluate(first)[k] for k in ("exercise", "variant", "side")} == {
         k: step[k] for k in ("exercise", "variant", "side")
     }
-    page.get_by_label("Use camera").check()
-    page.get_by_role("button", name="Start").click()
-    play_until_ready(page)
-    page.locator("#ready").click()
+    into_the_first_hold(page)
     page.locator("#camera-checks").get_by_text(
         "✓ Knee straight (as far as you feel the stretch)"
     ).wait_for()
@@ -288,10 +284,7 @@ def test_a_knee_the_clinician_says_cannot_straighten_counts_from_their_angle(
         "items": [item], "times_per_week": 7, "affected_side": None, "note": "",
         "override_reason": ""})  # fmt: skip
     page.goto("/practice/?speed=2")
-    page.get_by_label("Use camera").check()
-    page.get_by_role("button", name="Start").click()
-    play_until_ready(page)
-    page.locator("#ready").click()
+    into_the_first_hold(page)
     page.locator("#camera-checks").get_by_text(
         "✓ Knee straight (from 140°, as your clinician set)"
     ).wait_for()
