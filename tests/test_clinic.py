@@ -492,6 +492,12 @@ def test_a_knee_that_cannot_straighten_is_prescribed_and_followed_everywhere(cli
     from limber.practice.plan import clinician_plan
 
     assert dict(clinician_plan(alice).knee_from) == {"towel-hamstring-stretch": 150}
+    # The patient reads it before the session, on today's plan and its page.
+    items = api.get("/today", user=alice).json()["prescription"]["items"]
+    assert [i.get("knee_from_deg") for i in items] == [150]
+    client.force_login(alice)
+    page = html.unescape(" ".join(client.get("/practice/").content.decode().split()))
+    assert "With the camera, your knee counts as straight from 150°, as your clinician set" in page
     bundle = api.get(f"/patients/{alice.pk}/fhir", user=carol).json()
     activity = bundle["entry"][1]["resource"]["activity"][0]["detail"]
     assert activity["description"].endswith("; the camera counts the knee straight from 150°")
@@ -890,6 +896,19 @@ def test_a_flag_cleared_by_two_clinicians_at_once_is_cleared_once(cast):
 
 
 # --- exports ----------------------------------------------------------------------------------
+
+
+def test_one_hold_a_side_reads_as_one(client, api, cast):
+    alice, carol = cast["alice"], cast["carol"]
+    one = rx()
+    one["items"][0]["reps_per_side"] = 1
+    put(client, f"/patients/{alice.pk}/prescription", one, carol)
+    plan = api.get(f"/patients/{alice.pk}/fhir", user=carol).json()["entry"][1]["resource"]
+    hands = get_library()["towel-hamstring-stretch"].variant("hands").name
+    assert plan["activity"][0]["detail"]["description"].startswith(f"{hands}: 1 hold per side ")
+    client.force_login(alice)
+    page = " ".join(client.get("/practice/").content.decode().split())
+    assert "s, once each leg" in page and "1 times" not in page
 
 
 def test_fhir_bundle_is_valid_r4(client, api, cast):

@@ -98,8 +98,15 @@ def test_invite_join_prescribe_practise_and_follow(browser, live_server, make_us
         patient.add_init_script("window.limberEvents = []")
         patient.goto("/practice/?speed=25")
         patient.locator(".clinician-note").get_by_text("Only the left leg for now.").wait_for()
-        # The camera check opened now counts this knee from there (tests/test_live.py).
+        # The camera check opened now counts this knee from there (tests/test_live.py), and the
+        # plan says so before the session starts.
         assert dict(clinician_plan(newcomer).knee_from) == {"towel-hamstring-stretch": 150}
+        plan = patient.locator("ul.plan")
+        assert plan.get_by_text(
+            "your knee counts as straight from 150°, as your clinician set"
+        ).is_visible()
+        assert plan.get_by_text("10 s, once each leg").is_visible()
+        shoot(patient, "plan")
         holds = patient.evaluate(
             "JSON.parse(document.getElementById('today-data').textContent)"
             ".script.steps.filter(s => s.kind === 'hold')"

@@ -447,7 +447,8 @@ def fhir_bundle(patient) -> dict[str, Any]:
                         # The whole prescription, as the patient's app plays it (a clinician
                         # tester found the variant and the leg with sciatica missing).
                         "description": (
-                            f"{variant.name}: {item['reps_per_side']} holds per side "
+                            f"{variant.name}: {item['reps_per_side']} "
+                            f"hold{'s' if item['reps_per_side'] != 1 else ''} per side "
                             f"({', '.join(item['sides'])}), up to {cap:g} s each"
                             + (f"; leg with sciatica: {affected}" if affected else "")
                             + (

@@ -239,12 +239,22 @@ def today(user, now: datetime, status: dict[str, Any] | None = None) -> dict[str
             "affected_side": affected,
         },
         "prescription": {
-            **prescription.to_dict(),
+            **_with_knee_from(prescription.to_dict(), cp),
             "history_sessions": len(history),
             **(_clinician_fields(cp) if cp else {}),
         },
         "script": script.to_dict(),
     }
+
+
+def _with_knee_from(prescription: dict[str, Any], cp: ClinicianPlan | None) -> dict[str, Any]:
+    """Each item with the angle its clinician set for the camera's knee check, if any: the
+    person reads it before the session, not first in the middle of a hold."""
+    knee_from = cp.knee_from if cp else {}
+    for item in prescription["items"]:
+        if item["exercise"] in knee_from:
+            item["knee_from_deg"] = knee_from[item["exercise"]]
+    return prescription
 
 
 def _clinician_fields(cp: ClinicianPlan) -> dict[str, Any]:
