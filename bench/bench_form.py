@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_form.py --cv     # and 5-fold cross-validation of form.py's thresholds
     .venv/bin/python bench/bench_form.py --live   # and each photo as the camera check sees it live
     .venv/bin/python bench/bench_form.py --live-band  # and live at JPEG qualities 60-80 (range)
-    .venv/bin/python bench/bench_form.py --sizes  # and eval-form on the photos at 360-1600 px
+    .venv/bin/python bench/bench_form.py --sizes  # and eval-form on the photos at 360-4000 px
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
 wider set's photos carry no licence). When a set is missing this says so and skips it.
@@ -86,33 +86,49 @@ def show(folder: Path) -> None:
 # longer sides (the wider set's photos are 226-800 px): a phone's thumbnail, a small web
 # picture, and a phone photo scaled down by half.
 SIZES = (360, 640, 1600)
+# ... and as a phone camera's own photo: 4,000 px on the longer side, with the fine grain a
+# full-size photo has and the set's web pictures (already scaled down) lost: Gaussian noise of
+# this many levels of 255 per pixel (a stand-in for sensor noise and texture; seeded), saved as
+# JPEG at quality 92. Enlarged without it, a photo holds no detail to spoil the crop.
+PHONE_SIDE, PHONE_NOISE = 4000, 8.0
 
 
 def show_sizes(folder: Path) -> None:
-    """eval-form on temporary copies of the folder's photos at each of SIZES (longer side)."""
+    """eval-form on temporary copies of the folder's photos at each of SIZES (longer side), and
+    as phone photos (PHONE_SIDE)."""
     import cv2
+    import numpy as np
 
     from limber.vision.analyze import read_image
 
-    for side in SIZES:
+    for side in (*SIZES, PHONE_SIDE):
+        phone = side == PHONE_SIDE
+        noise = np.random.default_rng(0)
         with tempfile.TemporaryDirectory() as tmp:
             shutil.copy(folder / "labels.tsv", tmp)
-            for name in {r["file"] for r in read_rows(folder)}:
+            for name in sorted({r["file"] for r in read_rows(folder)}):
                 img = read_image(folder / name)
                 s = side / max(img.shape[:2])
                 size = (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s)))
                 how = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
-                cv2.imwrite(
-                    str(Path(tmp) / f"{name}.png"), cv2.resize(img, size, interpolation=how)
-                )
+                img = cv2.resize(img, size, interpolation=how)
+                if phone:
+                    grain = noise.normal(0, PHONE_NOISE, img.shape)
+                    img = np.clip(img + grain, 0, 255).astype(np.uint8)
+                    cv2.imwrite(str(Path(tmp) / f"{name}.phone.jpg"), img,
+                                [cv2.IMWRITE_JPEG_QUALITY, 92])  # fmt: skip
+                else:
+                    cv2.imwrite(str(Path(tmp) / f"{name}.png"), img)
             rows = read_rows(folder)
             with (Path(tmp) / "labels.tsv").open("w", encoding="utf-8", newline="") as f:
                 w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
                 w.writeheader()
-                w.writerows({**r, "file": r["file"] + ".png"} for r in rows)
+                w.writerows({**r, "file": r["file"] + (".phone.jpg" if phone else ".png")}
+                            for r in rows)  # fmt: skip
             o = run_eval(Path(tmp))["overall"]
         p, k = o["in_position"], o["knee_straight"]
-        print(f"  photos at {side} px on the longer side: {o['agree']} of {o['rows']} rows agree; "
+        what = f"as phone photos ({side} px, grain {PHONE_NOISE:g})" if phone else f"at {side} px"
+        print(f"  photos {what} on the longer side: {o['agree']} of {o['rows']} rows agree; "
               f"in position {p['agree']}/{p['n']}, knee straight {k['agree']}/{k['n']}")  # fmt: skip
 
 
@@ -349,7 +365,8 @@ def main() -> None:
     ap.add_argument(
         "--sizes",
         action="store_true",
-        help=f"and eval-form on the photos resized to {', '.join(map(str, SIZES))} px",
+        help=f"and eval-form on the photos resized to {', '.join(map(str, SIZES))} px, and "
+        f"as {PHONE_SIDE} px phone photos",
     )
     ap.add_argument(
         "--live-band",

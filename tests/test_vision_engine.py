@@ -211,3 +211,32 @@ def test_crops_are_padded_with_edge_pixels(engine):
     assert lm is not None
     # Edge-repeating padding gives about 0.9 here; black padding gives 0.56 to 0.77.
     assert min(lm[n].visibility for n in ("right_knee", "right_ankle")) > 0.8
+
+
+def as_phone_photo(img, seed: int = 0):
+    """The photo as a phone camera's own: 4,000 px on the longer side, with fine grain."""
+    k = 4000 / max(img.shape[:2])
+    big = cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
+    grain = np.random.default_rng(seed).normal(0, 8, big.shape)
+    return np.clip(big + grain, 0, 255).astype(np.uint8)
+
+
+def test_a_full_size_phone_photo_is_judged_as_the_photo_itself(engine):
+    """Cut straight from 4,000 px, the crop turned the photo's grain into noise: the straight
+    knee read 154 degrees, not straight."""
+    from limber.core.form import check_form
+    from limber.core.spec import load_library
+
+    seated = load_library()["seated-hamstring-stretch"]
+    img = photo("chair-leg-extended.jpg")
+    small, big = engine.process_image(img), engine.process_image(as_phone_photo(img))
+    assert small is not None and big is not None
+    verdicts = [check_form(lm, seated) for lm in (small, big)]
+    assert [v.in_position for v in verdicts] == [True, True]
+    assert [c.ok for c in verdicts[1].checks] == [c.ok for c in verdicts[0].checks]
+    # In the big picture's own pixels: the same place in it as in the photo.
+    k = 4000 / 850
+    assert (big.width, big.height) == (4000, round(567 * k))
+    for name in ("left_hip", "left_knee", "left_ankle", "nose"):
+        assert abs(big[name].x - small[name].x * k) < 0.02 * 4000, name
+        assert abs(big[name].y - small[name].y * k) < 0.02 * 4000, name

@@ -47,6 +47,16 @@ TIGHT = 0.8  # a second, tighter look for still pictures
 SAME_PERSON = 0.4  # boxes found in two turns of the picture overlapping this much: one person
 MIN_PERSON = 0.4  # people under this fraction of the largest one's size are not looked at
 MAX_PEOPLE = 4  # at most this many people in one picture are looked at (each costs ~12 looks)
+# Still pictures larger than this (longer side, pixels) are first scaled down by area
+# averaging. The crops are cut by bilinear sampling, which reads 4 pixels per crop pixel
+# whatever the scale: from a 4,000 px phone photo a person filling it is sampled 1 pixel in 15,
+# and the photo's fine grain (sensor noise, texture) passes into the crop as noise. At 1,280 px
+# a person a fifth of the picture high still fills the 256 px crop. On the wider set as 4,000 px
+# phone photos with grain (bench/bench_form.py --sizes): in position 90 -> 95 of 100, knee
+# straight 20 -> 22 of 27; any limit from 800 to 2,000 px did as well, within 2 rows.
+# Video frames are looked at as they come: a codec has already smoothed away that grain, and
+# resizing every 1080p frame took a 10 s video from 2.3 to 4.0 s.
+MAX_SIDE = 1280
 
 
 def require_vision() -> tuple[Any, Any, Any]:
@@ -132,6 +142,17 @@ class Person:
 
     box: tuple[float, float, float, float]
     landmarks: Landmarks
+
+
+def _enlarged(person: Person, width: int, height: int) -> Person:
+    """A person found in a picture scaled down (MAX_SIDE), in the whole picture's pixels."""
+    lm = person.landmarks
+    kx, ky = width / lm.width, height / lm.height
+    points = tuple(p._replace(x=p.x * kx, y=p.y * ky, z=p.z * kx) for p in lm.points)
+    x0, y0, x1, y1 = person.box
+    return Person(
+        (x0 * kx, y0 * ky, x1 * kx, y1 * ky), Landmarks(points, width, height, lm.score, lm.world)
+    )
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -504,11 +525,19 @@ class BlazePose:
         People much smaller than the largest (a class in the background) are not looked at.
         When nobody is found, the picture's brightness is spread out (histogram equalisation
         of the luminance) and looked at again: faded, washed-out prints (a pale figure on
-        white) are otherwise missed by the detector altogether.
+        white) are otherwise missed by the detector altogether. A picture over MAX_SIDE is
+        looked at scaled down; boxes and landmarks are in the picture's own pixels.
         """
         self.reset()
-        found = self._people(frame, max_people)
-        return found or self._people(_equalized(self._cv2, frame), max_people)
+        h, w = frame.shape[:2]
+        k = min(1.0, MAX_SIDE / max(h, w))  # the picture looked at is k times the size
+        if k < 1:
+            size = (max(1, round(w * k)), max(1, round(h * k)))
+            frame = self._cv2.resize(frame, size, interpolation=self._cv2.INTER_AREA)
+        found = self._people(frame, max_people) or self._people(
+            _equalized(self._cv2, frame), max_people
+        )
+        return found if k == 1 else [_enlarged(p, w, h) for p in found]
 
     def _people(self, frame: Any, max_people: int) -> list[Person]:
         groups: list[list[Detection]] = []
