@@ -5,6 +5,7 @@
     .venv/bin/python bench/bench_form.py --live   # and each photo as the camera check sees it live
     .venv/bin/python bench/bench_form.py --live-band  # and live at JPEG qualities 60-80 (range)
     .venv/bin/python bench/bench_form.py --sizes  # and eval-form on the photos at 360-4000 px
+    .venv/bin/python bench/bench_form.py --mirrored --cv  # all of it on the photos turned left to right
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
 wider set's photos carry no licence). When a set is missing this says so and skips it.
@@ -373,6 +374,9 @@ def main() -> None:
         action="store_true",
         help=f"and the live path at JPEG qualities {', '.join(map(str, BAND_QUALITIES))} too",
     )
+    ap.add_argument(
+        "--mirrored", action="store_true", help="all of it on the photos turned left to right"
+    )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -382,23 +386,51 @@ def main() -> None:
         help="which of the values that fit equally well the fit keeps (see _choose)",
     )
     args = ap.parse_args()
-    for folder in SETS:
-        if not (folder / "labels.tsv").is_file():
-            print(f"\n{folder}: not here (it lives beside the repository, not in it); skipped")
-            continue
-        show(folder)
-        if args.sizes:
-            show_sizes(folder)
-        looks = live_looks(folder, read_rows(folder)) if args.live or args.live_band else None
-        if args.cv and folder.name == "poses-wide":
-            cross_validate(folder, args.folds, args.seed, looks, args.ties)
-        if looks is not None:
-            p, n, k, kt = live_agreement(folder, looks)
-            print(f"  live path ({LIVE_SIDE} px JPEG q{LIVE_QUALITY}, {LIVE_FRAMES} tracked frames): in position "
-                  f"{p}/{n} ({100 * p / n:.0f} %), knee straight {k}/{kt} "
-                  f"({100 * k / max(kt, 1):.0f} %)")  # fmt: skip
-            if args.live_band:
-                live_band(folder, (p, n, k, kt))
+    with tempfile.TemporaryDirectory() as tmp:
+        for folder in SETS:
+            if not (folder / "labels.tsv").is_file():
+                print(f"\n{folder}: not here (it lives beside the repository, not in it); skipped")
+                continue
+            if args.mirrored:
+                folder = mirrored(folder, Path(tmp))
+            run_set(folder, args)
+
+
+def mirrored(folder: Path, into: Path) -> Path:
+    """Copies of the folder's photos turned left to right (lossless PNG), with its labels: a
+    person and their mirror image do the same stretch, and the check should say so alike."""
+    import cv2
+
+    from limber.vision.analyze import read_image
+
+    out = into / folder.name  # the same name: cross-validation runs on the wider set only
+    out.mkdir()
+    rows = read_rows(folder)
+    for name in sorted({r["file"] for r in rows}):
+        cv2.imwrite(str(out / f"{name}.png"), cv2.flip(read_image(folder / name), 1))
+    with (out / "labels.tsv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
+        w.writeheader()
+        w.writerows({**r, "file": r["file"] + ".png"} for r in rows)
+    print(f"\n{folder}: each photo turned left to right")
+    return out
+
+
+def run_set(folder: Path, args: argparse.Namespace) -> None:
+    """eval-form on one set of photos, and whatever else was asked for."""
+    show(folder)
+    if args.sizes:
+        show_sizes(folder)
+    looks = live_looks(folder, read_rows(folder)) if args.live or args.live_band else None
+    if args.cv and folder.name == "poses-wide":
+        cross_validate(folder, args.folds, args.seed, looks, args.ties)
+    if looks is not None:
+        p, n, k, kt = live_agreement(folder, looks)
+        print(f"  live path ({LIVE_SIDE} px JPEG q{LIVE_QUALITY}, {LIVE_FRAMES} tracked frames): in position "
+              f"{p}/{n} ({100 * p / n:.0f} %), knee straight {k}/{kt} "
+              f"({100 * k / max(kt, 1):.0f} %)")  # fmt: skip
+        if args.live_band:
+            live_band(folder, (p, n, k, kt))
 
 
 if __name__ == "__main__":

@@ -240,3 +240,17 @@ def test_a_full_size_phone_photo_is_judged_as_the_photo_itself(engine):
     for name in ("left_hip", "left_knee", "left_ankle", "nose"):
         assert abs(big[name].x - small[name].x * k) < 0.02 * 4000, name
         assert abs(big[name].y - small[name].y * k) < 0.02 * 4000, name
+
+
+def test_a_person_facing_the_other_way_is_judged_alike(engine):
+    """The towel stretch photographed from the other side (the photo turned left to right):
+    looked at one way only, the model's legs came out in a pose that was not the stretch."""
+    from limber.core.form import check_form
+    from limber.core.spec import load_library
+
+    towel = load_library()["towel-hamstring-stretch"]
+    img = photo("lying-band-leg-straight.jpg")
+    for picture in (img, cv2.flip(img, 1)):
+        verdict = check_form(engine.process_image(picture), towel)
+        assert verdict.in_position and verdict.posture == "lying"
+        assert verdict.measurement.values["working_knee"] >= 160
