@@ -6,6 +6,7 @@
     .venv/bin/python bench/bench_form.py --live-band  # and live at JPEG qualities 60-80 (range)
     .venv/bin/python bench/bench_form.py --sizes  # and eval-form on the photos at 360-4000 px
     .venv/bin/python bench/bench_form.py --mirrored --cv  # all of it on the photos turned left to right
+    .venv/bin/python bench/bench_form.py --tilt 10  # ... or tilted 10 degrees (either or both)
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
 wider set's photos carry no licence). When a set is missing this says so and skips it.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import random
 import shutil
@@ -377,6 +379,10 @@ def main() -> None:
     ap.add_argument(
         "--mirrored", action="store_true", help="all of it on the photos turned left to right"
     )
+    ap.add_argument(
+        "--tilt", type=float, default=0.0, metavar="DEG",
+        help="all of it on the photos tilted this many degrees (a camera propped up crooked)",
+    )  # fmt: skip
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -391,28 +397,43 @@ def main() -> None:
             if not (folder / "labels.tsv").is_file():
                 print(f"\n{folder}: not here (it lives beside the repository, not in it); skipped")
                 continue
-            if args.mirrored:
-                folder = mirrored(folder, Path(tmp))
+            if args.mirrored or args.tilt:
+                folder = turned(folder, Path(tmp) / str(len(list(Path(tmp).iterdir()))),
+                                args.mirrored, args.tilt)  # fmt: skip
             run_set(folder, args)
 
 
-def mirrored(folder: Path, into: Path) -> Path:
-    """Copies of the folder's photos turned left to right (lossless PNG), with its labels: a
-    person and their mirror image do the same stretch, and the check should say so alike."""
+def turned(folder: Path, into: Path, mirror: bool, tilt: float) -> Path:
+    """Copies of the folder's photos turned left to right and/or tilted by `tilt` degrees
+    (counter-clockwise; the canvas grows to hold the whole photo, its edges repeated), lossless
+    PNG, with the folder's labels. A person and their mirror image do the same stretch; a
+    camera propped up a little crooked sees the same stretch too: the check should say so."""
     import cv2
 
     from limber.vision.analyze import read_image
 
     out = into / folder.name  # the same name: cross-validation runs on the wider set only
-    out.mkdir()
+    out.mkdir(parents=True)
     rows = read_rows(folder)
     for name in sorted({r["file"] for r in rows}):
-        cv2.imwrite(str(out / f"{name}.png"), cv2.flip(read_image(folder / name), 1))
+        img = read_image(folder / name)
+        if mirror:
+            img = cv2.flip(img, 1)
+        if tilt:
+            h, w = img.shape[:2]
+            c, s = abs(math.cos(math.radians(tilt))), abs(math.sin(math.radians(tilt)))
+            size = (round(w * c + h * s), round(w * s + h * c))
+            m = cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0)
+            m[:, 2] += ((size[0] - w) / 2, (size[1] - h) / 2)
+            img = cv2.warpAffine(img, m, size, flags=cv2.INTER_CUBIC,
+                                 borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        cv2.imwrite(str(out / f"{name}.png"), img)
     with (out / "labels.tsv").open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
         w.writeheader()
         w.writerows({**r, "file": r["file"] + ".png"} for r in rows)
-    print(f"\n{folder}: each photo turned left to right")
+    how = ["turned left to right"] * mirror + [f"tilted {tilt:g} degrees"] * bool(tilt)
+    print(f"\n{folder}: each photo {' and '.join(how)}")
     return out
 
 
