@@ -6,7 +6,8 @@
     .venv/bin/python bench/bench_form.py --live-band  # and live at JPEG qualities 60-80 (range)
     .venv/bin/python bench/bench_form.py --sizes  # and eval-form on the photos at 360-4000 px
     .venv/bin/python bench/bench_form.py --mirrored --cv  # all of it on the photos turned left to right
-    .venv/bin/python bench/bench_form.py --tilt 10  # ... or tilted 10 degrees (either or both)
+    .venv/bin/python bench/bench_form.py --tilt 10  # ... or tilted 10 degrees
+    .venv/bin/python bench/bench_form.py --dim      # ... or as a dim room shows them (any of these)
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
 wider set's photos carry no licence). When a set is missing this says so and skips it.
@@ -383,6 +384,7 @@ def main() -> None:
         "--tilt", type=float, default=0.0, metavar="DEG",
         help="all of it on the photos tilted this many degrees (a camera propped up crooked)",
     )  # fmt: skip
+    ap.add_argument("--dim", action="store_true", help="all of it on the photos dimmed, with grain")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -397,26 +399,37 @@ def main() -> None:
             if not (folder / "labels.tsv").is_file():
                 print(f"\n{folder}: not here (it lives beside the repository, not in it); skipped")
                 continue
-            if args.mirrored or args.tilt:
+            if args.mirrored or args.tilt or args.dim:
                 folder = turned(folder, Path(tmp) / str(len(list(Path(tmp).iterdir()))),
-                                args.mirrored, args.tilt)  # fmt: skip
+                                args.mirrored, args.tilt, args.dim)  # fmt: skip
             run_set(folder, args)
 
 
-def turned(folder: Path, into: Path, mirror: bool, tilt: float) -> Path:
+# --dim: the photos as a dim room shows them, at this fraction of their brightness, with
+# Gaussian grain of this many levels of 255 (seeded).
+DIM_BRIGHTNESS, DIM_GRAIN = 0.3, 3.0
+
+
+def turned(folder: Path, into: Path, mirror: bool, tilt: float, dim: bool = False) -> Path:
     """Copies of the folder's photos turned left to right and/or tilted by `tilt` degrees
-    (counter-clockwise; the canvas grows to hold the whole photo, its edges repeated), lossless
-    PNG, with the folder's labels. A person and their mirror image do the same stretch; a
-    camera propped up a little crooked sees the same stretch too: the check should say so."""
+    (counter-clockwise; the canvas grows to hold the whole photo, its edges repeated) and/or
+    dimmed (DIM_BRIGHTNESS), lossless PNG, with the folder's labels. A person and their mirror
+    image do the same stretch; so does one seen by a camera propped up a little crooked, or in
+    a dim room: the check should say so."""
     import cv2
+    import numpy as np
 
     from limber.vision.analyze import read_image
 
     out = into / folder.name  # the same name: cross-validation runs on the wider set only
     out.mkdir(parents=True)
     rows = read_rows(folder)
+    grain = np.random.default_rng(0)
     for name in sorted({r["file"] for r in rows}):
         img = read_image(folder / name)
+        if dim:
+            noise = grain.normal(0, DIM_GRAIN, img.shape)
+            img = np.clip(img * DIM_BRIGHTNESS + noise, 0, 255).astype(np.uint8)
         if mirror:
             img = cv2.flip(img, 1)
         if tilt:
@@ -433,6 +446,7 @@ def turned(folder: Path, into: Path, mirror: bool, tilt: float) -> Path:
         w.writeheader()
         w.writerows({**r, "file": r["file"] + ".png"} for r in rows)
     how = ["turned left to right"] * mirror + [f"tilted {tilt:g} degrees"] * bool(tilt)
+    how += [f"at {DIM_BRIGHTNESS:.0%} of its brightness with grain {DIM_GRAIN:g}"] * dim
     print(f"\n{folder}: each photo {' and '.join(how)}")
     return out
 

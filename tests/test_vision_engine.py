@@ -254,3 +254,24 @@ def test_a_person_facing_the_other_way_is_judged_alike(engine):
         verdict = check_form(engine.process_image(picture), towel)
         assert verdict.in_position and verdict.posture == "lying"
         assert verdict.measurement.values["working_knee"] >= 160
+
+
+def test_a_photo_in_a_dim_room_is_brightened_before_it_is_judged(engine):
+    """A photo at 30 % of its brightness with grain (seeded), as a dim room gives: the person
+    folded over straight legs was not found at all; brightened and smoothed, they are in
+    position with a straight knee, as in the photo itself."""
+    from limber.core.form import check_form
+    from limber.core.spec import load_library
+
+    seated = load_library()["seated-hamstring-stretch"]
+    img = photo("cc0-long-sitting-forward-fold-06.jpg")
+    grain = np.random.default_rng(0).normal(0, 3, img.shape)
+    dim = np.clip(img * 0.3 + grain, 0, 255).astype(np.uint8)
+    for picture in (img, dim):
+        verdict = check_form(engine.process_image(picture), seated)
+        assert verdict.in_position and verdict.posture == "sitting"
+        assert verdict.measurement.values["working_knee"] >= 160
+    # A photo exposed as it should be is looked at as it is.
+    from limber.vision.engine import _exposed
+
+    assert _exposed(cv2, np, img) is img
