@@ -258,8 +258,8 @@ def test_a_person_facing_the_other_way_is_judged_alike(engine):
 
 def test_a_photo_in_a_dim_room_is_brightened_before_it_is_judged(engine):
     """A photo at 30 % of its brightness with grain (seeded), as a dim room gives: the person
-    folded over straight legs was not found at all; brightened and smoothed, they are in
-    position with a straight knee, as in the photo itself."""
+    folded over straight legs was not in position and their knee not seen; brightened and
+    smoothed, they are in position with a straight knee, as in the photo itself."""
     from limber.core.form import check_form
     from limber.core.spec import load_library
 

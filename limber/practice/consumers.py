@@ -253,15 +253,21 @@ class FormConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accepting: the handshake is refused (403)
             return
         user = self.scope.get("user")
+        signed_in = user is not None and user.is_authenticated
+        # The angles this person's clinician counts each stretch's knee straight from (a knee
+        # that cannot straighten), as prescribed when the camera opened. Read before the
+        # handshake is answered: an open socket has them, and no read is still running in a
+        # worker thread when a client that has just connected goes away (on PostgreSQL such a
+        # read deadlocked with the test database's flush).
+        self.knee_from: dict[str, float] = (
+            await database_sync_to_async(_knee_from)(user) if signed_in else {}
+        )
         await self.accept()
-        if user is None or not user.is_authenticated:
+        if not signed_in:
             await self.send_error("log in to use the camera check")
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_id = user.pk
-        # The angles this person's clinician counts each stretch's knee straight from (a knee
-        # that cannot straighten), as prescribed when the camera opened.
-        self.knee_from: dict[str, float] = await database_sync_to_async(_knee_from)(user)
         self.owner = uuid.uuid4().hex
         self.slot = await take_slot(self.user_id, self.owner)
         if self.slot is None:
