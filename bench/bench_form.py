@@ -400,8 +400,7 @@ def main() -> None:
                 print(f"\n{folder}: not here (it lives beside the repository, not in it); skipped")
                 continue
             if args.mirrored or args.tilt or args.dim:
-                folder = turned(folder, Path(tmp) / str(len(list(Path(tmp).iterdir()))),
-                                args.mirrored, args.tilt, args.dim)  # fmt: skip
+                folder = altered(folder, Path(tmp), args.mirrored, args.tilt, args.dim)
             run_set(folder, args)
 
 
@@ -410,7 +409,7 @@ def main() -> None:
 DIM_BRIGHTNESS, DIM_GRAIN = 0.3, 3.0
 
 
-def turned(folder: Path, into: Path, mirror: bool, tilt: float, dim: bool = False) -> Path:
+def altered(folder: Path, into: Path, mirror: bool, tilt: float, dim: bool) -> Path:
     """Copies of the folder's photos turned left to right and/or tilted by `tilt` degrees
     (counter-clockwise; the canvas grows to hold the whole photo, its edges repeated) and/or
     dimmed (DIM_BRIGHTNESS), lossless PNG, with the folder's labels. A person and their mirror
@@ -422,7 +421,7 @@ def turned(folder: Path, into: Path, mirror: bool, tilt: float, dim: bool = Fals
     from limber.vision.analyze import read_image
 
     out = into / folder.name  # the same name: cross-validation runs on the wider set only
-    out.mkdir(parents=True)
+    out.mkdir()
     rows = read_rows(folder)
     grain = np.random.default_rng(0)
     for name in sorted({r["file"] for r in rows}):
@@ -442,9 +441,9 @@ def turned(folder: Path, into: Path, mirror: bool, tilt: float, dim: bool = Fals
                                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         cv2.imwrite(str(out / f"{name}.png"), img)
     with (out / "labels.tsv").open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
-        w.writeheader()
-        w.writerows({**r, "file": r["file"] + ".png"} for r in rows)
+        labels = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
+        labels.writeheader()
+        labels.writerows({**r, "file": r["file"] + ".png"} for r in rows)
     how = ["turned left to right"] * mirror + [f"tilted {tilt:g} degrees"] * bool(tilt)
     how += [f"at {DIM_BRIGHTNESS:.0%} of its brightness with grain {DIM_GRAIN:g}"] * dim
     print(f"\n{folder}: each photo {' and '.join(how)}")
