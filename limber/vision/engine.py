@@ -538,12 +538,13 @@ class BlazePose:
         """
         looks: list[tuple[float, float, Any]] = []
         for d in found:
-            presence, pts = self.landmarks_in(frame, d.roi)
-            for roi in (d.roi, self._next_roi(pts)):
+            first = self.landmarks_in(frame, d.roi)  # also the first of the looks below
+            for roi in (d.roi, self._next_roi(first[1])):
                 for scale in (1.0, TIGHT):
                     look = Roi(roi.cx, roi.cy, roi.size * scale, roi.rotation)
                     for mirrored in (False, True):
-                        presence, pts = self.landmarks_in(frame, look, mirrored)
+                        again = look == d.roi and not mirrored
+                        presence, pts = first if again else self.landmarks_in(frame, look, mirrored)
                         if presence >= MIN_PRESENCE:
                             sure = presence * float(pts[23:33, 3].mean())
                             looks.append((sure, presence, pts))
