@@ -7,7 +7,9 @@
     .venv/bin/python bench/bench_form.py --sizes  # and eval-form on the photos at 360-4000 px
     .venv/bin/python bench/bench_form.py --mirrored --cv  # all of it on the photos turned left to right
     .venv/bin/python bench/bench_form.py --tilt 10  # ... or tilted 10 degrees
-    .venv/bin/python bench/bench_form.py --dim      # ... or as a dim room shows them (any of these)
+    .venv/bin/python bench/bench_form.py --dim      # ... or as a dim room shows them
+    .venv/bin/python bench/bench_form.py --far 4    # ... or a quarter of a picture 4 times as wide
+                                                    # (a camera across the room; any of these)
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
 wider set's photos carry no licence). When a set is missing this says so and skips it.
@@ -385,6 +387,11 @@ def main() -> None:
         help="all of it on the photos tilted this many degrees (a camera propped up crooked)",
     )  # fmt: skip
     ap.add_argument("--dim", action="store_true", help="all of it on the photos dimmed, with grain")
+    ap.add_argument(
+        "--far", type=float, default=1.0, metavar="K",
+        help="all of it on each photo placed in a picture K times as wide and high (a camera "
+        "across the room: the person fills 1/K of it)",
+    )  # fmt: skip
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -399,8 +406,8 @@ def main() -> None:
             if not (folder / "labels.tsv").is_file():
                 print(f"\n{folder}: not here (it lives beside the repository, not in it); skipped")
                 continue
-            if args.mirrored or args.tilt or args.dim:
-                folder = altered(folder, Path(tmp), args.mirrored, args.tilt, args.dim)
+            if args.mirrored or args.tilt or args.dim or args.far > 1:
+                folder = altered(folder, Path(tmp), args.mirrored, args.tilt, args.dim, args.far)
             run_set(folder, args)
 
 
@@ -409,12 +416,15 @@ def main() -> None:
 DIM_BRIGHTNESS, DIM_GRAIN = 0.3, 3.0
 
 
-def altered(folder: Path, into: Path, mirror: bool, tilt: float, dim: bool) -> Path:
+def altered(
+    folder: Path, into: Path, mirror: bool, tilt: float, dim: bool, far: float = 1.0
+) -> Path:
     """Copies of the folder's photos turned left to right and/or tilted by `tilt` degrees
     (counter-clockwise; the canvas grows to hold the whole photo, its edges repeated) and/or
-    dimmed (DIM_BRIGHTNESS), lossless PNG, with the folder's labels. A person and their mirror
-    image do the same stretch; so does one seen by a camera propped up a little crooked, or in
-    a dim room: the check should say so."""
+    dimmed (DIM_BRIGHTNESS) and/or placed somewhere (seeded) in a picture `far` times as wide
+    and high, of the photo's mean edge colour; lossless PNG, with the folder's labels. A person
+    and their mirror image do the same stretch; so does one seen by a camera propped up a
+    little crooked, in a dim room, or from across the room: the check should say so."""
     import cv2
     import numpy as np
 
@@ -439,6 +449,15 @@ def altered(folder: Path, into: Path, mirror: bool, tilt: float, dim: bool) -> P
             m[:, 2] += ((size[0] - w) / 2, (size[1] - h) / 2)
             img = cv2.warpAffine(img, m, size, flags=cv2.INTER_CUBIC,
                                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        if far > 1:
+            h, w = img.shape[:2]
+            edges = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+            canvas = np.empty((round(h * far), round(w * far), 3), np.uint8)
+            canvas[:] = edges.mean(axis=0)
+            y0 = int(grain.integers(0, canvas.shape[0] - h + 1))
+            x0 = int(grain.integers(0, canvas.shape[1] - w + 1))
+            canvas[y0 : y0 + h, x0 : x0 + w] = img
+            img = canvas
         cv2.imwrite(str(out / f"{name}.png"), img)
     with (out / "labels.tsv").open("w", encoding="utf-8", newline="") as f:
         labels = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
@@ -446,6 +465,7 @@ def altered(folder: Path, into: Path, mirror: bool, tilt: float, dim: bool) -> P
         labels.writerows({**r, "file": r["file"] + ".png"} for r in rows)
     how = ["turned left to right"] * mirror + [f"tilted {tilt:g} degrees"] * bool(tilt)
     how += [f"at {DIM_BRIGHTNESS:.0%} of its brightness with grain {DIM_GRAIN:g}"] * dim
+    how += [f"placed in a picture {far:g} times as wide and high"] * (far > 1)
     print(f"\n{folder}: each photo {' and '.join(how)}")
     return out
 

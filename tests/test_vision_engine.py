@@ -195,11 +195,93 @@ def test_the_live_camera_finds_a_person_in_a_washed_out_picture(engine):
     seen = [engine.process(img) for _ in range(5)]
     assert all(lm is not None for lm in seen)
     assert seen[-1]["right_knee"].visibility > 0.5
-    # Nobody in view again: looked for in the spread-out picture every other frame only.
+    # Nobody in view again. The first blank frame is looked at spread out, as the person was
+    # found; then each frame as it is (three turns), and on every other one spread out too;
+    # on the frames between, closer, at one square one way up (one detector run).
     blank = np.full_like(img, 250)
     before = engine.detections
     assert [engine.process(blank) for _ in range(4)] == [None] * 4
-    assert engine.detections - before == 4 * 3 + 2 * 3  # three turns, plain and spread out
+    assert engine.detections - before == 3 + 3 * 3 + 2 * 3 + 1
+
+
+def far_away(img, k: int = 4, at: tuple[float, float] = (0.7, 0.6)):
+    """The photo as a camera across the room sees it: a part 1/k as wide and high of a
+    picture k times the photo's size (placed at `at` of the room left, of its colour)."""
+    h, w = img.shape[:2]
+    edges = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+    room = np.empty((h * k, w * k, 3), np.uint8)
+    room[:] = edges.mean(axis=0)
+    y0, x0 = round((h * k - h) * at[1]), round((w * k - w) * at[0])
+    room[y0 : y0 + h, x0 : x0 + w] = img
+    return room, (x0, y0, x0 + w, y0 + h)
+
+
+@pytest.mark.parametrize(
+    "name, stretch, posture",
+    [
+        ("standing.jpg", "towel-hamstring-stretch", "standing"),
+        ("chair-leg-extended.jpg", "seated-hamstring-stretch", "sitting"),
+    ],
+)
+def test_someone_far_from_the_camera_is_found_in_a_photo(engine, name, stretch, posture):
+    """The whole picture reaches the detector at 224 pixels, where someone a quarter of the
+    picture high is too small for it: the person standing was not found at all, and the one
+    sitting was found through a crop their landmarks came out of wrong. Looked at square by
+    square, they are found where they are and judged as in the photo itself."""
+    from limber.core.form import check_form
+    from limber.core.spec import load_library
+
+    exercise = load_library()[stretch]
+    img = photo(name)
+    room, (x0, y0, x1, y1) = far_away(img)
+    near, far = engine.process_image(img), engine.process_image(room)
+    assert far is not None and (far.width, far.height) == room.shape[1::-1]
+    for point in ("nose", "left_hip", "right_knee", "left_ankle"):
+        assert x0 <= far[point].x <= x1 and y0 <= far[point].y <= y1, point
+    verdicts = [check_form(lm, exercise) for lm in (near, far)]
+    assert verdicts[1].posture == verdicts[0].posture == posture
+    assert verdicts[1].in_position == verdicts[0].in_position
+    assert [c.ok for c in verdicts[1].checks] == [c.ok for c in verdicts[0].checks]
+
+
+def test_the_live_camera_finds_someone_far_from_it(engine):
+    """Someone sitting across the room from the camera: never found in the whole frame, found
+    within a second or two by the closer looks between the frames, then followed."""
+    from limber.vision.engine import _squares
+
+    room, (x0, y0, x1, y1) = far_away(photo("chair-leg-extended.jpg"))
+    frame = as_the_player_sends(room)
+    k = frame.shape[1] / room.shape[1]
+    engine.reset()
+    looks = 3 * len(_squares(*frame.shape[1::-1]))  # each square, three ways up
+    seen = [engine.process(frame) for _ in range(2 * looks + 5)]
+    first = next(i for i, lm in enumerate(seen) if lm is not None)
+    assert 0 < first < 2 * looks  # one closer look every other frame
+    assert all(lm is not None for lm in seen[first:])
+    hip = seen[-1]["left_hip"]
+    assert x0 * k <= hip.x <= x1 * k and y0 * k <= hip.y <= y1 * k
+
+
+@pytest.mark.parametrize("size", [(640, 480), (480, 640), (1280, 720), (300, 300), (100, 900)])
+def test_the_closer_looks_cover_the_picture(size):
+    """Every part of the picture is in some square, and anyone up to a third of a square
+    across lies wholly inside one of them."""
+    from limber.vision.engine import _squares
+
+    w, h = size
+    squares = _squares(w, h)
+    side = squares[0][2]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        span = side / 3
+        x, y = rng.uniform(0, max(w - span, 0)), rng.uniform(0, max(h - span, 0))
+        assert any(
+            cx - n / 2 <= x
+            and x + min(span, w) <= cx + n / 2
+            and cy - n / 2 <= y
+            and y + min(span, h) <= cy + n / 2
+            for cx, cy, n in squares
+        ), (x, y)
 
 
 def test_crops_are_padded_with_edge_pixels(engine):
