@@ -430,6 +430,33 @@ def test_hips_lifted_in_a_bridge_is_not_the_lying_stretch():
     assert v.cues[0] == form.CUE_HIPS_DOWN
 
 
+def tilted(lm: Landmarks, deg: float) -> Landmarks:
+    """The same body seen by a camera rolled `deg` degrees (the picture turned about its centre)."""
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    cx, cy = lm.width / 2, lm.height / 2
+    points = tuple(
+        p._replace(x=cx + (p.x - cx) * c - (p.y - cy) * s, y=cy + (p.x - cx) * s + (p.y - cy) * c)
+        for p in lm.points
+    )
+    return replace(lm, points=points)
+
+
+@pytest.mark.parametrize("deg", [-17, -10, 10, 17])
+def test_a_camera_propped_up_crooked_does_not_lift_the_hips(deg):
+    """The hips are measured from the floor under the shoulders and the other foot, not from
+    the picture's edges: tilted 17 degrees one way, the stretch read as a bridge."""
+    lm = synth(TOWEL.default_variant.end, "lying", size=(1000, 1000))
+    v = check_form(with_world(tilted(lm, deg)), TOWEL)
+    assert v.posture == "lying" and v.in_position, v.cues
+    sh = lm["right_shoulder"]
+    lift = 0.6 * math.hypot(lm["right_hip"].x - sh.x, lm["right_hip"].y - sh.y)
+    up = {form.INDEX[n] for n in ("left_hip", "right_hip")}
+    points = tuple(p._replace(y=p.y - lift) if i in up else p for i, p in enumerate(lm.points))
+    if abs(deg) <= 10:  # a bridge is still a bridge, tilted
+        v = check_form(with_world(tilted(replace(lm, points=points), deg)), TOWEL)
+        assert not v.in_position and v.cues[0] == form.CUE_HIPS_DOWN
+
+
 def test_face_down_with_a_leg_lifted_is_not_the_lying_stretch():
     lm = synth(TOWEL.default_variant.end, "lying")
     assert check_form(with_world(lm), TOWEL).in_position

@@ -100,8 +100,13 @@ OTHER_DOWN = 20.0
 # A trunk sloping down to the shoulders by up to HIPS_UP is lying with the hips lifted (Limber's
 # default: a bridge rises about 20-40 degrees; steeper is a forward bend or a shoulder stand).
 HIPS_UP = 45.0
-# ... the hips on the floor: the shoulders at most this far below the hips (not a bridge);
-# CV 10-30.
+# ... the hips on the floor (not a bridge): the trunk rises at most this far from the floor,
+# which is the line under the shoulders and the other foot (flat, or the knee bent with the
+# foot down), not the picture's level, so a camera propped up crooked does not lift the hips.
+# CV 10-30. On the wider set the stretch's own rows rise at most 11 degrees from that line and
+# the bridge 27; tilted 10 degrees (bench/bench_form.py --tilt -10), at most 10 and 25, where
+# from the picture's level they rose up to 17 and 5 rows of the stretch read as a bridge
+# (in position 86 -> 91 of 100 there; as given, and tilted +10 or +-5, unchanged).
 BRIDGE = 15.0
 # ... the leg raised, not the knee hugged in: a knee bent under TUCK_KNEE with the thigh past
 # TUCK_THIGH from the floor on the feet's side (90 = upright) is a hug; CV 90-150 and 95-130.
@@ -571,7 +576,10 @@ def measure(lm: Landmarks, variant: Variant, prefer: str | None = None) -> Measu
         if placed and seen("O_hip", "O_ankle"):
             if _elev3(p3[f"{other}_hip"], p3[f"{other}_ankle"]) > OTHER_DOWN:
                 placed, problem = False, CUE_OTHER_DOWN
-        if placed and trunk_seen and -trunk_elev > BRIDGE:
+        # The floor runs under the shoulders and the other foot (BRIDGE); without that foot in
+        # view, the picture's level stands in for it.
+        floor = _elev3(sh3, p3[f"{other}_ankle"]) if seen("O_ankle") else 0.0
+        if placed and trunk_seen and -trunk_elev - floor > BRIDGE:
             placed, problem = False, CUE_HIPS_DOWN  # the hips well above the shoulders
         knee_w = values["working_knee"]
         if placed and knee_w is not None and trunk_seen and knee_w < TUCK_KNEE:
