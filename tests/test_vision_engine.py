@@ -205,8 +205,9 @@ def test_the_live_camera_finds_a_person_in_a_washed_out_picture(engine):
 
 
 def far_away(img, k: int = 4, at: tuple[float, float] = (0.7, 0.6)):
-    """The photo as a camera across the room sees it: a part 1/k as wide and high of a
-    picture k times the photo's size (placed at `at` of the room left, of its colour)."""
+    """The photo as a camera across the room sees it: 1/k as wide and high as the picture,
+    placed at fractions `at` across and down the room left around it, which is the photo's
+    mean edge colour. Also where in the picture the photo lies (x0, y0, x1, y1)."""
     h, w = img.shape[:2]
     edges = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
     room = np.empty((h * k, w * k, 3), np.uint8)
@@ -245,8 +246,9 @@ def test_someone_far_from_the_camera_is_found_in_a_photo(engine, name, stretch, 
 
 
 def test_the_live_camera_finds_someone_far_from_it(engine):
-    """Someone sitting across the room from the camera: never found in the whole frame, found
-    within a second or two by the closer looks between the frames, then followed."""
+    """Someone sitting across the room from the camera: not found in the whole frame (the old
+    engine never found them), found within a second or two by the closer looks between the
+    frames, then followed."""
     from limber.vision.engine import _squares
 
     room, (x0, y0, x1, y1) = far_away(photo("chair-leg-extended.jpg"))
@@ -264,8 +266,8 @@ def test_the_live_camera_finds_someone_far_from_it(engine):
 
 @pytest.mark.parametrize("size", [(640, 480), (480, 640), (1280, 720), (300, 300), (100, 900)])
 def test_the_closer_looks_cover_the_picture(size):
-    """Every part of the picture is in some square, and anyone up to a third of a square
-    across lies wholly inside one of them."""
+    """Anyone up to a third of a square across, anywhere in the picture, lies wholly inside
+    one of the squares."""
     from limber.vision.engine import _squares
 
     w, h = size
