@@ -648,8 +648,6 @@ class BlazePose:
                             break
                     else:
                         groups.append([d])
-        if not groups:
-            return []
 
         def side(g: list[Detection]) -> float:
             b = g[0].box
