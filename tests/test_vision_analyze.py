@@ -6,6 +6,7 @@ import io
 import json
 import os
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,31 @@ def test_bad_files_are_user_errors(engine, tmp_path):
         analyze(tmp_path / "missing.png", TOWEL, engine=engine)
 
 
+def with_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """The JPEG with an EXIF orientation tag, as a phone writes a photo taken held upright: the
+    pixels stored sideways, and the tag telling viewers to turn them (6: 90 degrees clockwise)."""
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08" + b"\x00\x01"  # big-endian, one IFD of one entry
+    tiff += b"\x01\x12\x00\x03\x00\x00\x00\x01" + orientation.to_bytes(2, "big") + b"\x00\x00"
+    tiff += b"\x00\x00\x00\x00"  # no next IFD
+    app1 = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1 + jpeg[2:]
+
+
+def test_a_phone_photo_taken_upright_is_judged_upright(engine, tmp_path):
+    # Looked at sideways, the man on the chair would be lying on his side: not in position for
+    # the seated stretch, and an annotated picture on its side.
+    upright = cv2.imread(str(POSES / "chair-leg-extended.jpg"))
+    stored = cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(with_orientation(cv2.imencode(".jpg", stored)[1].tobytes(), 6))
+    r = analyze(path, "seated-hamstring-stretch", engine=engine, out=tmp_path / "seen.png")
+    assert r["posture"] == "sitting" and r["in_position"], r["cues"]
+    assert r["people"] == 1
+    x0, y0, x1, y1 = r["judged_box"]
+    assert x1 <= upright.shape[1] and y1 <= upright.shape[0]  # in the upright picture's pixels
+    assert cv2.imread(str(tmp_path / "seen.png")).shape == upright.shape
+
+
 # --- videos -----------------------------------------------------------------------------------
 
 
@@ -154,6 +180,24 @@ def test_video_with_a_fake_engine_warns_of_a_jerk(tmp_path):
     r = analyze_video(video, stretch, v, "right", engine=Snapping())
     assert r["too_fast_at_s"] and 0.9 <= r["too_fast_at_s"][0] <= 1.3
     assert r["good_form_s"] > 2
+
+
+def test_a_phone_video_recorded_upright_is_judged_upright(engine, tmp_path):
+    # A phone stores a video recorded held upright with its frames sideways and a display
+    # rotation in the track header (the matrix in the MP4's tkhd box), here 90 degrees.
+    upright = photo("chair-leg-extended.jpg")
+    sideways = cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    data = bytearray(make_video(tmp_path / "v.mp4", [sideways] * 30).read_bytes())
+    at = data.index(b"tkhd") + 4 + 40  # past version, times, track, duration, layer, volume
+    one, w = 1 << 16, 1 << 30
+    assert struct.unpack(">9i", data[at : at + 36]) == (one, 0, 0, 0, one, 0, 0, 0, w)
+    data[at : at + 36] = struct.pack(">9i", 0, one, 0, -one, 0, 0, 0, 0, w)
+    (tmp_path / "phone.mp4").write_bytes(data)
+    out = tmp_path / "seen.mp4"
+    r = analyze(tmp_path / "phone.mp4", "seated-hamstring-stretch", engine=engine, out=out)
+    assert r["posture"] == "sitting" and r["in_position"], r["cues"]
+    ok, first = cv2.VideoCapture(str(out)).read()
+    assert ok and first.shape == upright.shape
 
 
 # --- the CLI ----------------------------------------------------------------------------------
