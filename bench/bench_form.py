@@ -9,6 +9,7 @@
     .venv/bin/python bench/bench_form.py --tilt 10  # ... or tilted 10 degrees
     .venv/bin/python bench/bench_form.py --dim      # ... or as a dim room shows them
     .venv/bin/python bench/bench_form.py --far 4    # ... or a quarter of a picture 4 times as wide
+    .venv/bin/python bench/bench_form.py --blur 2   # ... or out of focus (Gaussian, sigma 2 px)
                                                     # (a camera across the room; any of these)
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
@@ -392,6 +393,10 @@ def main() -> None:
         help="all of it on each photo placed in a picture K times as wide and high (a camera "
         "across the room: the person fills 1/K of it)",
     )  # fmt: skip
+    ap.add_argument(
+        "--blur", type=float, default=0.0, metavar="SIGMA",
+        help="all of it on the photos out of focus (a Gaussian blur of SIGMA pixels)",
+    )  # fmt: skip
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -406,8 +411,10 @@ def main() -> None:
             if not (folder / "labels.tsv").is_file():
                 print(f"\n{folder}: not here (it lives beside the repository, not in it); skipped")
                 continue
-            if args.mirrored or args.tilt or args.dim or args.far > 1:
-                folder = altered(folder, Path(tmp), args.mirrored, args.tilt, args.dim, args.far)
+            if args.mirrored or args.tilt or args.dim or args.far > 1 or args.blur:
+                folder = altered(
+                    folder, Path(tmp), args.mirrored, args.tilt, args.dim, args.far, args.blur
+                )
             run_set(folder, args)
 
 
@@ -417,14 +424,21 @@ DIM_BRIGHTNESS, DIM_GRAIN = 0.3, 3.0
 
 
 def altered(
-    folder: Path, into: Path, mirror: bool, tilt: float, dim: bool, far: float = 1.0
+    folder: Path,
+    into: Path,
+    mirror: bool,
+    tilt: float,
+    dim: bool,
+    far: float = 1.0,
+    blur: float = 0.0,
 ) -> Path:
     """Copies of the folder's photos turned left to right and/or tilted by `tilt` degrees
     (counter-clockwise; the canvas grows to hold the whole photo, its edges repeated) and/or
     dimmed (DIM_BRIGHTNESS) and/or placed somewhere (seeded) in a picture `far` times as wide
-    and high, of the photo's mean edge colour; lossless PNG, with the folder's labels. A person
-    and their mirror image do the same stretch; so does one seen by a camera propped up a
-    little crooked, in a dim room, or from across the room: the check should say so."""
+    and high, of the photo's mean edge colour, and/or blurred by a Gaussian of `blur` pixels
+    (first, as a lens does); lossless PNG, with the folder's labels. A person and their mirror
+    image do the same stretch; so does one seen by a camera propped up a little crooked, in a
+    dim room, from across the room or out of focus: the check should say so."""
     import cv2
     import numpy as np
 
@@ -436,6 +450,8 @@ def altered(
     grain = np.random.default_rng(0)
     for name in sorted({r["file"] for r in rows}):
         img = read_image(folder / name)
+        if blur:
+            img = cv2.GaussianBlur(img, (0, 0), blur)
         if dim:
             noise = grain.normal(0, DIM_GRAIN, img.shape)
             img = np.clip(img * DIM_BRIGHTNESS + noise, 0, 255).astype(np.uint8)
@@ -466,6 +482,7 @@ def altered(
     how = ["turned left to right"] * mirror + [f"tilted {tilt:g} degrees"] * bool(tilt)
     how += [f"at {DIM_BRIGHTNESS:.0%} of its brightness with grain {DIM_GRAIN:g}"] * dim
     how += [f"placed in a picture {far:g} times as wide and high"] * (far > 1)
+    how += [f"blurred (Gaussian, sigma {blur:g} px)"] * bool(blur)
     print(f"\n{folder}: each photo {' and '.join(how)}")
     return out
 
