@@ -709,6 +709,37 @@ def test_the_real_engine_on_a_photo(alice, models, monkeypatch):
     run(go())
 
 
+def test_the_real_engine_judges_the_one_stretching_beside_someone_sitting(
+    alice, models, monkeypatch
+):
+    """A partner sits on a chair beside the person doing the towel stretch: the person lying
+    is judged, from the first frame (the engine would follow the one it finds first, the man
+    sitting)."""
+    import cv2
+
+    monkeypatch.setenv("LIMBER_MODELS_DIR", str(models.detector.parent))
+    cookie = cookie_for(alice)
+    sitting, lying = (
+        cv2.imread(str(POSES / n)) for n in ("chair-sitting.jpg", "lying-band-leg-straight.jpg")
+    )
+    both = cv2.resize(cv2.vconcat([sitting, lying]), (360, 480))
+    frame = cv2.imencode(".jpg", both, [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes()
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        start = {"type": "start", "exercise": "towel-hamstring-stretch", "target_s": 30}
+        await answer(ws, json.dumps(start))
+        reply = await answer(ws, binary=frame)
+        assert reply["type"] == "verdict", reply
+        assert reply["verdict"]["in_position"] and reply["verdict"]["posture"] == "lying"
+        hips_y = [reply["landmarks"][i][1] for i in (23, 24)]  # fractions of the frame's height
+        assert min(hips_y) > 0.5  # the lower half: the man lying
+        await ws.disconnect()
+
+    run(go())
+
+
 # --- the player in Chromium, with its fake camera ------------------------------------------------
 
 

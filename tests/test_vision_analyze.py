@@ -200,6 +200,19 @@ def test_a_phone_video_recorded_upright_is_judged_upright(engine, tmp_path):
     assert ok and first.shape == upright.shape
 
 
+def test_a_video_of_two_people_judges_the_one_stretching(engine, tmp_path):
+    # A man sits on a chair above a man doing the towel stretch on the floor; the one the
+    # detector finds first is the man sitting.
+    both = cv2.vconcat([photo("chair-sitting.jpg"), photo("lying-band-leg-straight.jpg")])
+    video = make_video(tmp_path / "two.mp4", [np.roll(both, i, axis=1) for i in range(30)])
+    try:
+        r = analyze(video, TOWEL, engine=engine)
+    finally:
+        engine.wanted = None  # the engine is shared with the other tests
+    assert r["in_position"] and r["posture"] == "lying", r["cues"]
+    assert all(s["in_position"] for s in r["timeline"])
+
+
 # --- the CLI ----------------------------------------------------------------------------------
 
 

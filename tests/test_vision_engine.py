@@ -204,6 +204,69 @@ def test_the_live_camera_finds_a_person_in_a_washed_out_picture(engine):
     assert engine.detections - before == 3 + 3 * 3 + 2 * 3 + 1
 
 
+def sitting_above_lying(lying: str = "lying-band-leg-straight.jpg"):
+    """A frame as the player sends it: a man sitting on a chair, above (a photo of) a man doing
+    the towel stretch on the floor; or, with lying=None, the floor left empty."""
+    sitting = photo("chair-sitting.jpg")
+    below = photo("lying-band-leg-straight.jpg")
+    if lying is None:
+        below[:] = np.concatenate([below[0], below[-1]]).mean(axis=0)
+    return as_the_player_sends(cv2.vconcat([sitting, below]))
+
+
+@pytest.fixture
+def towel_wanted(engine):
+    """The engine told that the towel stretch is checked, as the camera socket and video
+    analysis tell it; told nothing again afterwards (the engine is shared)."""
+    from limber.core.form import wanting
+    from limber.core.spec import load_library
+
+    stretch = load_library()["towel-hamstring-stretch"]
+    engine.reset()
+    engine.wanted = wanting(stretch)
+    yield stretch
+    engine.wanted = None
+
+
+def test_the_live_camera_follows_the_one_doing_the_stretch(engine, towel_wanted):
+    """Two people in view: the one the detector finds first sits on a chair; the one doing the
+    towel stretch lies below him. Told what is checked, the engine follows the one lying."""
+    from limber.core.form import check_form
+
+    frame = sitting_above_lying()
+    seen = [engine.process(frame) for _ in range(10)]
+    assert all(check_form(lm, towel_wanted).in_position for lm in seen)
+    assert min(seen[-1]["left_hip"].y, seen[-1]["right_hip"].y) > frame.shape[0] / 2
+    engine.wanted = None
+    engine.reset()
+    first = engine.process(frame)  # told nothing: the first found, the man sitting
+    assert check_form(first, towel_wanted).posture == "sitting"
+
+
+def test_someone_who_starts_the_stretch_beside_another_is_followed_within_a_second(
+    engine, towel_wanted
+):
+    """The man on the chair is alone in view and followed; then someone lies down below him
+    and does the towel stretch. While the man followed is not doing it, the frame is looked
+    at again for others once every RECHOOSE frames (a second), first upright, so the one
+    stretching (found upright) is followed within a second; while they stretch, nobody else is
+    looked for."""
+    from limber.core.form import check_form
+    from limber.vision.engine import RECHOOSE
+
+    for _ in range(5):
+        alone = engine.process(sitting_above_lying(lying=None))
+        assert check_form(alone, towel_wanted).posture == "sitting"
+    frame = sitting_above_lying()
+    placed = [
+        check_form(engine.process(frame), towel_wanted).in_position for _ in range(RECHOOSE + 1)
+    ]
+    assert placed[-1] and not placed[0]
+    before = engine.detections
+    assert all(check_form(engine.process(frame), towel_wanted).in_position for _ in range(30))
+    assert engine.detections == before
+
+
 def far_away(img, k: int = 4, at: tuple[float, float] = (0.7, 0.6)):
     """The photo as a camera across the room sees it: 1/k as wide and high as the picture,
     placed at fractions `at` across and down the room left around it, which is the photo's

@@ -13,6 +13,7 @@ a knee that is already straight.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple, Protocol
@@ -30,9 +31,11 @@ __all__ = [
     "PoseEngine",
     "Verdict",
     "check_form",
+    "fit",
     "judge",
     "judge_rule",
     "measure",
+    "wanting",
 ]
 
 # BlazePose's 33 landmarks, in the model's order. "left" is the person's own left.
@@ -798,3 +801,23 @@ def check_form(
     v = variant or stretch.default_variant
     m = None if lm is None else measure(lm, v, prefer or side)
     return judge(m, stretch, v, side, felt_knee, knee_from)
+
+
+def fit(verdict: Verdict, stretch: Stretch) -> tuple[bool, bool, int]:
+    """How well one person's pose fits the stretch, to choose the one doing it among several
+    in a picture (a partner, a therapist or a class beside them): in position first, then in
+    the stretch's posture, then the most checks seen right. Compared as tuples; larger fits
+    better."""
+    return (
+        verdict.in_position,
+        verdict.posture == stretch.position,
+        sum(c.ok is True for c in verdict.checks),
+    )
+
+
+def wanting(
+    stretch: Stretch, variant: Variant | None = None, side: str | None = None
+) -> Callable[[Landmarks], tuple[bool, bool, int]]:
+    """fit() for a pose engine that follows one person (video, the live camera): whom to
+    follow when it sees several."""
+    return lambda lm: fit(check_form(lm, stretch, variant, side), stretch)

@@ -35,6 +35,7 @@ from limber.core.form import (
     PoseEngine,
     check_form,
     judge_rule,
+    wanting,
 )
 from limber.core.holdcounter import HoldCounter
 from limber.core.smoothing import LandmarkSmoother
@@ -396,6 +397,7 @@ class FormConsumer(AsyncWebsocketConsumer):
         ):
             raise BadMessage("knee_felt_deg is the knee's angle from 0 to 180 degrees, or null")
         self.stretch, self.variant, self.side = stretch, variant, side
+        self.wanted = wanting(stretch, variant, side)
         self.counter = HoldCounter(target, _now)
         self.target_s = target
         self.banked_s = 0.0  # good-form seconds held before the last gap in the frames
@@ -474,6 +476,9 @@ class FormConsumer(AsyncWebsocketConsumer):
                 if self.engine is None:
                     raise UserError(NOT_SET_UP)
             frame = decode_frame(payload)
+            if hasattr(self.engine, "wanted"):
+                # With several people in view (a partner helping), the one stretching is judged.
+                self.engine.wanted = self.wanted
             raw = self.engine.process(frame)
             del frame  # judged and gone
         else:

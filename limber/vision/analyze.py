@@ -20,7 +20,9 @@ from limber.core.form import (
     PoseEngine,
     Verdict,
     check_form,
+    fit,
     judge,
+    wanting,
 )
 from limber.core.holdcounter import HoldCounter
 from limber.core.smoothing import LandmarkSmoother
@@ -307,8 +309,7 @@ def judge_people(
         span = max(box[2] - box[0], box[3] - box[1])
         dx = (box[0] + box[2]) / 2 / size[0] - 0.5
         dy = (box[1] + box[3]) / 2 / size[1] - 0.5
-        fits = sum(c.ok is True for c in v.checks)  # its checks that pass: how well it fits
-        key = (v.in_position, v.posture == stretch.position, fits, span, -(dx * dx + dy * dy))
+        key = (*fit(v, stretch), span, -(dx * dx + dy * dy))
         if best is None or key > best[0]:
             best = (key, box, lm, v)
     if best is None:
@@ -370,6 +371,9 @@ def analyze_video(
     eng = _engine(engine)
     if hasattr(eng, "reset"):
         eng.reset()
+    if hasattr(eng, "wanted"):
+        # With several people in view, the one doing the stretch is followed.
+        eng.wanted = wanting(stretch, variant, side)
     now = [0.0]
     smoother = LandmarkSmoother()
     counter = HoldCounter(float("inf"), clock=lambda: now[0])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +59,17 @@ MIN_PERSON = 0.4  # people under this fraction of the largest one's size are not
 TILE = 0.6
 SMALL = 0.3
 MAX_PEOPLE = 4  # at most this many people in one picture are looked at (each costs ~12 looks)
+# Video and the live camera follow one person. When told what is checked (BlazePose.wanted),
+# the engine chooses whom to follow: everyone found gets one look, and the one doing the
+# stretch is followed (a partner or a therapist beside them is not). While the person followed
+# is not doing it, the frame is looked at again for others once every RECHOOSE frames, a
+# second at the player's 15 frames a second, one way up at a time (upright, then turned each
+# way: people lying down are often found only turned), so someone who lies down to stretch
+# beside a person sitting is followed within one to three seconds. Each such look is one
+# detector run (about 8 ms) and one landmark look per other person found (about 6 ms): spread
+# so, they hold the live camera's 95th-percentile answer time where it was (bench_live.py).
+# Someone doing the stretch is followed with no look around.
+RECHOOSE = 15
 # Still pictures larger than this (longer side, pixels) are first scaled down by area
 # averaging. The crops are cut by bilinear sampling, which reads 4 pixels per crop pixel
 # whatever the scale: from a 4,000 px phone photo a person filling it is sampled 1 pixel in 15,
@@ -212,8 +223,14 @@ def _squares(w: int, h: int) -> list[Square]:
 
 def _span(lm: Landmarks) -> float:
     """How far a person's landmarks spread, across or down the picture (pixels)."""
+    x0, y0, x1, y1 = _extent(lm)
+    return max(x1 - x0, y1 - y0)
+
+
+def _extent(lm: Landmarks) -> tuple[float, float, float, float]:
+    """The box round a person's landmarks (x0, y0, x1, y1; pixels)."""
     xs, ys = [p.x for p in lm.points], [p.y for p in lm.points]
-    return max(max(xs) - min(xs), max(ys) - min(ys))
+    return (min(xs), min(ys), max(xs), max(ys))
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -294,6 +311,10 @@ class BlazePose:
         self._heat_last = np.array([[hw - 1], [hh - 1]])
         self._heat_step = np.array([[nl], [hw * nl]])  # flat index of a column, of a row
         self._track: Roi | None = None
+        # Set by whoever judges the frames: how well someone fits what is checked, as a tuple
+        # compared as tuples (larger fits better), its first item True when they are doing
+        # it. None: the first person found is followed.
+        self.wanted: Callable[[Landmarks], tuple[Any, ...]] | None = None
         self.reset()
         self.last_presence = 0.0
         self.detections = 0  # how many times the detector ran (for benchmarks and tests)
@@ -304,6 +325,8 @@ class BlazePose:
         self._equalize = False  # the person followed was found in the spread-out picture
         self._misses = 0  # frames in a row with nobody found
         self._closer = 0  # closer looks taken (_find): which square and turn is next
+        self._since_choice = 0  # frames followed since others were last looked for (RECHOOSE)
+        self._rechoices = 0  # looks for others taken: which way up is next
 
     # --- detection ----------------------------------------------------------------------------
 
@@ -539,25 +562,41 @@ class BlazePose:
         at one of the frame's squares (TILE) one way up: someone far from the camera is too small
         for the detector in the whole frame. In a 16:9 frame the six such looks take 12 frames,
         0.8 s at 15 frames a second; tracking needs only the one that finds the person.
+
+        Told what is checked (wanted), the engine chooses whom to follow among the people in
+        view, and looks for someone else while the one followed is not doing it (RECHOOSE).
         """
         if self._equalize:
-            found = self._follow(_equalized(self._cv2, frame))
+            seen = _equalized(self._cv2, frame)
+            found = self._follow(seen)
             self._equalize = found is not None
-            return found
-        found = self._follow(frame)
+        else:
+            seen, found = frame, self._follow(frame)
+            if found is None:
+                self._misses += 1
+                if self._misses % 2:
+                    seen = _equalized(self._cv2, frame)
+                    found = self._follow(seen)
+                    self._equalize = found is not None
+                else:
+                    found = self._follow(frame, closer=True)
         if found is None:
-            self._misses += 1
-            if self._misses % 2:
-                found = self._follow(_equalized(self._cv2, frame))
-                self._equalize = found is not None
-            else:
-                found = self._follow(frame, closer=True)
-        if found is not None:
-            self._misses = 0
+            return None
+        self._misses = 0
+        if self.wanted is not None:
+            self._since_choice += 1
+            if self._since_choice > RECHOOSE:
+                self._since_choice = 0
+                if not self.wanted(found)[0]:
+                    ways = ((0,), (1,), (3,))[self._rechoices % 3]
+                    self._rechoices += 1
+                    found = self._choose(seen, found, ways)
         return found
 
     def _follow(self, frame: Any, closer: bool = False) -> Landmarks | None:
         roi = self._track
+        if roi is None and self.wanted is not None and not closer:
+            return self._choose(frame)
         if roi is None:
             roi = self._find(frame, closer)
             if roi is None:
@@ -574,6 +613,52 @@ class BlazePose:
             return None
         self._track = self._next_roi(pts)
         return self._result(frame, presence, pts)
+
+    def _choose(
+        self, frame: Any, followed: Landmarks | None = None, ways: tuple[int, ...] = (0, 1, 3)
+    ) -> Landmarks | None:
+        """Everyone the detector finds in the frame (upright and turned each way in ways) gets
+        one look, and the one that fits what is checked best (wanted; then the largest) is
+        followed from this frame on. The person followed so far is kept unless another fits
+        better, and is not looked at again.
+
+        One person found through two detections (upright and turned) is one person: their
+        landmarks overlap (SAME_PERSON), and the look the model is surer of is kept, as in
+        _look_hard. Choosing between looks of one person by how well each fits would choose
+        whichever look reads as the stretch.
+        """
+        assert self.wanted is not None
+        self._since_choice = 0
+        # (the model's sureness, landmarks, the crop to follow them in), one per person
+        seen: list[tuple[float, Landmarks, Roi | None]] = []
+        if followed is not None:
+            seen.append((math.inf, followed, self._track))
+        for group in self._groups(frame, [(None, turns) for turns in ways], MAX_PEOPLE):
+            x0, y0, x1, y1 = group[0].box
+            if followed is not None and x0 <= followed["nose"].x <= x1:
+                if y0 <= followed["nose"].y <= y1:
+                    continue  # the box is round the head of the person followed
+            # The first detection of them (upright before turned, as _find takes it): with one
+            # person in view, they are followed from the same crop as without being chosen.
+            presence, pts = self.landmarks_in(frame, group[0].roi)
+            if presence < MIN_PRESENCE:
+                continue
+            look = (presence * float(pts[23:33, 3].mean()), self._result(frame, presence, pts))
+            at = _extent(look[1])
+            same = next(
+                (i for i, x in enumerate(seen) if _iou(_extent(x[1]), at) > SAME_PERSON), None
+            )
+            if same is None:
+                seen.append((*look, self._next_roi(pts)))
+            elif look[0] > seen[same][0]:
+                seen[same] = (*look, self._next_roi(pts))
+        if not seen:
+            self._track, self.last_presence = None, 0.0
+            return None
+        wanted = self.wanted
+        _, lm, self._track = max(seen, key=lambda x: (*wanted(x[1]), _span(x[1])))
+        self.last_presence = lm.score
+        return lm
 
     def _look_hard(self, frame: Any, found: list[Detection]) -> tuple[float, Any] | None:
         """The landmarks of one person seen through several crops, the surest few averaged.
@@ -637,24 +722,8 @@ class BlazePose:
 
     def _people(self, frame: Any, max_people: int, closer: bool = False) -> list[Person]:
         """Everyone found in the whole picture, or, closer, in each of its squares (_squares)."""
-        groups: list[list[Detection]] = []
         squares: list[Square | None] = [*_squares(*frame.shape[1::-1])] if closer else [None]
-        for square in squares:
-            for turns in (0, 1, 3):
-                for d in self.detect_all(frame, turns, square):
-                    for g in groups:
-                        if _iou(g[0].box, d.box) > SAME_PERSON:
-                            g.append(d)
-                            break
-                    else:
-                        groups.append([d])
-
-        def side(g: list[Detection]) -> float:
-            b = g[0].box
-            return max(b[2] - b[0], b[3] - b[1])
-
-        groups.sort(key=side, reverse=True)
-        groups = [g for g in groups if side(g) >= MIN_PERSON * side(groups[0])][:max_people]
+        groups = self._groups(frame, [(sq, t) for sq in squares for t in (0, 1, 3)], max_people)
         out = []
         for g in groups:
             seen = self._look_hard(frame, sorted(g, key=lambda d: -d.score)[:3])
@@ -662,6 +731,29 @@ class BlazePose:
                 out.append(Person(g[0].box, self._result(frame, *seen)))
         self.last_presence = max((p.landmarks.score for p in out), default=0.0)
         return out
+
+    def _groups(
+        self, frame: Any, looks: list[tuple[Square | None, int]], max_people: int
+    ) -> list[list[Detection]]:
+        """The detections in these looks (a square or the whole picture, quarter turns),
+        pooled per person by how much their boxes overlap; the largest max_people people,
+        largest first, leaving out those much smaller than the largest (MIN_PERSON)."""
+        groups: list[list[Detection]] = []
+        for square, turns in looks:
+            for d in self.detect_all(frame, turns, square):
+                for g in groups:
+                    if _iou(g[0].box, d.box) > SAME_PERSON:
+                        g.append(d)
+                        break
+                else:
+                    groups.append([d])
+
+        def side(g: list[Detection]) -> float:
+            b = g[0].box
+            return max(b[2] - b[0], b[3] - b[1])
+
+        groups.sort(key=side, reverse=True)
+        return [g for g in groups if side(g) >= MIN_PERSON * side(groups[0])][:max_people]
 
     def process_image(self, frame: Any) -> Landmarks | None:
         """One still picture, looked at harder than a video frame: the largest person in it."""
