@@ -10,6 +10,7 @@
     .venv/bin/python bench/bench_form.py --dim      # ... or as a dim room shows them
     .venv/bin/python bench/bench_form.py --far 4    # ... or a quarter of a picture 4 times as wide
     .venv/bin/python bench/bench_form.py --blur 2   # ... or out of focus (Gaussian, sigma 2 px)
+    .venv/bin/python bench/bench_form.py --beside --live  # ... or beside a man sitting on a chair
                                                     # (a camera across the room; any of these)
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
@@ -245,7 +246,7 @@ def fit(
 
 
 def cross_validate(
-    folder: Path, folds: int, seed: int, looks: dict[str, Any] | None, ties: str
+    folder: Path, folds: int, seed: int, looks: dict[tuple[str, str], Any] | None, ties: str
 ) -> None:
     """Fit on all folds but one, measure on that one, for each fold in turn; with the live
     looks, the held-out fold is measured on the live path too (fitted on photos alone)."""
@@ -295,35 +296,40 @@ BAND_QUALITIES = (60, 65, 75, 80)
 
 
 def live_looks(
-    folder: Path, rows: list[dict[str, str]], quality: int = LIVE_QUALITY
-) -> dict[str, Any]:
-    """Each photo played to the live path: the smoothed landmarks of its last frame, by file."""
+    folder: Path, rows: list[dict[str, str]], quality: int = LIVE_QUALITY, first: bool = False
+) -> dict[tuple[str, str], Any]:
+    """Each photo played to the live path for each stretch it is labelled for, the engine told
+    which stretch is checked as the camera socket tells it (first: told nothing, so it follows
+    the first person it finds): the smoothed landmarks of its last frame, by (file, exercise)."""
     import cv2
 
+    from limber.core.form import wanting
     from limber.core.smoothing import LandmarkSmoother
+    from limber.core.spec import load_library
     from limber.vision.analyze import read_image
     from limber.vision.engine import BlazePose
 
-    engine, looks = BlazePose(), {}
-    for name in dict.fromkeys(r["file"] for r in rows):
+    engine, looks, lib = BlazePose(), {}, load_library()
+    for name, exercise in dict.fromkeys((r["file"], r["exercise"]) for r in rows):
         img = read_image(folder / name)
         h, w = img.shape[:2]
         scale = min(1.0, LIVE_SIDE / max(h, w))
         img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))))
         img = cv2.imdecode(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], 1)
         engine.reset()
+        engine.wanted = None if first else wanting(lib[exercise])
         smoother = LandmarkSmoother()
         for i in range(LIVE_FRAMES):
-            looks[name] = smoother(engine.process(img), i / 15)
+            looks[name, exercise] = smoother(engine.process(img), i / 15)
     return looks
 
 
-def live_verdicts(rows: list[dict[str, str]], looks: dict[str, Any]) -> list[Any]:
+def live_verdicts(rows: list[dict[str, str]], looks: dict[tuple[str, str], Any]) -> list[Any]:
     from limber.core.form import check_form
     from limber.core.spec import load_library
 
     lib = load_library()
-    return [check_form(looks[r["file"]], lib[r["exercise"]]) for r in rows]
+    return [check_form(looks[r["file"], r["exercise"]], lib[r["exercise"]]) for r in rows]
 
 
 def live_band(folder: Path, first: tuple[int, int, int, int]) -> None:
@@ -339,7 +345,7 @@ def live_band(folder: Path, first: tuple[int, int, int, int]) -> None:
           f"{min(ps)}-{max(ps)}/{first[1]}, knee straight {min(ks)}-{max(ks)}/{first[3]}")  # fmt: skip
 
 
-def live_agreement(folder: Path, looks: dict[str, Any]) -> tuple[int, int, int, int]:
+def live_agreement(folder: Path, looks: dict[tuple[str, str], Any]) -> tuple[int, int, int, int]:
     """(in-position agreements, rows, knee agreements, rows with a knee label) on the live path.
 
     Prints, as eval-form does for photos, the tables per stretch and per note keyword and the
@@ -397,6 +403,16 @@ def main() -> None:
         "--blur", type=float, default=0.0, metavar="SIGMA",
         help="all of it on the photos out of focus (a Gaussian blur of SIGMA pixels)",
     )  # fmt: skip
+    ap.add_argument(
+        "--beside", action="store_true",
+        help="all of it on each photo beside a man sitting on a chair (a partner in view; "
+        "the repository's chair-sitting.jpg, as high as the photo, left and right in turn)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--follow-first", action="store_true",
+        help="the live path's engine told nothing of the stretch checked: it follows the first "
+        "person it finds, as before it chose whom to follow",
+    )  # fmt: skip
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -411,12 +427,16 @@ def main() -> None:
             if not (folder / "labels.tsv").is_file():
                 print(f"\n{folder}: not here (it lives beside the repository, not in it); skipped")
                 continue
-            if args.mirrored or args.tilt or args.dim or args.far > 1 or args.blur:
+            if args.mirrored or args.tilt or args.dim or args.far > 1 or args.blur or args.beside:
                 folder = altered(
-                    folder, Path(tmp), args.mirrored, args.tilt, args.dim, args.far, args.blur
-                )
+                    folder, Path(tmp), args.mirrored, args.tilt, args.dim, args.far, args.blur,
+                    args.beside,
+                )  # fmt: skip
             run_set(folder, args)
 
+
+# --beside: the partner placed beside each photo (Unlicense, in the repository).
+SITTING = ROOT / "tests" / "data" / "photos" / "chair-sitting.jpg"
 
 # --dim: the photos as a dim room shows them, at this fraction of their brightness, with
 # Gaussian grain of this many levels of 255 (seeded).
@@ -431,14 +451,18 @@ def altered(
     dim: bool,
     far: float = 1.0,
     blur: float = 0.0,
+    beside: bool = False,
 ) -> Path:
     """Copies of the folder's photos turned left to right and/or tilted by `tilt` degrees
     (counter-clockwise; the canvas grows to hold the whole photo, its edges repeated) and/or
     dimmed (DIM_BRIGHTNESS) and/or placed somewhere (seeded) in a picture `far` times as wide
     and high, of the photo's mean edge colour, and/or blurred by a Gaussian of `blur` pixels
-    (first, as a lens does); lossless PNG, with the folder's labels. A person and their mirror
-    image do the same stretch; so does one seen by a camera propped up a little crooked, in a
-    dim room, from across the room or out of focus: the check should say so."""
+    (first, as a lens does), and/or beside a man sitting on a chair (SITTING, as high as the
+    photo, on its right for every other photo and on its left for the rest); lossless PNG, with
+    the folder's labels. A person and their mirror image do the same stretch; so does one seen
+    by a camera propped up a little crooked, in a dim room, from across the room, out of focus,
+    or with someone sitting beside them (who is in position for none of the stretches): the
+    check should say so."""
     import cv2
     import numpy as np
 
@@ -448,8 +472,13 @@ def altered(
     out.mkdir()
     rows = read_rows(folder)
     grain = np.random.default_rng(0)
-    for name in sorted({r["file"] for r in rows}):
+    partner = read_image(SITTING) if beside else None
+    for i, name in enumerate(sorted({r["file"] for r in rows})):
         img = read_image(folder / name)
+        if partner is not None:
+            h = img.shape[0]
+            other = cv2.resize(partner, (round(partner.shape[1] * h / partner.shape[0]), h))
+            img = cv2.hconcat([other, img] if i % 2 else [img, other])
         if blur:
             img = cv2.GaussianBlur(img, (0, 0), blur)
         if dim:
@@ -483,6 +512,7 @@ def altered(
     how += [f"at {DIM_BRIGHTNESS:.0%} of its brightness with grain {DIM_GRAIN:g}"] * dim
     how += [f"placed in a picture {far:g} times as wide and high"] * (far > 1)
     how += [f"blurred (Gaussian, sigma {blur:g} px)"] * bool(blur)
+    how += ["beside a man sitting on a chair"] * beside
     print(f"\n{folder}: each photo {' and '.join(how)}")
     return out
 
@@ -492,7 +522,9 @@ def run_set(folder: Path, args: argparse.Namespace) -> None:
     show(folder)
     if args.sizes:
         show_sizes(folder)
-    looks = live_looks(folder, read_rows(folder)) if args.live or args.live_band else None
+    looks = None
+    if args.live or args.live_band:
+        looks = live_looks(folder, read_rows(folder), first=args.follow_first)
     if args.cv and folder.name == "poses-wide":
         cross_validate(folder, args.folds, args.seed, looks, args.ties)
     if looks is not None:
