@@ -110,6 +110,19 @@ def test_a_slow_straightening_is_fine():
         assert not s.too_fast
 
 
+def test_the_camera_turning_to_someone_else_is_not_a_jerk():
+    """Someone sitting with the knee at 90 degrees, then the camera follows the person doing
+    the stretch beside them, knee at 178: one body did not straighten its knee in a frame."""
+    for told in (False, True):
+        clock = Clock()
+        c = HoldCounter(30, clock)
+        run(c, clock, judge(seen(90), TOWEL), 1)
+        if told:
+            c.new_body()
+        s = run(c, clock, GOOD, 0.5)
+        assert s.too_fast is not told
+
+
 def test_state_dict_for_the_player():
     clock = Clock()
     c = HoldCounter(20, clock)

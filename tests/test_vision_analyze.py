@@ -213,7 +213,21 @@ def test_a_video_of_two_people_judges_the_one_stretching(engine, tmp_path):
     assert all(s["in_position"] for s in r["timeline"])
 
 
-# --- the CLI ----------------------------------------------------------------------------------
+def test_someone_starting_the_stretch_beside_another_is_not_a_jerk(engine, tmp_path):
+    # For 2 s only a man sitting on a chair is in view (knees at 90 degrees), then someone does
+    # the towel stretch below him (knee at 179): the video follows the one stretching from
+    # then on, and the change of knees is not a jerky straightening.
+    sitting, lying = photo("chair-sitting.jpg"), photo("lying-band-leg-straight.jpg")
+    floor = np.empty_like(lying)
+    floor[:] = np.concatenate([lying[0], lying[-1]]).mean(axis=0)
+    frames = [cv2.vconcat([sitting, floor])] * 30 + [cv2.vconcat([sitting, lying])] * 45
+    video = make_video(tmp_path / "v.mp4", frames)
+    try:
+        r = analyze(video, TOWEL, engine=engine)
+    finally:
+        engine.wanted = None  # the engine is shared with the other tests
+    assert [s["in_position"] for s in r["timeline"]] == [False, False, True, True, True]
+    assert r["too_fast_at_s"] == []
 
 
 def small_set(folder: Path) -> Path:

@@ -204,14 +204,13 @@ def test_the_live_camera_finds_a_person_in_a_washed_out_picture(engine):
     assert engine.detections - before == 3 + 3 * 3 + 2 * 3 + 1
 
 
-def sitting_above_lying(lying: str = "lying-band-leg-straight.jpg"):
+def sitting_above_lying(empty: bool = False):
     """A frame as the player sends it: a man sitting on a chair, above (a photo of) a man doing
-    the towel stretch on the floor; or, with lying=None, the floor left empty."""
-    sitting = photo("chair-sitting.jpg")
+    the towel stretch on the floor; or, empty, the floor below left bare."""
     below = photo("lying-band-leg-straight.jpg")
-    if lying is None:
+    if empty:
         below[:] = np.concatenate([below[0], below[-1]]).mean(axis=0)
-    return as_the_player_sends(cv2.vconcat([sitting, below]))
+    return as_the_player_sends(cv2.vconcat([photo("chair-sitting.jpg"), below]))
 
 
 @pytest.fixture
@@ -255,13 +254,16 @@ def test_someone_who_starts_the_stretch_beside_another_is_followed_within_a_seco
     from limber.vision.engine import RECHOOSE
 
     for _ in range(5):
-        alone = engine.process(sitting_above_lying(lying=None))
+        alone = engine.process(sitting_above_lying(empty=True))
         assert check_form(alone, towel_wanted).posture == "sitting"
     frame = sitting_above_lying()
-    placed = [
-        check_form(engine.process(frame), towel_wanted).in_position for _ in range(RECHOOSE + 1)
-    ]
-    assert placed[-1] and not placed[0]
+    placed, switched = [], []
+    for _ in range(RECHOOSE + 1):
+        placed.append(check_form(engine.process(frame), towel_wanted).in_position)
+        switched.append(engine.switched)
+    assert switched.count(True) == 1  # said once, on the frame it changed whom it follows
+    changed = switched.index(True)
+    assert not any(placed[:changed]) and all(placed[changed:])
     before = engine.detections
     assert all(check_form(engine.process(frame), towel_wanted).in_position for _ in range(30))
     assert engine.detections == before

@@ -92,6 +92,11 @@ class HoldCounter:
         self._slow_until = -1.0
         self._was_counting = False
 
+    def new_body(self) -> None:
+        """The frames from now on show someone else (the camera now follows another person):
+        the knee's speed is measured afresh, so the change of knees is not a jerk."""
+        self._knee.clear()
+
     def _knee_speed(self, now: float, knee: float | None) -> float | None:
         if knee is None:
             self._knee.clear()

@@ -481,6 +481,11 @@ class FormConsumer(AsyncWebsocketConsumer):
                 self.engine.wanted = self.wanted
             raw = self.engine.process(frame)
             del frame  # judged and gone
+            if getattr(self.engine, "switched", False):
+                # Someone else from this frame on: their body is not blended with the last
+                # person's, and the change of knees is not a jerk.
+                self.smoother.reset()
+                counter.new_body()
         else:
             raw = payload
         now = _now()

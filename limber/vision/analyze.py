@@ -401,7 +401,11 @@ def analyze_video(
             now[0] = t
             frames += 1
             looked += 1
-            lm = smoother(eng.process(frame), t)
+            raw = eng.process(frame)
+            if getattr(eng, "switched", False):  # someone else from here: not one body moving
+                smoother.reset()
+                counter.new_body()
+            lm = smoother(raw, t)
             if lm is None:
                 smoother.reset()
             # When the legs cannot be told apart, keep watching the leg watched a moment ago.

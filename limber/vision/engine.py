@@ -327,6 +327,9 @@ class BlazePose:
         self._closer = 0  # closer looks taken (_find): which square and turn is next
         self._since_choice = 0  # frames followed since others were last looked for (RECHOOSE)
         self._rechoices = 0  # looks for others taken: which way up is next
+        # The last frame's person is not the one followed in the frame before: the engine
+        # chose someone else (RECHOOSE). Smoothing and the knee's speed start afresh on them.
+        self.switched = False
 
     # --- detection ----------------------------------------------------------------------------
 
@@ -564,8 +567,10 @@ class BlazePose:
         0.8 s at 15 frames a second; tracking needs only the one that finds the person.
 
         Told what is checked (wanted), the engine chooses whom to follow among the people in
-        view, and looks for someone else while the one followed is not doing it (RECHOOSE).
+        view, and looks for someone else while the one followed is not doing it (RECHOOSE);
+        switched says when it has changed whom it follows.
         """
+        self.switched = False
         if self._equalize:
             seen = _equalized(self._cv2, frame)
             found = self._follow(seen)
@@ -590,7 +595,9 @@ class BlazePose:
                 if not self.wanted(found)[0]:
                     ways = ((0,), (1,), (3,))[self._rechoices % 3]
                     self._rechoices += 1
-                    found = self._choose(seen, found, ways)
+                    chosen = self._choose(seen, found, ways)
+                    self.switched = chosen is not found
+                    found = chosen
         return found
 
     def _follow(self, frame: Any, closer: bool = False) -> Landmarks | None:
