@@ -682,6 +682,40 @@ def test_frames_a_second_apart_still_count_good_form(alice, fake_clock):
     run(go())
 
 
+def test_the_camera_turning_to_the_one_stretching_is_not_a_jerk(alice, monkeypatch, fake_clock):
+    """The engine first follows someone beside the person stretching, knee bent (BENT), then
+    switches to the one in the stretch (GOOD, the knee straight): the socket starts the
+    smoothing afresh on them, so there is no "Slowly" for a knee that never moved, and the
+    hold counts from the switch."""
+
+    class Switching(FakeEngine):
+        switched = False
+
+        def process(self, frame):
+            self.switched = len(self.frames) == 10  # the 11th frame is someone else
+            super().process(frame)
+            return BENT if len(self.frames) <= 10 else GOOD
+
+    monkeypatch.setattr(consumers, "engine_factory", Switching)
+    cookie = cookie_for(alice)
+    frame = jpeg()
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        replies = []
+        for _ in range(30):
+            replies.append(await answer(ws, binary=frame))
+            fake_clock[0] += 0.1
+        assert not any(r["hold"]["too_fast"] for r in replies)
+        assert replies[10]["verdict"]["good_form"]  # at once, not blended with the knee bent
+        assert 1.5 <= replies[-1]["hold"]["held_s"] <= 2.0
+        await ws.disconnect()
+
+    run(go())
+
+
 def test_the_real_engine_on_a_photo(alice, models, monkeypatch):
     """The whole path with BlazePose and the real model files."""
     monkeypatch.setenv("LIMBER_MODELS_DIR", str(models.detector.parent))
