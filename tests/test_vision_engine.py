@@ -269,6 +269,28 @@ def test_someone_who_starts_the_stretch_beside_another_is_followed_within_a_seco
     assert engine.detections == before
 
 
+def test_someone_small_beside_someone_large_is_found_by_the_closer_looks(engine, towel_wanted):
+    """The man doing the towel stretch, half size and further back, beside a man sitting: the
+    whole frame shows the detector only the man sitting (each way up). The looks for others
+    go on into the frame's squares, one a second, and find the one stretching within a cycle:
+    three looks at the whole frame and three at each square."""
+    from limber.core.form import check_form
+    from limber.vision.engine import RECHOOSE, _squares
+
+    sitting, lying = photo("chair-sitting.jpg"), photo("lying-band-leg-straight.jpg")
+    small = cv2.resize(lying, (lying.shape[1] // 2, lying.shape[0] // 2))
+    right = np.empty((sitting.shape[0], small.shape[1], 3), np.uint8)
+    right[:] = np.concatenate([lying[0], lying[-1]]).mean(axis=0)
+    right[-small.shape[0] :] = small
+    frame = as_the_player_sends(cv2.hconcat([sitting, right]))
+    assert all(len(engine.detect_all(frame, turns)) == 1 for turns in (0, 1, 3))
+    cycle = 3 * (1 + len(_squares(*frame.shape[1::-1])))
+    placed = []
+    for _ in range(cycle * (RECHOOSE + 1)):
+        placed.append(check_form(engine.process(frame), towel_wanted).in_position)
+    assert not placed[0] and placed[-1]
+
+
 def far_away(img, k: int = 4, at: tuple[float, float] = (0.7, 0.6)):
     """The photo as a camera across the room sees it: 1/k as wide and high as the picture,
     placed at fractions `at` across and down the room left around it, which is the photo's

@@ -65,10 +65,11 @@ MAX_PEOPLE = 4  # at most this many people in one picture are looked at (each co
 # is not doing it, the frame is looked at again for others once every RECHOOSE frames, a
 # second at the player's 15 frames a second, one way up at a time (upright, then turned each
 # way: people lying down are often found only turned), so someone who lies down to stretch
-# beside a person sitting is followed within one to three seconds. Each such look is one
-# detector run (about 8 ms) and one landmark look per other person found (about 6 ms): spread
-# so, they hold the live camera's 95th-percentile answer time where it was (bench_live.py).
-# Someone doing the stretch is followed with no look around.
+# beside a person sitting is followed within one to three seconds; then closer, one of the
+# frame's squares (TILE) one way up at a time, for someone small beside someone large. Each
+# such look is one detector run (about 8 ms) and one landmark look per other person found
+# (about 6 ms): spread so, they hold the live camera's 95th-percentile answer time where it
+# was (bench_live.py). Someone doing the stretch is followed with no look around.
 RECHOOSE = 15
 # Still pictures larger than this (longer side, pixels) are first scaled down by area
 # averaging. The crops are cut by bilinear sampling, which reads 4 pixels per crop pixel
@@ -593,9 +594,10 @@ class BlazePose:
             if self._since_choice > RECHOOSE:
                 self._since_choice = 0
                 if not self.wanted(found)[0]:
-                    ways = ((0,), (1,), (3,))[self._rechoices % 3]
+                    squares = [None, *_squares(*seen.shape[1::-1])]
+                    looks = [(sq, turns) for sq in squares for turns in (0, 1, 3)]
+                    chosen = self._choose(seen, found, [looks[self._rechoices % len(looks)]])
                     self._rechoices += 1
-                    chosen = self._choose(seen, found, ways)
                     self.switched = chosen is not found
                     found = chosen
         return found
@@ -622,10 +624,14 @@ class BlazePose:
         return self._result(frame, presence, pts)
 
     def _choose(
-        self, frame: Any, followed: Landmarks | None = None, ways: tuple[int, ...] = (0, 1, 3)
+        self,
+        frame: Any,
+        followed: Landmarks | None = None,
+        looks: list[tuple[Square | None, int]] | None = None,
     ) -> Landmarks | None:
-        """Everyone the detector finds in the frame (upright and turned each way in ways) gets
-        one look, and the one that fits what is checked best (wanted; then the largest) is
+        """Everyone the detector finds in the frame (looks: the whole frame or a square of
+        it, quarter turns; by default the whole frame upright and turned each way) gets one
+        look, and the one that fits what is checked best (wanted; then the largest) is
         followed from this frame on. The person followed so far is kept unless another fits
         better, and is not looked at again.
 
@@ -640,7 +646,8 @@ class BlazePose:
         seen: list[tuple[float, Landmarks, Roi | None]] = []
         if followed is not None:
             seen.append((math.inf, followed, self._track))
-        for group in self._groups(frame, [(None, turns) for turns in ways], MAX_PEOPLE):
+        whole = [(None, turns) for turns in (0, 1, 3)]
+        for group in self._groups(frame, looks or whole, MAX_PEOPLE):
             x0, y0, x1, y1 = group[0].box
             if followed is not None and x0 <= followed["nose"].x <= x1:
                 if y0 <= followed["nose"].y <= y1:
