@@ -9,9 +9,11 @@
     .venv/bin/python bench/bench_form.py --tilt 10  # ... or tilted 10 degrees
     .venv/bin/python bench/bench_form.py --dim      # ... or as a dim room shows them
     .venv/bin/python bench/bench_form.py --far 4    # ... or a quarter of a picture 4 times as wide
+                                                    # (a camera across the room)
     .venv/bin/python bench/bench_form.py --blur 2   # ... or out of focus (Gaussian, sigma 2 px)
-    .venv/bin/python bench/bench_form.py --beside --live  # ... or beside a man sitting on a chair
-                                                    # (a camera across the room; any of these)
+    .venv/bin/python bench/bench_form.py --beside --live --live-frames 150  # ... or beside a man
+                                                    # sitting on a chair, 10 s on the live path
+                                                    # (any of these together)
 
 The photo sets live beside the repository (../shared/data); they are not shipped (most of the
 wider set's photos carry no licence). When a set is missing this says so and skips it.
@@ -413,6 +415,11 @@ def main() -> None:
         help="the live path's engine told nothing of the stretch checked: it follows the first "
         "person it finds, as before it chose whom to follow",
     )  # fmt: skip
+    ap.add_argument(
+        "--live-frames", type=int, default=LIVE_FRAMES, metavar="N",
+        help=f"frames each photo is played to the live path (default {LIVE_FRAMES}, 2 s; the "
+        "engine looks again for someone doing the stretch once a second)",
+    )  # fmt: skip
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -422,6 +429,8 @@ def main() -> None:
         help="which of the values that fit equally well the fit keeps (see _choose)",
     )
     args = ap.parse_args()
+    global LIVE_FRAMES
+    LIVE_FRAMES = max(1, args.live_frames)
     with tempfile.TemporaryDirectory() as tmp:
         for folder in SETS:
             if not (folder / "labels.tsv").is_file():
