@@ -374,6 +374,7 @@ def live_agreement(folder: Path, looks: dict[tuple[str, str], Any]) -> tuple[int
 
 
 def main() -> None:
+    global LIVE_FRAMES  # --live-frames sets it for the whole run
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cv", action="store_true", help="cross-validate the thresholds too")
     ap.add_argument("--live", action="store_true", help="and each photo on the live path")
@@ -429,7 +430,6 @@ def main() -> None:
         help="which of the values that fit equally well the fit keeps (see _choose)",
     )
     args = ap.parse_args()
-    global LIVE_FRAMES
     LIVE_FRAMES = max(1, args.live_frames)
     with tempfile.TemporaryDirectory() as tmp:
         for folder in SETS:
