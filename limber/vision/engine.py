@@ -327,7 +327,7 @@ class BlazePose:
         self._misses = 0  # frames in a row with nobody found
         self._closer = 0  # closer looks taken (_find): which square and turn is next
         self._since_choice = 0  # frames followed since others were last looked for (RECHOOSE)
-        self._rechoices = 0  # looks for others taken: which way up is next
+        self._rechoices = 0  # looks for others taken: which look (square, way up) is next
         # The last frame's person is not the one followed in the frame before: the engine
         # chose someone else (RECHOOSE). Smoothing and the knee's speed start afresh on them.
         self.switched = False
