@@ -298,11 +298,14 @@ BAND_QUALITIES = (60, 65, 75, 80)
 
 
 def live_looks(
-    folder: Path, rows: list[dict[str, str]], quality: int = LIVE_QUALITY, first: bool = False
+    folder: Path,
+    rows: list[dict[str, str]],
+    quality: int = LIVE_QUALITY,
+    follow_first: bool = False,
 ) -> dict[tuple[str, str], Any]:
     """Each photo played to the live path for each stretch it is labelled for, the engine told
-    which stretch is checked as the camera socket tells it (first: told nothing, so it follows
-    the first person it finds): the smoothed landmarks of its last frame, by (file, exercise)."""
+    which stretch is checked as the camera socket tells it (follow_first: told nothing, so it
+    follows the first person it finds): the smoothed landmarks of its last frame, by (file, exercise)."""
     import cv2
 
     from limber.core.form import wanting
@@ -319,7 +322,7 @@ def live_looks(
         img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))))
         img = cv2.imdecode(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], 1)
         engine.reset()
-        engine.wanted = None if first else wanting(lib[exercise])
+        engine.wanted = None if follow_first else wanting(lib[exercise])
         smoother = LandmarkSmoother()
         for i in range(LIVE_FRAMES):
             looks[name, exercise] = smoother(engine.process(img), i / 15)
@@ -334,12 +337,13 @@ def live_verdicts(rows: list[dict[str, str]], looks: dict[tuple[str, str], Any])
     return [check_form(looks[r["file"], r["exercise"]], lib[r["exercise"]]) for r in rows]
 
 
-def live_band(folder: Path, first: tuple[int, int, int, int]) -> None:
+def live_band(folder: Path, first: tuple[int, int, int, int], follow_first: bool = False) -> None:
     """The live figures again at other JPEG qualities: how far one figure is to be trusted."""
     rows = read_rows(folder)
     figures = {LIVE_QUALITY: first}
     for q in BAND_QUALITIES:
-        figures[q] = agreement(rows, live_verdicts(rows, live_looks(folder, rows, q)))
+        looks = live_looks(folder, rows, q, follow_first)
+        figures[q] = agreement(rows, live_verdicts(rows, looks))
     for q, (p, n, k, kt) in sorted(figures.items()):
         print(f"  live path at JPEG quality {q}: in position {p}/{n}, knee straight {k}/{kt}")
     ps, ks = [f[0] for f in figures.values()], [f[2] for f in figures.values()]
@@ -533,7 +537,7 @@ def run_set(folder: Path, args: argparse.Namespace) -> None:
         show_sizes(folder)
     looks = None
     if args.live or args.live_band:
-        looks = live_looks(folder, read_rows(folder), first=args.follow_first)
+        looks = live_looks(folder, read_rows(folder), follow_first=args.follow_first)
     if args.cv and folder.name == "poses-wide":
         cross_validate(folder, args.folds, args.seed, looks, args.ties)
     if looks is not None:
@@ -542,7 +546,7 @@ def run_set(folder: Path, args: argparse.Namespace) -> None:
               f"{p}/{n} ({100 * p / n:.0f} %), knee straight {k}/{kt} "
               f"({100 * k / max(kt, 1):.0f} %)")  # fmt: skip
         if args.live_band:
-            live_band(folder, (p, n, k, kt))
+            live_band(folder, (p, n, k, kt), args.follow_first)
 
 
 if __name__ == "__main__":
