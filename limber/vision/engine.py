@@ -469,6 +469,12 @@ class BlazePose:
         if self._rgba is None or self._rgba.shape[:2] != frame.shape[:2]:
             self._rgba = np.empty((*frame.shape[:2], 4), np.uint8)
         cv2.cvtColor(frame, cv2.COLOR_BGR2RGBA, dst=self._rgba)
+        # Outside the frame the crop repeats the frame's edge. That is most of the crop's cost
+        # for someone lying down, whose crop reaches past the frame's top and bottom: OpenCV
+        # fills those pixels one at a time (0.75-1.2 ms for a 770 px crop of a 640 x 360 frame,
+        # against 0.17-0.22 ms with a black border). A black border loses rows (bench_form.py
+        # --live: in position 95 -> 91 of 100, and 5 -> 3 of 5 on the small set); clamped
+        # coordinates through cv2.remap, the same pixels, saved only 0.1-0.3 ms after the model.
         cv2.warpAffine(
             self._rgba, a, (n, n), dst=self._crop4,
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
@@ -620,6 +626,13 @@ class BlazePose:
         if presence < MIN_PRESENCE:
             self._track = None
             return None
+        # Next frame's crop is where these landmarks put it, as they come. MediaPipe steadies its
+        # two alignment points with a heavy One Euro filter (pose_landmark_filtering.pbtxt:
+        # 0.01 Hz at rest). Measured on the live path at JPEG quality 60-80 (bench_form.py
+        # --live-band), that gained little: in position 467 -> 475 of 500, knee straight
+        # 121 -> 122 of 135; and chair-leg-extended.jpg, a three-quarter view, then read its
+        # straight knee more bent at 5 of 6 sizes and qualities. A crop that moves a little
+        # reads the knee through several crops, which the landmark smoothing averages.
         self._track = self._next_roi(pts)
         return self._result(frame, presence, pts)
 
