@@ -4,7 +4,9 @@
 // player ends every hold at the script's deadline whatever the camera says.
 
 const FRAME_MS = 1000 / 15; // at most 15 frames a second
-const FRAME_SIDE = 480; // the longer side of a frame sent, in pixels
+// The longer side of a frame sent, in pixels. Frames of 640 px read no better on the live path
+// (bench/bench_form.py --live-band --live-side 640) and are 1.8 times the pixels to send and read.
+const FRAME_SIDE = 480;
 const QUALITY = 0.7;
 const CUE_EVERY_MS = 4000; // a spoken cue at most this often
 const ANSWER_TIMEOUT_MS = 3000; // no answer this long: send the next frame anyway
