@@ -476,8 +476,9 @@ class BlazePose:
         # --live: in position 95 -> 91 of 100, and 5 -> 3 of 5 on the small set); clamped
         # coordinates through cv2.remap, the same pixels, saved 0-0.3 ms after the model. Painting
         # the outside from fewer points (32 a side, enlarged) and warping the frame over it
-        # (BORDER_TRANSPARENT) saved 0.35 ms, but a dim, grainy chair photo's person was then
-        # not found at all in 4 of 16 grains; at 128 points none was lost, and 0.15 ms saved.
+        # (BORDER_TRANSPARENT) saved 0.35 ms, but in a dim, grainy photo of a seated forward fold
+        # the person was then not found at all in 4 of 16 grains; at 128 points none was lost,
+        # and 0.15 ms was saved.
         cv2.warpAffine(
             self._rgba, a, (n, n), dst=self._crop4,
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
