@@ -419,6 +419,23 @@ def test_both_legs_raised_is_not_the_lying_stretch():
     assert check_form(synth(end, "lying"), TOWEL).in_position  # the other leg down: in
 
 
+def test_both_legs_raised_with_the_far_leg_hidden_is_not_the_lying_stretch():
+    """Side-on, a leg raised behind the raised leg is hidden: a leg out of sight is not
+    taken for a leg down; seen down, the stretch is in position."""
+    end = TOWEL.default_variant.end
+    both = synth(replace(end, other_hip=end.hip, other_knee=end.knee), "lying")
+    far = "right" if check_form(both, TOWEL).side == "left" else "left"
+    hidden = {form.INDEX[f"{far}_{j}"] for j in ("knee", "ankle", "heel", "foot_index")}
+    points = tuple(
+        p._replace(visibility=0.3) if i in hidden else p for i, p in enumerate(both.points)
+    )
+    v = check_form(replace(both, points=points), TOWEL)
+    assert v.posture == "lying" and not v.in_position
+    assert v.cues[0] == form.CUE_OTHER_SEEN
+    down = synth(end, "lying")
+    assert check_form(down, TOWEL).in_position
+
+
 def test_hips_lifted_in_a_bridge_is_not_the_lying_stretch():
     lm = synth(TOWEL.default_variant.end, "lying", size=(1000, 1000))
     sh = lm["right_shoulder"]
