@@ -488,6 +488,11 @@ def test_hugging_a_knee_is_not_raising_the_leg():
     assert not v.in_position and v.cues[0] == form.CUE_NOT_TUCKED
     # A straight leg pulled past upright (or the head lifted toward it) is still raised.
     assert check_form(synth(replace(end, hip=75), "lying"), TOWEL).in_position
+    # The stretch's start: the thigh drawn 25 degrees past upright, the knee bent to be
+    # straightened; in position, and the cue is the knee's.
+    start = check_form(synth(replace(end, hip=65, knee=90), "lying"), TOWEL)
+    assert start.in_position and start.check("knee_straight").ok is False
+    assert form.CUE_NOT_TUCKED not in start.cues
 
 
 def test_sitting_folded_forward_is_sitting_and_the_lean_is_a_cue():

@@ -113,8 +113,11 @@ HIPS_UP = 45.0
 BRIDGE = 15.0
 # ... the leg raised, not the knee hugged in: a knee bent under TUCK_KNEE with the thigh past
 # TUCK_THIGH from the floor on the feet's side (90 = upright) is a hug; CV 90-150 and 95-130.
+# Within that range the thigh's line sits between the two it tells apart, on the live path:
+# hugs read 140-150; the towel stretch's start (thigh about upright, knee bent) 76-110, and
+# 91-121 with every other frame looked at mirrored (lying-band-knee-bent.jpg).
 TUCK_KNEE = 125.0
-TUCK_THIGH = 110.0
+TUCK_THIGH = 130.0
 # ... on the back: the chest facing at least this much toward the ceiling (cosine; 0.5 is 60
 # degrees from straight up, so lying on the side fails); CV 0.5-0.8.
 SUPINE = 0.5

@@ -325,6 +325,7 @@ class BlazePose:
         self._track = None
         self._equalize = False  # the person followed was found in the spread-out picture
         self._misses = 0  # frames in a row with nobody found
+        self._mirror = False  # the last tracked crop was looked at turned left to right
         self._closer = 0  # closer looks taken (_find): which square and turn is next
         self._since_choice = 0  # frames followed since others were last looked for (RECHOOSE)
         self._rechoices = 0  # looks for others taken: which look (square, way up) is next
@@ -621,7 +622,15 @@ class BlazePose:
             if roi is None:
                 self.last_presence = 0.0
                 return None
-        presence, pts = self.landmarks_in(frame, roi)
+        # A person followed is looked at turned left to right every other frame, as photos are
+        # (_look_hard), at no extra cost: the model is not quite symmetric, and the landmark
+        # smoothing averages the two readings. On the live path over JPEG qualities 60-80
+        # (bench/bench_form.py --live-band) in position 470 -> 484 of 500 and knee straight
+        # 121 -> 124 of 135; the small set's knee 15 -> 20 of 20. Frame by frame the readings
+        # alternate a little (chair-leg-extended.jpg's knee 150-176 degrees, where one way
+        # alone read it 120-149 throughout).
+        self._mirror = not self._mirror and self._track is not None
+        presence, pts = self.landmarks_in(frame, roi, self._mirror)
         if presence < MIN_PRESENCE and self._track is not None:
             # Lost while tracking: look for the person afresh in this very frame.
             self._track = None
