@@ -29,6 +29,7 @@ JPEG at quality 70, 15 frames a second for 2 s, tracked, smoothed) and judges th
 eval-form measures the still-photo path, which looks harder (every orientation, several crops);
 the camera in the player does not.
 --live-band plays them again at other JPEG qualities and prints the range of the live figures.
+The live path is also counted frame by frame: every frame of a hold counts toward its seconds.
 --live-side 640 plays them larger than the player sends them (over qualities 60-80 that read no
 better: in position 461 against 467 of 500, knee straight 122 against 121 of 135).
 """
@@ -304,10 +305,12 @@ def live_looks(
     rows: list[dict[str, str]],
     quality: int = LIVE_QUALITY,
     follow_first: bool = False,
+    frames: dict[tuple[str, str], list[Any]] | None = None,
 ) -> dict[tuple[str, str], Any]:
     """Each photo played to the live path for each stretch it is labelled for, the engine told
     which stretch is checked as the camera socket tells it (follow_first: told nothing, so it
-    follows the first person it finds): the smoothed landmarks of its last frame, by (file, exercise)."""
+    follows the first person it finds): the smoothed landmarks of its last frame, by (file,
+    exercise); and in frames, when given, those of every frame from the first third on."""
     import cv2
 
     from limber.core.form import wanting
@@ -328,7 +331,30 @@ def live_looks(
         smoother = LandmarkSmoother()
         for i in range(LIVE_FRAMES):
             looks[name, exercise] = smoother(engine.process(img), i / 15)
+            if frames is not None and i >= LIVE_FRAMES // 3:
+                frames.setdefault((name, exercise), []).append(looks[name, exercise])
     return looks
+
+
+def frame_agreement(
+    rows: list[dict[str, str]], frames: dict[tuple[str, str], list[Any]]
+) -> tuple[int, int, int, int]:
+    """agreement() counted frame by frame: every frame of a hold counts, not only the last."""
+    from limber.core.form import check_form
+    from limber.core.spec import load_library
+
+    lib, total = load_library(), [0, 0, 0, 0]
+    for r in rows:
+        for lm in frames[r["file"], r["exercise"]]:
+            v = check_form(lm, lib[r["exercise"]])
+            total = [a + b for a, b in zip(total, agreement([r], [v]), strict=True)]
+    return total[0], total[1], total[2], total[3]
+
+
+def print_frames(q: int, figures: tuple[int, int, int, int]) -> None:
+    p, n, k, kt = figures
+    print(f"  live path at JPEG quality {q}, frame by frame (the last {LIVE_FRAMES - LIVE_FRAMES // 3}"
+          f" of each): in position {p}/{n}, knee straight {k}/{kt}")  # fmt: skip
 
 
 def live_verdicts(rows: list[dict[str, str]], looks: dict[tuple[str, str], Any]) -> list[Any]:
@@ -344,8 +370,10 @@ def live_band(folder: Path, first: tuple[int, int, int, int], follow_first: bool
     rows = read_rows(folder)
     figures = {LIVE_QUALITY: first}
     for q in BAND_QUALITIES:
-        looks = live_looks(folder, rows, q, follow_first)
+        frames: dict[tuple[str, str], list[Any]] = {}
+        looks = live_looks(folder, rows, q, follow_first, frames)
         figures[q] = agreement(rows, live_verdicts(rows, looks))
+        print_frames(q, frame_agreement(rows, frames))
     for q, (p, n, k, kt) in sorted(figures.items()):
         print(f"  live path at JPEG quality {q}: in position {p}/{n}, knee straight {k}/{kt}")
     ps, ks = [f[0] for f in figures.values()], [f[2] for f in figures.values()]
@@ -543,9 +571,10 @@ def run_set(folder: Path, args: argparse.Namespace) -> None:
     show(folder)
     if args.sizes:
         show_sizes(folder)
-    looks = None
+    looks, frames = None, {}  # frames: see live_looks
     if args.live or args.live_band:
-        looks = live_looks(folder, read_rows(folder), follow_first=args.follow_first)
+        looks = live_looks(folder, read_rows(folder), follow_first=args.follow_first, frames=frames)
+        print_frames(LIVE_QUALITY, frame_agreement(read_rows(folder), frames))
     if args.cv and folder.name == "poses-wide":
         cross_validate(folder, args.folds, args.seed, looks, args.ties)
     if looks is not None:

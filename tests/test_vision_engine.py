@@ -227,13 +227,27 @@ def towel_wanted(engine):
     engine.wanted = None
 
 
+def test_the_two_looks_are_averaged_leg_by_leg_whichever_leg_the_model_called_left():
+    """Side-on, the mirrored look may name the legs the other way round: the raised leg of one
+    look is averaged with the raised leg of the other, not with the one on the floor."""
+    from limber.vision.engine import LEGS, LEGS_SWAPPED, _legs_matched
+
+    now = np.zeros((39, 8))
+    now[LEGS[0::2], :2] = [300, 100]  # the left leg raised
+    now[LEGS[1::2], :2] = [300, 400]  # the right leg on the floor
+    other = now.copy()
+    other[LEGS] = now[LEGS_SWAPPED]  # the other look called them the other way round
+    other[:, :2] += 3  # and read every point a little differently
+    assert np.array_equal(_legs_matched(np, other, now)[LEGS, :2], now[LEGS, :2] + 3)
+    assert np.array_equal(_legs_matched(np, now + 3, now), now + 3)  # named alike: as it was
+
+
 @pytest.mark.parametrize("quality", [60, 70, 80])
 def test_a_three_quarter_view_straight_knee_reads_straight_on_the_live_camera(engine, quality):
     """The chair stretch seen three-quarter on, sent as the player sends it (480 px JPEG), 2 s
     at 15 frames a second: looked at one way only, the straight knee read 120-149 degrees in
-    every frame from the first second on; with every other frame looked at turned left to
-    right, it reads straight in half of them or more, every other frame or so (the hold
-    counter bridges a frame's flicker)."""
+    every frame from the first second on; looked at both ways by turns, it reads straight in
+    most of them, and steady (not the two ways' readings by turns)."""
     from limber.core.form import check_form, wanting
     from limber.core.smoothing import LandmarkSmoother
     from limber.core.spec import load_library
@@ -253,8 +267,9 @@ def test_a_three_quarter_view_straight_knee_reads_straight_on_the_live_camera(en
         engine.reset()
     late = seen[15:]
     assert all(v.in_position for v in late)
-    straight = [v.check("knee_straight").ok for v in late]
-    assert sum(straight) >= len(late) / 2, [round(v.check("knee_straight").measured) for v in late]
+    knees = [v.check("knee_straight").measured for v in late]
+    assert sum(bool(v.check("knee_straight").ok) for v in late) >= 2 * len(late) / 3, knees
+    assert max(knees) - min(knees) <= 15, knees
 
 
 def test_the_live_camera_follows_the_one_doing_the_stretch(engine, towel_wanted):

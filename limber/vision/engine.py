@@ -97,6 +97,8 @@ _PAIRS = ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), *((i, i + 1) for i in range(1
 MIRRORED = list(range(39))
 for _left, _right in _PAIRS:
     MIRRORED[_left], MIRRORED[_right] = _right, _left
+LEGS = list(range(23, 33))  # hips, knees, ankles, heels and toes, left and right by turns
+LEGS_SWAPPED = MIRRORED[23:33]
 
 
 def require_vision() -> tuple[Any, Any, Any]:
@@ -191,6 +193,18 @@ def _exposed(cv2: Any, np: Any, frame: Any) -> Any:
         return frame
     brighter = cv2.convertScaleAbs(frame, alpha=min(MAX_GAIN, 255 / max(top, 1.0)))
     return cv2.GaussianBlur(brighter, (0, 0), DIM_SMOOTHING)
+
+
+def _legs_matched(np: Any, last: Any, now: Any) -> Any:
+    """last (_read's rows) with its legs named as in now: seen from the side the model may
+    call the legs the other way round from one look to the next (as LandmarkSmoother finds)."""
+    same = np.abs(last[LEGS, :2] - now[LEGS, :2]).sum()
+    crossed = np.abs(last[LEGS_SWAPPED, :2] - now[LEGS, :2]).sum()
+    if crossed >= 0.5 * same:
+        return last
+    out = last.copy()
+    out[LEGS] = last[LEGS_SWAPPED]
+    return out
 
 
 def _enlarged(person: Person, width: int, height: int) -> Person:
@@ -326,6 +340,7 @@ class BlazePose:
         self._equalize = False  # the person followed was found in the spread-out picture
         self._misses = 0  # frames in a row with nobody found
         self._mirror = False  # the last tracked crop was looked at turned left to right
+        self._last: Any = None  # the landmarks (_read's rows) of the last frame followed
         self._closer = 0  # closer looks taken (_find): which square and turn is next
         self._since_choice = 0  # frames followed since others were last looked for (RECHOOSE)
         self._rechoices = 0  # looks for others taken: which look (square, way up) is next
@@ -623,13 +638,15 @@ class BlazePose:
                 self.last_presence = 0.0
                 return None
         # A person followed is looked at turned left to right every other frame, as photos are
-        # (_look_hard), at no extra cost: the model is not quite symmetric, and the landmark
-        # smoothing averages the two readings. On the live path over JPEG qualities 60-80
-        # (bench/bench_form.py --live-band) in position 470 -> 484 of 500 and knee straight
-        # 121 -> 124 of 135; the small set's knee 15 -> 20 of 20. Frame by frame the readings
-        # alternate a little (chair-leg-extended.jpg's knee 150-176 degrees, where one way
-        # alone read it 120-149 throughout).
+        # (_look_hard), at no extra cost: the model is not quite symmetric. With the mean of the
+        # two (below), on the live path over JPEG qualities 60-80 (bench/bench_form.py
+        # --live-band): in position 470 -> 484 of 500, knee straight 121 -> 122 of 135; the
+        # small set 19 -> 23 of 25, knee 15 -> 20 of 20. Counted frame by frame (the last 20 of
+        # 30, q60/70/80), in position 5637 -> 5805 and knee straight 1423 -> 1464 of the wider
+        # set's 6000 and 1620 frames; the small set's 250 -> 293 of 300 and 180 -> 237 of 240.
         self._mirror = not self._mirror and self._track is not None
+        if self._track is None:
+            self._last = None
         presence, pts = self.landmarks_in(frame, roi, self._mirror)
         if presence < MIN_PRESENCE and self._track is not None:
             # Lost while tracking: look for the person afresh in this very frame.
@@ -647,6 +664,14 @@ class BlazePose:
         # straight knee more bent at 5 of 6 sizes and qualities. A crop that moves a little
         # reads the knee through several crops, which the landmark smoothing averages.
         self._track = self._next_roi(pts)
+        # What is shown and judged is the mean of this look and the last (the other way's), so
+        # the two ways' readings do not alternate from frame to frame: unpaired, the two ways
+        # read chair-leg-extended.jpg's straight knee 150-155 and 170-176 degrees by turns
+        # (frame by frame as above, the small set's knee 217 of 240, the wider set's in
+        # position 5748 of 6000).
+        last, self._last = self._last, pts
+        if last is not None:
+            pts = (pts + _legs_matched(self._np, last, pts)) / 2
         return self._result(frame, presence, pts)
 
     def _choose(
@@ -668,6 +693,7 @@ class BlazePose:
         """
         assert self.wanted is not None
         self._since_choice = 0
+        self._last = None
         # (the model's sureness, landmarks, the crop to follow them in), one per person
         seen: list[tuple[float, Landmarks, Roi | None]] = []
         if followed is not None:
