@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from limber.core.form import Measurement, judge
@@ -121,6 +123,23 @@ def test_the_camera_turning_to_someone_else_is_not_a_jerk():
             c.new_body()
         s = run(c, clock, GOOD, 0.5)
         assert s.too_fast is not told
+
+
+def test_the_camera_reading_the_other_leg_for_a_moment_is_not_a_jerk():
+    """The raised knee bent at 75 degrees, the leg on the floor straight: for two frames the
+    camera takes the leg on the floor for the working one. No knee moved; a real jerk of the
+    same knee still asks to go slowly."""
+    clock = Clock()
+    c = HoldCounter(30, clock)
+    raised = judge(seen(75), TOWEL)
+    floor = judge(replace(seen(175), side="left"), TOWEL)
+    for verdict in [raised] * 10 + [floor] * 2 + [raised] * 10:
+        clock.t += 1 / FPS
+        assert not c.update(verdict).too_fast
+    for i in range(6):  # the raised knee itself, 75 -> 175 degrees in a fifth of a second
+        clock.t += 1 / FPS
+        s = c.update(judge(seen(75 + 20 * i), TOWEL))
+    assert s.too_fast
 
 
 def test_state_dict_for_the_player():

@@ -91,6 +91,7 @@ class HoldCounter:
         self._knee: deque[tuple[float, float]] = deque()
         self._slow_until = -1.0
         self._was_counting = False
+        self._leg: str | None = None  # the working leg the knee's speed is measured on
 
     def new_body(self) -> None:
         """The frames from now on show someone else (the camera now follows another person):
@@ -119,6 +120,12 @@ class HoldCounter:
         knee = None
         if verdict is not None and verdict.measurement is not None:
             knee = verdict.measurement.values.get("working_knee")
+            if verdict.side != self._leg:
+                # The knee measured is now the other leg's (the camera took the other leg for
+                # the working one, as it may for a frame when the raised knee is bent): one
+                # knee did not straighten, the speed is measured afresh.
+                self._leg = verdict.side
+                self._knee.clear()
         speed = self._knee_speed(now, knee)
         if speed is not None and speed > self.max_knee_speed:
             self._slow_until = now + self.warn_s
