@@ -12,7 +12,10 @@ The pipeline is MediaPipe's pose landmarker, rebuilt on the two model files:
    tracking), 1.25 times the body circle, padded by repeating edge pixels (black padding makes
    the model believe the body is hidden there and ruins visibility);
 3. the landmark model on a 256 x 256 crop in [0, 1]; 39 points x (x, y, z, visibility,
-   presence), positions refined on the model's heatmaps, mapped back into image pixels.
+   presence), positions refined on the model's heatmaps, mapped back into image pixels. While
+   tracking, every other crop is looked at turned left to right, and each frame's landmarks
+   are the mean of its look and the last (Limber's, not MediaPipe's: the model is not quite
+   symmetric).
 
 numpy, OpenCV and ai-edge-litert are optional (the vision extra); they are imported when an
 engine is built, so the rest of Limber runs without them.
