@@ -573,8 +573,9 @@ def run_set(folder: Path, args: argparse.Namespace) -> None:
         show_sizes(folder)
     looks, frames = None, {}  # frames: see live_looks
     if args.live or args.live_band:
-        looks = live_looks(folder, read_rows(folder), follow_first=args.follow_first, frames=frames)
-        print_frames(LIVE_QUALITY, frame_agreement(read_rows(folder), frames))
+        rows = read_rows(folder)
+        looks = live_looks(folder, rows, follow_first=args.follow_first, frames=frames)
+        print_frames(LIVE_QUALITY, frame_agreement(rows, frames))
     if args.cv and folder.name == "poses-wide":
         cross_validate(folder, args.folds, args.seed, looks, args.ties)
     if looks is not None:
