@@ -238,8 +238,8 @@ def test_the_two_looks_are_averaged_leg_by_leg_whichever_leg_the_model_called_le
     other = now.copy()
     other[LEGS] = now[LEGS_SWAPPED]  # the other look called them the other way round
     other[:, :2] += 3  # and read every point a little differently
-    assert np.array_equal(_legs_matched(np, other, now)[LEGS, :2], now[LEGS, :2] + 3)
-    assert np.array_equal(_legs_matched(np, now + 3, now), now + 3)  # named alike: as it was
+    assert np.array_equal(_legs_matched(other, now)[LEGS, :2], now[LEGS, :2] + 3)
+    assert np.array_equal(_legs_matched(now + 3, now), now + 3)  # named alike: as it was
 
 
 @pytest.mark.parametrize("quality", [60, 70, 80])

@@ -8,6 +8,7 @@ is still and little while it moves, so a held pose is steady and a real movement
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .form import INDEX, Landmark, Landmarks
@@ -58,18 +59,28 @@ _SWAP = {
 _PAIRS = tuple((INDEX[f"left_{j}"], INDEX[f"right_{j}"]) for j in _LEG[1:])
 
 
-def _legs_swapped(prev: Landmarks, cur: Landmarks) -> bool:
-    """The model called the legs the other way round from the last frame.
+def _apart(a: Sequence[float], b: Sequence[float]) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])
 
-    Seen from the side, BlazePose sometimes flips which leg it calls left in the middle of a
-    video; judged as it comes, the working leg would jump from one leg to the other.
+
+def legs_swapped(prev: Sequence[Sequence[float]], cur: Sequence[Sequence[float]]) -> bool:
+    """Whether the model called the legs the other way round between two looks at one person.
+
+    prev, cur: each landmark's (x, y, ...) by its index (Landmarks.points, or rows of numbers).
+    Seen from the side, BlazePose sometimes flips which leg it calls left from one look to the
+    next: from frame to frame in a video, and between a crop and the same crop turned left to
+    right. Judged as it comes, the working leg would jump from one leg to the other. The legs
+    are taken as swapped when the knees, ankles, heels and toes lie, summed over them, less than
+    half as far (in the picture) from the other side's points of the last look as from their
+    own: half, not merely nearer, so that legs lying close together (both down, side by side)
+    are not renamed on a small difference. The hips are left out: side on they almost coincide
+    and tell nothing either way.
     """
-    p, c = prev.points, cur.points
     same = crossed = 0.0
     for i, j in _PAIRS:
-        pl, pr, cl, cr = p[i], p[j], c[i], c[j]
-        same += math.hypot(pl.x - cl.x, pl.y - cl.y) + math.hypot(pr.x - cr.x, pr.y - cr.y)
-        crossed += math.hypot(pl.x - cr.x, pl.y - cr.y) + math.hypot(pr.x - cl.x, pr.y - cl.y)
+        pl, pr, cl, cr = prev[i], prev[j], cur[i], cur[j]
+        same += _apart(pl, cl) + _apart(pr, cr)
+        crossed += _apart(pl, cr) + _apart(pr, cl)
     return crossed < 0.5 * same
 
 
@@ -87,7 +98,7 @@ def _swap_legs(lm: Landmarks) -> Landmarks:
 class LandmarkSmoother:
     """Smooths all 33 landmarks of one person; starts afresh after a gap (person lost).
 
-    Before smoothing, the legs keep the names they had in the last frame (see _legs_swapped).
+    Before smoothing, the legs keep the names they had in the last frame (see legs_swapped).
 
     Speeds are in pixels per second, so beta is scaled by the body's size in the image: the
     same movement of a near or a far person is smoothed alike.
@@ -118,7 +129,7 @@ class LandmarkSmoother:
             return None
         last = self._last_t
         fresh = last is None or t - last > self.gap_s or t < last
-        if not fresh and self._prev is not None and _legs_swapped(self._prev, lm):
+        if not fresh and self._prev is not None and legs_swapped(self._prev.points, lm.points):
             lm = _swap_legs(lm)
         self._last_t = t
         if fresh:

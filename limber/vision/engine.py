@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from limber.core.form import Landmark, Landmarks
+from limber.core.smoothing import legs_swapped
 from limber.errors import UserError
 
 from .models import ModelPaths, ensure_models, landmark_model
@@ -198,12 +199,9 @@ def _exposed(cv2: Any, np: Any, frame: Any) -> Any:
     return cv2.GaussianBlur(brighter, (0, 0), DIM_SMOOTHING)
 
 
-def _legs_matched(np: Any, last: Any, now: Any) -> Any:
-    """last (_read's rows) with its legs named as in now: seen from the side the model may
-    call the legs the other way round from one look to the next (as LandmarkSmoother finds)."""
-    same = np.abs(last[LEGS, :2] - now[LEGS, :2]).sum()
-    crossed = np.abs(last[LEGS_SWAPPED, :2] - now[LEGS, :2]).sum()
-    if crossed >= 0.5 * same:
+def _legs_matched(last: Any, now: Any) -> Any:
+    """last (_read's rows) with its legs named as in now (the smoother's test, legs_swapped)."""
+    if not legs_swapped(last[:33, :2].tolist(), now[:33, :2].tolist()):
         return last
     out = last.copy()
     out[LEGS] = last[LEGS_SWAPPED]
@@ -674,7 +672,7 @@ class BlazePose:
         # position 5748 of 6000).
         last, self._last = self._last, pts
         if last is not None:
-            pts = (pts + _legs_matched(self._np, last, pts)) / 2
+            pts = (pts + _legs_matched(last, pts)) / 2
         return self._result(frame, presence, pts)
 
     def _choose(
