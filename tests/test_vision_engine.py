@@ -242,6 +242,30 @@ def test_the_two_looks_are_averaged_leg_by_leg_whichever_leg_the_model_called_le
     assert np.array_equal(_legs_matched(now + 3, now), now + 3)  # named alike: as it was
 
 
+def test_a_photos_looks_are_averaged_leg_by_leg_whichever_leg_the_model_called_left(
+    engine, monkeypatch
+):
+    """A still photo's surest looks are averaged too: when the model names the legs one way
+    in one crop and the other way in its mirror, the raised leg is still averaged with itself,
+    so the knee measured is the raised leg's, not a blend of the two legs."""
+    from limber.vision.engine import LEGS, LEGS_SWAPPED, Detection, Roi
+
+    raised = np.zeros((39, 8))
+    raised[:, 3:5] = 0.9  # seen, surely
+    raised[LEGS[0::2], :2] = [[300, 300], [300, 200], [300, 100], [290, 95], [310, 90]]
+    raised[LEGS[1::2], :2] = [[300, 300], [400, 300], [500, 300], [510, 310], [520, 290]]
+    crossed = raised.copy()
+    crossed[LEGS] = raised[LEGS_SWAPPED]
+
+    def landmarks_in(frame, roi, mirrored=False):
+        return 0.9, (crossed if mirrored else raised).copy()
+
+    monkeypatch.setattr(engine, "landmarks_in", landmarks_in)
+    found = [Detection(0.9, Roi(320, 240, 400, 0.0), (100, 40, 540, 440))]
+    _, pts = engine._look_hard(np.zeros((480, 640, 3), np.uint8), found)
+    assert np.allclose(pts[LEGS, :2], raised[LEGS, :2])
+
+
 @pytest.mark.parametrize("quality", [60, 70, 80])
 def test_a_three_quarter_view_straight_knee_reads_straight_on_the_live_camera(engine, quality):
     """The chair stretch seen three-quarter on, sent as the player sends it (480 px JPEG), 2 s
