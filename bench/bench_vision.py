@@ -140,7 +140,7 @@ def bench_stages(n: int) -> None:
     from limber.core.holdcounter import HoldCounter
     from limber.core.smoothing import LandmarkSmoother
     from limber.core.spec import load_library
-    from limber.vision.engine import LANDMARK_SIZE, BlazePose
+    from limber.vision.engine import LANDMARK_SIZE, BlazePose, _legs_matched
 
     stretch = load_library()["towel-hamstring-stretch"]
     engine = BlazePose()
@@ -152,7 +152,7 @@ def bench_stages(n: int) -> None:
     roi = engine._track
     stages: dict[str, list[float]] = {k: [] for k in (
         "decode (video frame)", "crop + input buffer", "  (before: crop + input)",
-        "landmark model", "read outputs + refine", "landmark objects",
+        "landmark model", "read outputs + refine", "pairing the two looks", "landmark objects",
         "smoothing", "form rules", "hold counter")}  # fmt: skip
     smoother = LandmarkSmoother()
     now = [0.0]
@@ -170,6 +170,7 @@ def bench_stages(n: int) -> None:
         stages[name].append(t[-1] - t[-2])
         cpu_stages[name].append(cpu[-1] - cpu[-2])
 
+    last = None
     warm: list[float] = []  # crop, read, landmarks and rules done again at once (see below)
     for i in range(n):
         t[:] = [time.perf_counter()]
@@ -185,10 +186,15 @@ def bench_stages(n: int) -> None:
         # the crop the way it was done before (a 3-channel warp, a float copy, set_tensor) on
         # the same frame, as a baseline. Which goes first alternates: the second finds the
         # frame in the cache. Either leaves the same input in the model's buffer.
+        # Every other frame is looked at turned left to right, and each frame's look is paired
+        # with the last one, as BlazePose._follow does.
+        mirrored = i % 2 == 1
         a, crop_roi = engine.crop_matrix(roi), roi
+        if mirrored:  # as BlazePose._crop_input turns it, so the baseline's input is the same
+            a = a @ np.array([[-1.0, 0.0, n_ - 1], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
         for step in ("crop + input buffer", "  (before: crop + input)")[:: 1 if i % 2 else -1]:
             if step == "crop + input buffer":
-                engine._crop_input(frame, roi)
+                engine._crop_input(frame, roi, mirrored)
             else:
                 old = cv2.warpAffine(frame, a, (n_, n_),
                                      flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
@@ -198,9 +204,11 @@ def bench_stages(n: int) -> None:
             lap(step)
         engine._landmarker.invoke()
         lap("landmark model")
-        presence, pts = engine._read(roi, a)
+        presence, pts = engine._read(roi, a, mirrored)
         lap("read outputs + refine")
         roi = engine._next_roi(pts)
+        last, pts = pts, pts if last is None else (pts + _legs_matched(last, pts)) / 2
+        lap("pairing the two looks")
         lm = engine._result(frame, presence, pts)
         lap("landmark objects")
         now[0] = i / 30
@@ -215,8 +223,8 @@ def bench_stages(n: int) -> None:
         # above is the price of running straight after the model, which has just filled the
         # caches with its own weights.
         w0 = time.perf_counter()
-        engine._crop_input(frame, crop_roi)
-        engine._read(crop_roi, a)
+        engine._crop_input(frame, crop_roi, mirrored)
+        engine._read(crop_roi, a, mirrored)
         engine._result(frame, presence, pts)
         check_form(sm, stretch, side="left")
         warm.append(time.perf_counter() - w0)
