@@ -849,6 +849,8 @@ def test_the_camera_coaches_the_holds_and_logs_good_form(camera_page, monkeypatc
     assert page.get_by_text(
         "Frames are checked on the server in memory and never stored."
     ).is_visible()
+    # Where to put the camera is said before it is turned on.
+    assert page.get_by_text("Set it level and side-on to where you stretch").is_visible()
     page.get_by_label("Use camera").check()
     page.screenshot(path=str(SHOTS / "limber-player-intro.png"), full_page=True)
     page.get_by_role("button", name="Start").click()
