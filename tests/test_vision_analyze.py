@@ -327,6 +327,32 @@ def test_two_people_the_one_in_the_stretch_is_judged(engine, tmp_path):
     assert (tmp_path / "two-out.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize(
+    "photo, stretch",
+    [
+        ("lying-band-leg-straight.jpg", TOWEL),
+        ("chair-leg-extended.jpg", "seated-hamstring-stretch"),
+    ],
+)
+def test_someone_small_stretching_beside_someone_large_is_judged(engine, tmp_path, photo, stretch):
+    """A photo of someone stretching, half as tall as a man sitting on a chair beside it: the
+    whole picture's look finds only the man; the closer looks find the one stretching too,
+    and they are judged."""
+    sitting = cv2.imread(str(POSES / "chair-sitting.jpg"))
+    img = cv2.imread(str(POSES / photo))
+    h = sitting.shape[0]
+    small = cv2.resize(img, (round(img.shape[1] * h / 2 / img.shape[0]), h // 2))
+    beside = np.empty((h, small.shape[1], 3), np.uint8)
+    beside[:] = small[0, 0]  # the photo's own background above it
+    beside[h - small.shape[0] :] = small
+    path = tmp_path / "beside.png"
+    cv2.imwrite(str(path), cv2.hconcat([sitting, beside]))
+    r = analyze(path, stretch, engine=engine)
+    assert r["people"] == 2 and r["in_position"]
+    x0, _, x1, _ = r["judged_box"]
+    assert (x0 + x1) / 2 > sitting.shape[1]  # the one stretching, on the right
+
+
 def test_one_person_reports_one(engine):
     r = analyze(POSES / "standing.jpg", TOWEL, engine=engine)
     assert r["people"] == 1 and len(r["judged_box"]) == 4

@@ -266,6 +266,30 @@ def test_a_photos_looks_are_averaged_leg_by_leg_whichever_leg_the_model_called_l
     assert np.allclose(pts[LEGS, :2], raised[LEGS, :2])
 
 
+def test_a_closer_look_beside_someone_takes_only_whole_other_people():
+    """Someone found by the closer looks beside a person already found is taken only when the
+    model sees their legs, and when their body is not mostly within the person found (a part
+    of them seen again) nor mostly covers them."""
+    from limber.core.form import Landmark, Landmarks
+    from limber.vision.engine import Person, _legs_sure, _someone_else
+
+    def person(x0, y0, x1, y1, legs_visibility=0.9):
+        xs = np.linspace(x0, x1, 33)
+        ys = np.linspace(y0, y1, 33)
+        pts = tuple(
+            Landmark(float(x), float(y), 0.0, legs_visibility if 23 <= i < 33 else 0.9)
+            for i, (x, y) in enumerate(zip(xs, ys, strict=True))
+        )
+        return Person((x0, y0, x1, y1), Landmarks(pts, 1000, 600))
+
+    found = [(100.0, 100.0, 300.0, 500.0)]  # the body of someone found
+    assert _someone_else(person(600, 300, 900, 500), found)  # beside them
+    assert not _someone_else(person(150, 300, 280, 480), found)  # their legs, again
+    assert not _someone_else(person(50, 50, 350, 550), found)  # them and a little more
+    assert _legs_sure(person(600, 300, 900, 500).landmarks)
+    assert not _legs_sure(person(600, 300, 900, 500, legs_visibility=0.3).landmarks)
+
+
 @pytest.mark.parametrize("quality", [60, 70, 80])
 def test_a_three_quarter_view_straight_knee_reads_straight_on_the_live_camera(engine, quality):
     """The chair stretch seen three-quarter on, sent as the player sends it (480 px JPEG), 2 s
