@@ -189,9 +189,7 @@ def bench_stages(n: int) -> None:
         # Every other frame is looked at turned left to right, and each frame's look is paired
         # with the last one, as BlazePose._follow does.
         mirrored = i % 2 == 1
-        a, crop_roi = engine.crop_matrix(roi), roi
-        if mirrored:  # as BlazePose._crop_input turns it, so the baseline's input is the same
-            a = a @ np.array([[-1.0, 0.0, n_ - 1], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        a, crop_roi = engine.crop_matrix(roi, mirrored), roi  # the baseline's input the same
         for step in ("crop + input buffer", "  (before: crop + input)")[:: 1 if i % 2 else -1]:
             if step == "crop + input buffer":
                 engine._crop_input(frame, roi, mirrored)

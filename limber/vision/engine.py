@@ -50,6 +50,9 @@ ROI_SCALE = 1.25
 TIGHT = 0.8  # a second, tighter look for still pictures
 SAME_PERSON = 0.4  # boxes found in two turns of the picture overlapping this much: one person
 MIN_PERSON = 0.4  # people under this fraction of the largest one's size are not looked at
+# A box (or body) lying more than this fraction within another's is taken for part of the same
+# person: over half of it, so that two people side by side, overlapping at their edges, are two.
+MOSTLY = 0.5
 # The detector sees a picture at 224 x 224 pixels, where a person a quarter of the picture
 # high is about 56 pixels: often too small for it, and a detection it does make may give a
 # crop the landmarks come out of wrong. A still picture in which nobody found spans SMALL of
@@ -250,28 +253,31 @@ def _extent(lm: Landmarks) -> tuple[float, float, float, float]:
     return (min(xs), min(ys), max(xs), max(ys))
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """The area two boxes (x0, y0, x1, y1) share."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
+    return ix * iy
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    inter = _overlap(a, b)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
 
 
 def _within(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """How much of box a lies within box b (0 to 1)."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     area = (a[2] - a[0]) * (a[3] - a[1])
-    return ix * iy / area if area > 0 else 1.0
+    return _overlap(a, b) / area if area > 0 else 1.0
 
 
-def _someone_else(person: Person, bodies: list[tuple[float, float, float, float]]) -> bool:
+def _someone_else(person: Person, bodies: list[Box]) -> bool:
     """The person's body (the landmarks' extent) is not mostly within one of these bodies,
     nor one of them mostly within theirs: a closer look that finds part of someone already
     found (or finds them again by another part) has not found someone else."""
     body = _extent(person.landmarks)
-    return all(_within(body, b) < 0.5 and _within(b, body) < 0.5 for b in bodies)
+    return all(_within(body, b) < MOSTLY and _within(b, body) < MOSTLY for b in bodies)
 
 
 def _legs_sure(lm: Landmarks) -> bool:
@@ -485,25 +491,29 @@ class BlazePose:
         self._landmarker.invoke()
         return self._read(roi, a, mirrored)
 
-    def crop_matrix(self, roi: Roi) -> Any:
-        """The affine map from crop pixels to image pixels (2 x 3)."""
+    def crop_matrix(self, roi: Roi, mirrored: bool = False) -> Any:
+        """The affine map from crop pixels to image pixels (2 x 3); mirrored: of the crop
+        turned left to right."""
+        np = self._np
         c, s = math.cos(roi.rotation), math.sin(roi.rotation)
         k = roi.size / LANDMARK_SIZE
         # crop pixel (u, v) -> image: centre + (u/n - 1/2) size * x_axis + (v/n - 1/2) size * y_axis
-        return self._np.array(
+        a = np.array(
             [
                 [k * c, -k * s, roi.cx - roi.size / 2 * (c - s)],
                 [k * s, k * c, roi.cy - roi.size / 2 * (s + c)],
             ]
         )
+        if mirrored:  # crop pixel (u, v) is read from where (n - 1 - u, v) is
+            n = LANDMARK_SIZE
+            a = a @ np.array([[-1.0, 0.0, n - 1], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        return a
 
     def _crop_input(self, frame: Any, roi: Roi, mirrored: bool = False) -> Any:
         """Cut the crop out of the frame into the model's input; the crop-to-image matrix."""
         np, cv2 = self._np, self._cv2
         n = LANDMARK_SIZE
-        a = self.crop_matrix(roi)
-        if mirrored:  # crop pixel (u, v) is read from where (n - 1 - u, v) is
-            a = a @ np.array([[-1.0, 0.0, n - 1], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        a = self.crop_matrix(roi, mirrored)
         # OpenCV's bilinear warp is about 2.5 times faster on 4 channels than on 3 (SIMD), and
         # turning the whole frame BGR -> RGBA first costs less than the difference.
         if self._rgba is None or self._rgba.shape[:2] != frame.shape[:2]:
@@ -827,8 +837,8 @@ class BlazePose:
             # --beside): held out in position 91 -> 92 of 100, knee straight 17 -> 19 of 27 (all
             # rows: 18 -> 21 found in position, 1 wrongly against 0). Held out as taken, turned
             # left to right, tilted 15 degrees either way, from 3 times as far, out of focus
-            # and dim: every figure as it was, and the small set's. A photo takes 138-140 ms against
-            # 92-107 (median over the wider set).
+            # and dim: every figure as it was, and the small set's. A photo takes 138-140 ms
+            # against 92-107 (median over the wider set).
             beside = self._people(frame, max_people, closer=True, besides=[p.box for p in found])
             bodies = [_extent(p.landmarks) for p in found]
             found += [p for p in beside if _legs_sure(p.landmarks) and _someone_else(p, bodies)]
@@ -859,9 +869,9 @@ class BlazePose:
         besides: Sequence[Box] = (),
     ) -> list[list[Detection]]:
         """The detections in these looks (a square or the whole picture, quarter turns),
-        pooled per person by how much their boxes overlap, leaving out those within the boxes
-        besides (people already found); the largest max_people people,
-        largest first, leaving out those much smaller than the largest (MIN_PERSON)."""
+        pooled per person by how much their boxes overlap, leaving out those mostly within the
+        boxes besides (people already found); the largest max_people people, largest first,
+        leaving out those much smaller than the largest (MIN_PERSON)."""
         groups: list[list[Detection]] = []
         for square, turns in looks:
             for d in self.detect_all(frame, turns, square):
@@ -877,7 +887,7 @@ class BlazePose:
             return max(b[2] - b[0], b[3] - b[1])
 
         # A detection lying mostly within the box of someone found is that person again.
-        groups = [g for g in groups if all(_within(g[0].box, b) < 0.5 for b in besides)]
+        groups = [g for g in groups if all(_within(g[0].box, b) < MOSTLY for b in besides)]
         groups.sort(key=side, reverse=True)
         return [g for g in groups if side(g) >= MIN_PERSON * side(groups[0])][:max_people]
 
