@@ -362,21 +362,46 @@ def test_someone_who_starts_the_stretch_beside_another_is_followed_within_a_seco
     assert engine.detections == before
 
 
-def test_someone_small_beside_someone_large_is_found_by_the_closer_looks(engine, towel_wanted):
-    """The man doing the towel stretch, half size and further back, beside a man sitting: the
-    whole frame shows the detector only the man sitting (each way up). The looks for others
-    go on into the frame's squares, one a second, and find the one stretching within a cycle:
-    three looks at the whole frame and three at each square."""
-    from limber.core.form import check_form
-    from limber.vision.engine import RECHOOSE, _squares
-
+def beside_a_man_sitting(small_too: bool = True):
+    """The man doing the towel stretch, half size and further back, beside a man sitting, as
+    the player sends it (small_too False: the same picture with only the man sitting); and
+    where across it the man sitting ends (pixels)."""
     sitting, lying = photo("chair-sitting.jpg"), photo("lying-band-leg-straight.jpg")
     small = cv2.resize(lying, (lying.shape[1] // 2, lying.shape[0] // 2))
     right = np.empty((sitting.shape[0], small.shape[1], 3), np.uint8)
     right[:] = np.concatenate([lying[0], lying[-1]]).mean(axis=0)
-    right[-small.shape[0] :] = small
-    frame = as_the_player_sends(cv2.hconcat([sitting, right]))
+    if small_too:
+        right[-small.shape[0] :] = small
+    both = cv2.hconcat([sitting, right])
+    return as_the_player_sends(both), sitting.shape[1] * 480 / max(both.shape[:2])
+
+
+def test_someone_small_beside_someone_large_is_judged_from_the_first_frame(engine, towel_wanted):
+    """The whole frame shows the detector only the man sitting (each way up); he is not doing
+    the stretch, so the frame's squares are looked at at once, and the one stretching is found
+    and judged from the first frame (it took a cycle of looks spread one a second before)."""
+    from limber.core.form import check_form
+
+    frame, man_ends = beside_a_man_sitting()
     assert all(len(engine.detect_all(frame, turns)) == 1 for turns in (0, 1, 3))
+    lm = engine.process(frame)
+    assert lm is not None and min(p.x for p in lm.points) > man_ends  # the one on the right
+    assert check_form(lm, towel_wanted).in_position
+
+
+def test_someone_who_comes_in_beside_someone_large_is_found_by_the_closer_looks(
+    engine, towel_wanted
+):
+    """The man sitting alone is followed first. When the one who stretches comes into view
+    beside him, too small for the whole frame's look, the looks for others go on into the
+    frame's squares, one a second, and find them within a cycle: three looks at the whole frame
+    and three at each square."""
+    from limber.core.form import check_form
+    from limber.vision.engine import RECHOOSE, _squares
+
+    (alone, _), (frame, _) = beside_a_man_sitting(small_too=False), beside_a_man_sitting()
+    for _ in range(3):
+        assert not check_form(engine.process(alone), towel_wanted).in_position
     cycle = 3 * (1 + len(_squares(*frame.shape[1::-1])))
     placed = []
     for _ in range(cycle * (RECHOOSE + 1)):

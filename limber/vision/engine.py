@@ -76,7 +76,8 @@ MAX_PEOPLE = 4  # at most this many people in one picture are looked at (each co
 # frame's squares (TILE) one way up at a time, for someone small beside someone large. Each
 # such look is one detector run (about 8 ms) and one landmark look per other person found
 # (about 6 ms): spread so, they hold the live camera's 95th-percentile answer time where it
-# was (bench_live.py). Someone doing the stretch is followed with no look around.
+# was (bench_live.py). Someone doing the stretch is followed with no look around. When people
+# are first found and none of them is doing it, the squares are looked at at once (_choose).
 RECHOOSE = 15
 # Still pictures larger than this (longer side, pixels) are first scaled down by area
 # averaging. The crops are cut by bilinear sampling, which reads 4 pixels per crop pixel
@@ -733,7 +734,44 @@ class BlazePose:
         if followed is not None:
             seen.append((math.inf, followed, self._track))
         whole = [(None, turns) for turns in (0, 1, 3)]
-        for group in self._groups(frame, looks or whole, MAX_PEOPLE):
+        groups = self._groups(frame, looks or whole, MAX_PEOPLE)
+        self._look_once(frame, groups, followed, seen)
+        wanted = self.wanted
+        if followed is None and looks is None and seen and not any(wanted(x[1])[0] for x in seen):
+            # Someone is in view and nobody found is doing the stretch: the frame's squares are
+            # looked at at once, each way up, for someone too small for the whole frame's look
+            # beside them (stretching on the floor beside a partner on a chair), taken as still
+            # pictures take them (people()). Without this they were found by the looks spread
+            # one a second, up to 9 s later. Photos beside a man sitting, played 2 s to the
+            # live path (bench_form.py --cv --live --beside): held out in position 86 -> 91 of
+            # 100, knee straight 13 -> 20 of 27; every other live figure as it was (as taken,
+            # JPEG 60-80, turned, tilted, far, blurred, dim). It costs the frame where someone is
+            # first found a detector run per square and way up: 84-90 ms against 32-33 for the
+            # player's 480 x 213 frame of two people (tests' beside_a_man_sitting); the frames
+            # after it, 8 ms, as before.
+            closer = [(sq, t) for sq in _squares(*frame.shape[1::-1]) for t in (0, 1, 3)]
+            more = self._groups(frame, closer, MAX_PEOPLE, [g[0].box for g in groups])
+            self._look_once(frame, more, None, seen, [_extent(x[1]) for x in seen])
+        if not seen:
+            self._track, self.last_presence = None, 0.0
+            return None
+        _, lm, self._track = max(seen, key=lambda x: (*wanted(x[1]), _span(x[1])))
+        self.last_presence = lm.score
+        return lm
+
+    def _look_once(
+        self,
+        frame: Any,
+        groups: list[list[Detection]],
+        followed: Landmarks | None,
+        seen: list[tuple[float, Landmarks, Roi | None]],
+        bodies: list[Box] | None = None,
+    ) -> None:
+        """One look at each group's first detection, into seen (one entry per person, the
+        look the model is surer of kept), leaving out the person followed. bodies: those of
+        people already seen, given for closer looks: a look is then added only when the model
+        sees its legs and it is someone else (_legs_sure, _someone_else), as in people()."""
+        for group in groups:
             x0, y0, x1, y1 = group[0].box
             if followed is not None and x0 <= followed["nose"].x <= x1:
                 if y0 <= followed["nose"].y <= y1:
@@ -745,6 +783,10 @@ class BlazePose:
                 continue
             look = (presence * float(pts[23:33, 3].mean()), self._result(frame, presence, pts))
             at = _extent(look[1])
+            if bodies is not None:
+                if _legs_sure(look[1]) and _someone_else(Person(group[0].box, look[1]), bodies):
+                    seen.append((*look, self._next_roi(pts)))
+                continue
             same = next(
                 (i for i, x in enumerate(seen) if _iou(_extent(x[1]), at) > SAME_PERSON), None
             )
@@ -752,13 +794,6 @@ class BlazePose:
                 seen.append((*look, self._next_roi(pts)))
             elif look[0] > seen[same][0]:
                 seen[same] = (*look, self._next_roi(pts))
-        if not seen:
-            self._track, self.last_presence = None, 0.0
-            return None
-        wanted = self.wanted
-        _, lm, self._track = max(seen, key=lambda x: (*wanted(x[1]), _span(x[1])))
-        self.last_presence = lm.score
-        return lm
 
     def _look_hard(self, frame: Any, found: list[Detection]) -> tuple[float, Any] | None:
         """The landmarks of one person seen through several crops, the surest few averaged.
