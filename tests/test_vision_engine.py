@@ -409,6 +409,32 @@ def test_someone_who_comes_in_beside_someone_large_is_found_by_the_closer_looks(
     assert not placed[0] and placed[-1]
 
 
+def test_the_person_followed_is_kept_when_someone_larger_does_no_better(engine, towel_wanted):
+    """A man standing (not the towel stretch) is followed; a larger copy of him comes into
+    view beside him, fitting the stretch no better. The looks for others find the newcomer,
+    and the man followed is kept: the one followed changes only for someone who fits better
+    (switching on size alone made the drawing jump to a partner while the user got ready)."""
+    from limber.vision.engine import RECHOOSE, _squares
+
+    man = photo("standing.jpg")
+    h, w = man.shape[:2]
+    small = cv2.resize(man, (w * 3 // 4, h * 3 // 4))  # at half size he is lost, now and then
+    room = np.empty((h, 2 * w, 3), np.uint8)
+    room[:] = np.concatenate([man[0], man[-1]]).mean(axis=0)
+    room[h - small.shape[0] :, : small.shape[1]] = small
+    alone = as_the_player_sends(room)
+    room[:, w:] = man
+    both = as_the_player_sends(room)
+    assert len(engine.people(both)) == 2  # (people() forgets whom it followed; wanted is kept)
+    first = engine.process(alone)
+    assert first is not None and max(p.x for p in first.points) < both.shape[1] / 2
+    cycle = 3 * (1 + len(_squares(*both.shape[1::-1])))
+    for _ in range(cycle * (RECHOOSE + 1)):
+        lm = engine.process(both)
+        assert lm is not None and max(p.x for p in lm.points) < both.shape[1] / 2
+        assert not engine.switched
+
+
 def far_away(img, k: int = 4, at: tuple[float, float] = (0.7, 0.6)):
     """The photo as a camera across the room sees it: 1/k as wide and high as the picture,
     placed at fractions `at` across and down the room left around it, which is the photo's

@@ -717,9 +717,9 @@ class BlazePose:
     ) -> Landmarks | None:
         """Everyone the detector finds in the frame (looks: the whole frame or a square of
         it, quarter turns; by default the whole frame upright and turned each way) gets one
-        look, and the one that fits what is checked best (wanted; then the largest) is
-        followed from this frame on. The person followed so far is kept unless another fits
-        better, and is not looked at again.
+        look, and the one that fits what is checked best (wanted; then the person followed so
+        far; then the largest) is followed from this frame on. The person followed so far is
+        kept unless another fits better, and is not looked at again.
 
         One person found through two detections (upright and turned) is one person: their
         landmarks overlap (SAME_PERSON), and the look the model is surer of is kept, as in
@@ -755,7 +755,11 @@ class BlazePose:
         if not seen:
             self._track, self.last_presence = None, 0.0
             return None
-        _, lm, self._track = max(seen, key=lambda x: (*wanted(x[1]), _span(x[1])))
+        # Best fit first; on an equal fit the person followed (sureness inf) before the
+        # largest: switching to a larger partner who does no better made the drawing jump to
+        # them while the user got ready, and the user was then found again only by a later
+        # look. Every figure of bench_form.py --cv --live-band as it was.
+        _, lm, self._track = max(seen, key=lambda x: (*wanted(x[1]), x[0] == math.inf, _span(x[1])))
         self.last_presence = lm.score
         return lm
 
