@@ -283,9 +283,9 @@ def test_a_closer_look_beside_someone_takes_only_whole_other_people():
         return Person((x0, y0, x1, y1), Landmarks(pts, 1000, 600))
 
     found = [(100.0, 100.0, 300.0, 500.0)]  # the body of someone found
-    assert _someone_else(person(600, 300, 900, 500), found)  # beside them
-    assert not _someone_else(person(150, 300, 280, 480), found)  # their legs, again
-    assert not _someone_else(person(50, 50, 350, 550), found)  # them and a little more
+    assert _someone_else(person(600, 300, 900, 500).landmarks, found)  # beside them
+    assert not _someone_else(person(150, 300, 280, 480).landmarks, found)  # their legs, again
+    assert not _someone_else(person(50, 50, 350, 550).landmarks, found)  # them and a little more
     assert _legs_sure(person(600, 300, 900, 500).landmarks)
     assert not _legs_sure(person(600, 300, 900, 500, legs_visibility=0.3).landmarks)
 

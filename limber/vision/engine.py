@@ -273,11 +273,11 @@ def _within(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return _overlap(a, b) / area if area > 0 else 1.0
 
 
-def _someone_else(person: Person, bodies: list[Box]) -> bool:
+def _someone_else(lm: Landmarks, bodies: list[Box]) -> bool:
     """The person's body (the landmarks' extent) is not mostly within one of these bodies,
     nor one of them mostly within theirs: a closer look that finds part of someone already
     found (or finds them again by another part) has not found someone else."""
-    body = _extent(person.landmarks)
+    body = _extent(lm)
     return all(_within(body, b) < MOSTLY and _within(b, body) < MOSTLY for b in bodies)
 
 
@@ -285,6 +285,12 @@ def _legs_sure(lm: Landmarks) -> bool:
     """The model sees the legs: their points' mean visibility reaches form.VISIBLE."""
     legs = lm.points[23:33]
     return sum(p.visibility for p in legs) / len(legs) >= VISIBLE
+
+
+def _newcomer(lm: Landmarks, bodies: list[Box]) -> bool:
+    """Someone a closer look found beside the bodies of people already found is taken: the
+    model sees their legs, and they are not part of someone found (BlazePose.people)."""
+    return _legs_sure(lm) and _someone_else(lm, bodies)
 
 
 def _equalized(cv2: Any, frame: Any) -> Any:
@@ -774,7 +780,7 @@ class BlazePose:
         """One look at each group's first detection, into seen (one entry per person, the
         look the model is surer of kept), leaving out the person followed. bodies: those of
         people already seen, given for closer looks: a look is then added only when the model
-        sees its legs and it is someone else (_legs_sure, _someone_else), as in people()."""
+        sees its legs and it is someone else (_newcomer), as in people()."""
         for group in groups:
             x0, y0, x1, y1 = group[0].box
             if followed is not None and x0 <= followed["nose"].x <= x1:
@@ -786,11 +792,11 @@ class BlazePose:
             if presence < MIN_PRESENCE:
                 continue
             look = (presence * float(pts[23:33, 3].mean()), self._result(frame, presence, pts))
-            at = _extent(look[1])
             if bodies is not None:
-                if _legs_sure(look[1]) and _someone_else(Person(group[0].box, look[1]), bodies):
+                if _newcomer(look[1], bodies):
                     seen.append((*look, self._next_roi(pts)))
                 continue
+            at = _extent(look[1])
             same = next(
                 (i for i, x in enumerate(seen) if _iou(_extent(x[1]), at) > SAME_PERSON), None
             )
@@ -880,7 +886,7 @@ class BlazePose:
             # against 92-107 (median over the wider set).
             beside = self._people(frame, max_people, closer=True, besides=[p.box for p in found])
             bodies = [_extent(p.landmarks) for p in found]
-            found += [p for p in beside if _legs_sure(p.landmarks) and _someone_else(p, bodies)]
+            found += [p for p in beside if _newcomer(p.landmarks, bodies)]
             found = found[:max_people]
         return found if k == 1 else [_enlarged(p, w, h) for p in found]
 
