@@ -7,6 +7,8 @@
     .venv/bin/python bench/bench_form.py --sizes  # and eval-form on the photos at 360-4000 px
     .venv/bin/python bench/bench_form.py --mirrored --cv  # all of it on the photos turned left to right
     .venv/bin/python bench/bench_form.py --tilt 10  # ... or tilted 10 degrees
+    .venv/bin/python bench/bench_form.py --tilt 10 --level --live  # ... the live path told the
+                                                    # tilt, as the player's level tells it
     .venv/bin/python bench/bench_form.py --dim      # ... or as a dim room shows them
     .venv/bin/python bench/bench_form.py --far 4    # ... or a quarter of a picture 4 times as wide
                                                     # (a camera across the room)
@@ -298,6 +300,9 @@ LIVE_QUALITY = 70  # JPEG quality of the player's frames (QUALITY in camera.js)
 # rounding alone move the live figures by a few rows (a tracked crop amplifies small
 # differences), so one quality's figure is one sample of a band.
 BAND_QUALITIES = (60, 65, 75, 80)
+# --level: the tilt the live path is told, as the player tells it from the phone's gravity
+# sensor (camera.js); 0 is a camera taken to be level.
+TILT_KNOWN = 0.0
 
 
 def live_looks(
@@ -327,10 +332,11 @@ def live_looks(
         img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))))
         img = cv2.imdecode(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], 1)
         engine.reset()
-        engine.wanted = None if follow_first else wanting(lib[exercise])
+        engine.wanted = None if follow_first else wanting(lib[exercise], tilt_deg=TILT_KNOWN)
         smoother = LandmarkSmoother()
         for i in range(LIVE_FRAMES):
-            looks[name, exercise] = smoother(engine.process(img), i / 15)
+            lm = smoother(engine.process(img), i / 15)
+            looks[name, exercise] = lm if lm is None else lm.levelled(TILT_KNOWN)
             if frames is not None and i >= LIVE_FRAMES // 3:
                 frames.setdefault((name, exercise), []).append(looks[name, exercise])
     return looks
@@ -408,7 +414,7 @@ def live_agreement(folder: Path, looks: dict[tuple[str, str], Any]) -> tuple[int
 
 
 def main() -> None:
-    global LIVE_FRAMES, LIVE_SIDE  # --live-frames and --live-side set them for the whole run
+    global LIVE_FRAMES, LIVE_SIDE, TILT_KNOWN  # --live-frames, --live-side, --level: whole run
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cv", action="store_true", help="cross-validate the thresholds too")
     ap.add_argument("--live", action="store_true", help="and each photo on the live path")
@@ -429,6 +435,11 @@ def main() -> None:
     ap.add_argument(
         "--tilt", type=float, default=0.0, metavar="DEG",
         help="all of it on the photos tilted this many degrees (a camera propped up crooked)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--level", action="store_true",
+        help="with --tilt: the live path told the tilt, as the player's level tells it from a "
+        "phone's gravity sensor (still photos carry no such reading)",
     )  # fmt: skip
     ap.add_argument("--dim", action="store_true", help="all of it on the photos dimmed, with grain")
     ap.add_argument(
@@ -471,6 +482,8 @@ def main() -> None:
     args = ap.parse_args()
     LIVE_FRAMES = max(1, args.live_frames)
     LIVE_SIDE = max(1, args.live_side)
+    if args.level:
+        TILT_KNOWN = args.tilt
     with tempfile.TemporaryDirectory() as tmp:
         for folder in SETS:
             if not (folder / "labels.tsv").is_file():

@@ -448,14 +448,20 @@ def test_hips_lifted_in_a_bridge_is_not_the_lying_stretch():
 
 
 def tilted(lm: Landmarks, deg: float) -> Landmarks:
-    """The same body seen by a camera rolled `deg` degrees (the picture turned about its centre)."""
+    """The same body seen by a camera rolled `deg` degrees (the picture turned about its centre,
+    the world landmarks, when there are any, about the hips)."""
     c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
-    cx, cy = lm.width / 2, lm.height / 2
-    points = tuple(
-        p._replace(x=cx + (p.x - cx) * c - (p.y - cy) * s, y=cy + (p.x - cx) * s + (p.y - cy) * c)
-        for p in lm.points
-    )
-    return replace(lm, points=points)
+
+    def turn(points, cx, cy):
+        return tuple(
+            p._replace(
+                x=cx + (p.x - cx) * c - (p.y - cy) * s, y=cy + (p.x - cx) * s + (p.y - cy) * c
+            )
+            for p in points
+        )
+
+    world = None if lm.world is None else turn(lm.world, 0, 0)
+    return replace(lm, points=turn(lm.points, lm.width / 2, lm.height / 2), world=world)
 
 
 @pytest.mark.parametrize("deg", [-17, -10, 10, 17])
@@ -472,6 +478,23 @@ def test_a_camera_propped_up_crooked_does_not_lift_the_hips(deg):
     if abs(deg) <= 10:  # a bridge is still a bridge, tilted
         v = check_form(with_world(tilted(replace(lm, points=points), deg)), TOWEL)
         assert not v.in_position and v.cues[0] == form.CUE_HIPS_DOWN
+
+
+@pytest.mark.parametrize("deg", [-30, 30])
+def test_a_tilted_camera_whose_tilt_is_known_is_judged_as_if_level(deg):
+    """A phone propped up crooked by 30 degrees: lying reads as sloping, out of position. Told
+    the tilt (the player's level, from the phone's gravity sensor), the body is judged as a
+    level camera would show it, and the joint angles are the same either way."""
+    lm = with_world(synth(TOWEL.default_variant.end, "lying", size=(1000, 1000)))
+    seen = tilted(lm, deg)
+    assert not check_form(seen, TOWEL).in_position
+    levelled = seen.levelled(-deg)  # gravity turned by -deg from the picture's down
+    for a, b in zip(levelled.points + levelled.world, lm.points + lm.world, strict=True):
+        assert a.x == pytest.approx(b.x, abs=1e-6) and a.y == pytest.approx(b.y, abs=1e-6)
+    assert check_form(levelled, TOWEL).in_position
+    assert not check_form(seen.levelled(deg), TOWEL).in_position  # the wrong way: worse
+    knee = check_form(seen, TOWEL).measurement.values["working_knee"]
+    assert check_form(levelled, TOWEL).measurement.values["working_knee"] == pytest.approx(knee)
 
 
 def test_face_down_with_a_leg_lifted_is_not_the_lying_stretch():

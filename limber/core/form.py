@@ -179,6 +179,28 @@ class Landmarks:
     def _up(self) -> tuple[tuple[float, float], ...]:
         return tuple((p.x, -p.y) for p in self.points)
 
+    def levelled(self, tilt_deg: float) -> Landmarks:
+        """The same body as a level camera would show it, given how far the picture is tilted:
+        tilt_deg is the angle from the picture's "down" to the true down (gravity, from a phone's
+        sensor), positive toward the picture's right. The rules read lying, sitting and a raised
+        leg from the picture's level; angles between joints do not change. Points turn about the
+        picture's centre, world landmarks about the hips (both have y pointing down)."""
+        if not tilt_deg:
+            return self
+        c, s = math.cos(math.radians(tilt_deg)), math.sin(math.radians(tilt_deg))
+        cx, cy = self.width / 2, self.height / 2
+
+        def turn(points: tuple[Landmark, ...], ox: float, oy: float) -> tuple[Landmark, ...]:
+            return tuple(
+                p._replace(
+                    x=ox + (p.x - ox) * c - (p.y - oy) * s, y=oy + (p.x - ox) * s + (p.y - oy) * c
+                )
+                for p in points
+            )
+
+        world = None if self.world is None else turn(self.world, 0.0, 0.0)
+        return replace(self, points=turn(self.points, cx, cy), world=world)
+
 
 class PoseEngine(Protocol):
     """Camera frame in, one person's landmarks out (None when nobody is in view).
@@ -829,8 +851,8 @@ def fit(verdict: Verdict, stretch: Stretch) -> tuple[bool, bool, int]:
 
 
 def wanting(
-    stretch: Stretch, variant: Variant | None = None, side: str | None = None
+    stretch: Stretch, variant: Variant | None = None, side: str | None = None, tilt_deg: float = 0.0
 ) -> Callable[[Landmarks], tuple[bool, bool, int]]:
     """fit() for a pose engine that follows one person (video, the live camera): whom to
-    follow when it sees several."""
-    return lambda lm: fit(check_form(lm, stretch, variant, side), stretch)
+    follow when it sees several. tilt_deg: see Landmarks.levelled."""
+    return lambda lm: fit(check_form(lm.levelled(tilt_deg), stretch, variant, side), stretch)
