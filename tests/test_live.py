@@ -359,6 +359,35 @@ def test_a_gap_in_the_frames_is_not_counted(alice, fake_clock):
     run(go())
 
 
+def test_a_crooked_phone_counts_good_form_once_the_page_says_its_tilt(alice, fake_clock):
+    """The phone propped up 30 degrees off level: the stretch slopes in the picture and reads
+    out of position. The page's level (the phone's gravity sensor) says the tilt, and the same
+    frames count, while the skeleton drawn stays where the body is in the picture."""
+    from tests.test_form import tilted, with_world
+
+    crooked = tilted(with_world(GOOD), -30)
+    cookie = cookie_for(alice)
+
+    async def go():
+        ws = communicator(cookie)
+        assert (await ws.connect())[0]
+        await answer(ws, START)
+        last = await frames_of(ws, crooked, fake_clock)
+        assert last["verdict"]["in_position"] is False and last["hold"]["held_s"] == 0
+        await ws.send_to(text_data=json.dumps({"type": "level", "tilt_deg": 30}))
+        last = await frames_of(ws, crooked, fake_clock)
+        assert last["verdict"]["good_form"] is True and last["hold"]["held_s"] >= 1.5
+        hip = crooked["right_hip"]
+        assert last["landmarks"][24][:2] == pytest.approx([hip.x / 640, hip.y / 480], abs=1e-3)
+        # No reading any more (the phone laid flat): judged as the picture shows it again.
+        await ws.send_to(text_data=json.dumps({"type": "level", "tilt_deg": None}))
+        last = await frames_of(ws, crooked, fake_clock)
+        assert last["verdict"]["in_position"] is False
+        await ws.disconnect()
+
+    run(go())
+
+
 def test_bad_messages_get_an_error_never_a_crash(alice, monkeypatch):
     monkeypatch.setattr(consumers, "engine_factory", FakeEngine)
     cookie = cookie_for(alice)
@@ -379,6 +408,9 @@ def test_bad_messages_get_an_error_never_a_crash(alice, monkeypatch):
                     {"type": "start", "exercise": TOWEL.slug, "target_s": 30, "side": "middle"}
                 ),
             ),  # fmt: skip
+            ("text", json.dumps({"type": "level", "tilt_deg": 90})),
+            ("text", json.dumps({"type": "level", "tilt_deg": "level"})),
+            ("text", json.dumps({"type": "level", "tilt_deg": True})),
         ]
         for _kind, text in bad:
             reply = await answer(ws, text)
@@ -908,3 +940,64 @@ def test_without_a_camera_the_player_carries_on(camera_page):
     page.wait_for_function("document.getElementById('sync').dataset.waiting === '0'")
     holds = list(Hold.objects.all())
     assert len(holds) == expected and all(h.good_form_s is None for h in holds)
+
+
+@pytest.mark.browser
+def test_a_crooked_phone_is_judged_level_from_its_gravity_sensor(camera_page, monkeypatch):
+    """The phone stands 30 degrees off level: the person lying reads as sloping, and no good
+    form is counted, until the phone's orientation arrives; then the page says the tilt and
+    the server judges the body as a level camera shows it."""
+    from tests.test_browser import play_until_ready, sign_up_and_screen
+    from tests.test_form import tilted
+
+    engine = FakeEngine()
+    follow(monkeypatch, engine)
+    start = consumers.FormConsumer.start
+
+    def start_crooked(self, msg):
+        start(self, msg)
+        engine.lm = tilted(engine.lm, -30)  # the picture turned 30 degrees to the left
+
+    monkeypatch.setattr(consumers.FormConsumer, "start", start_crooked)
+    page = camera_page
+    sign_up_and_screen(page, "crooked@example.org")
+    page.add_init_script("window.limberEvents = []")
+    page.goto("/practice/")
+    page.get_by_label("Use camera").check()
+    page.get_by_role("button", name="Start").click()
+    play_until_ready(page)
+    page.locator("#ready").click()
+    verdicts = "window.limberEvents.filter(e => e.type === 'verdict')"
+    page.wait_for_function(f"{verdicts}.length >= 5")
+    assert not any(v["good_form"] for v in page.evaluate(verdicts))
+    assert page.locator("#camera-level").is_hidden()
+    # Gravity 30 degrees to the right of the picture's down: the top of a phone standing
+    # upright turned 30 degrees clockwise (beta 45, gamma 35.26: leaning back a little).
+    page.evaluate("""() => window.dispatchEvent(new DeviceOrientationEvent('deviceorientation',
+        {alpha: 0, beta: 45, gamma: 35.26}))""")
+    page.get_by_text("The camera is tilted 30°: the check allows for it").wait_for()
+    page.wait_for_function(f"{verdicts}.some(v => v.good_form)")
+    page.wait_for_function(
+        "/Good form: [1-9]/.test(document.getElementById('camera-good').textContent)"
+    )
+    page.screenshot(path=str(SHOTS / "limber-player-level.png"))
+    # The same phone's selfie camera sees the room the other way round left to right; on its
+    # side (the browser turns the picture with the screen) the tilt is from sideways.
+    src = page.evaluate("document.querySelector('script[type=module]').src")
+    tilts = page.evaluate(
+        """async (src) => {
+            const { tiltOf } = await import(new URL('camera.js', src));
+            return [tiltOf(45, 35.26, true), tiltOf(90, 0), tiltOf(10, -90), tiltOf(null, 3)];
+        }""",
+        src,
+    )
+    assert tilts[0] == pytest.approx(-30, abs=0.1) and tilts[1] == pytest.approx(0, abs=1e-9)
+    assert tilts[2] == pytest.approx(10, abs=0.1) and tilts[3] is None
+    # Laid flat, the phone cannot say which way is down: the note goes, the picture is taken
+    # as level again and the stretch reads out of position.
+    page.evaluate("""() => window.dispatchEvent(new DeviceOrientationEvent('deviceorientation',
+        {alpha: 0, beta: 5, gamma: 3}))""")
+    page.locator("#camera-level").wait_for(state="hidden")
+    n = page.evaluate(f"{verdicts}.length")
+    page.wait_for_function(f"{verdicts}.length >= {n + 5}")
+    assert not any(v["good_form"] for v in page.evaluate(verdicts)[n + 2 :])

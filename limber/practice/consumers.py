@@ -8,6 +8,8 @@ landmarks normalised to 0..1 for drawing. Frames are never written anywhere, and
 after they are judged.
 
 Tests (and pages without a camera) can send {"type": "landmarks", ...} instead of a frame.
+A page on a phone also sends {"type": "level", "tilt_deg": ...} from the phone's gravity sensor
+when the camera's tilt changes: the frames are judged as a level camera would show them.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ MAX_TEXT_CHARS = 64 * 1024
 MAX_SIDE_PX = 1920  # a frame wider or taller than this is refused before it is decoded
 MAX_TARGET_S = 600.0
 MAX_LANDMARK_PX = 16384  # injected landmarks: a frame size no camera has is a bad message
+# The page sends the camera's tilt from the nearest of upright and sideways (camera.js), so it
+# is never more than 45 degrees either way.
+MAX_TILT_DEG = 45.0
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_MANY = 4429
 # Camera sockets one account may have open at once. One person has one camera; the second is
@@ -220,6 +225,19 @@ def decode_frame(data: bytes) -> Any:
     return image
 
 
+def parse_tilt(msg: dict[str, Any]) -> float:
+    """A level message's tilt in degrees; null (no sensor, or the phone lying flat) is level."""
+    tilt = msg.get("tilt_deg")
+    if tilt is None:
+        return 0.0
+    if isinstance(tilt, bool) or not isinstance(tilt, int | float) or abs(tilt) > MAX_TILT_DEG:
+        raise BadMessage(
+            f"tilt_deg is the camera's tilt from -{MAX_TILT_DEG:g} to {MAX_TILT_DEG:g} degrees,"
+            " or null"
+        )
+    return float(tilt)
+
+
 def parse_landmarks(msg: dict[str, Any]) -> Landmarks:
     try:
         width, height = int(msg["width"]), int(msg["height"])
@@ -282,6 +300,7 @@ class FormConsumer(AsyncWebsocketConsumer):
         self.counter: HoldCounter | None = None
         self.hold: dict[str, Any] = {}
         self.prefer: str | None = None
+        self.tilt = 0.0  # the camera's tilt as the page last said it (Landmarks.levelled)
         # Where this person said they feel each stretch, by (stretch, variant, leg): the knee's
         # angle then, pressed on this socket or sent by the page with a hold's start (the angle
         # stored with earlier holds: store.felt_knees).
@@ -341,12 +360,16 @@ class FormConsumer(AsyncWebsocketConsumer):
             self.enqueue("landmarks", parse_landmarks(msg))
         elif kind == "felt":
             await self.send_json(self.felt_here())
+        elif kind == "level":
+            self.tilt = parse_tilt(msg)
         elif kind == "stop":
             self.counter = None
             self.generation += 1
             self.waiting = None
         else:
-            raise BadMessage(f"unknown message type {kind!r}: use start, landmarks, felt or stop")
+            raise BadMessage(
+                f"unknown message type {kind!r}: use start, landmarks, felt, level or stop"
+            )
 
     def felt_here(self) -> dict[str, Any]:
         """The person says they feel the stretch with the knee as the camera last saw it (in
@@ -463,6 +486,7 @@ class FormConsumer(AsyncWebsocketConsumer):
             self.last_frame_at = None
             self.smoother.reset()
             self.prefer = self.side
+        tilt = self.tilt  # one reading for the whole frame, whatever the page sends meanwhile
         if kind == "frame":
             if self.engine is None:
                 if self.engine_problem is None:
@@ -478,7 +502,9 @@ class FormConsumer(AsyncWebsocketConsumer):
             frame = decode_frame(payload)
             if hasattr(self.engine, "wanted"):
                 # With several people in view (a partner helping), the one stretching is judged.
-                self.engine.wanted = self.wanted
+                self.engine.wanted = (
+                    wanting(self.stretch, self.variant, self.side, tilt) if tilt else self.wanted
+                )
             raw = self.engine.process(frame)
             del frame  # judged and gone
             if getattr(self.engine, "switched", False):
@@ -493,8 +519,9 @@ class FormConsumer(AsyncWebsocketConsumer):
         felt = self.felt.get(self.felt_key)
         knee_from = self.knee_from.get(self.stretch.slug)
         verdict = check_form(
-            lm, self.stretch, self.variant, self.side, self.prefer, felt, knee_from
-        )
+            None if lm is None else lm.levelled(tilt),
+            self.stretch, self.variant, self.side, self.prefer, felt, knee_from,
+        )  # fmt: skip
         if verdict.side is not None:
             self.prefer = verdict.side
         m = verdict.measurement

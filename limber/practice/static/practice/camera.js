@@ -23,6 +23,32 @@ const tenths = (s) => (Math.round(s * 10) / 10).toFixed(1);
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_TOO_MANY = 4429;
 
+// The level note is shown from this tilt on: photos tilted 5 degrees either way read as level
+// ones do, and 15 lose rows even with the tilt allowed for (bench/bench_form.py --cv --live
+// --tilt -15 --level: in position 94 of 100 held out, against 97 level).
+const LEVEL_SAY_DEG = 5;
+// A new reading is sent once it differs this much from the last sent: a phone's sensor
+// wobbles by fractions of a degree, and each message is judged with the next frame.
+const LEVEL_STEP_DEG = 1;
+
+// How far the camera's picture is turned from level, from the phone's orientation (beta and
+// gamma, the W3C DeviceOrientation angles in degrees): the angle from the picture's "down" to
+// gravity's, positive toward the picture's right, as the server's Landmarks.levelled takes it.
+// Gravity in the screen's plane is (cos β sin γ, sin β) along the picture's x (right) and y
+// (down); the front camera's picture is the other way round left to right. The browser turns
+// the picture with the screen, so the tilt is taken from the nearest of upright and sideways
+// (within 45 degrees either way). Null when the phone lies within 30 degrees of flat: its
+// screen's plane then holds too little of gravity to say which way is down.
+export function tiltOf(beta, gamma, front = false) {
+  if (typeof beta !== "number" || typeof gamma !== "number") return null;
+  const r = Math.PI / 180;
+  const x = Math.cos(beta * r) * Math.sin(gamma * r) * (front ? -1 : 1);
+  const y = Math.sin(beta * r);
+  if (Math.hypot(x, y) < 0.5) return null;
+  const deg = Math.atan2(x, y) / r;
+  return deg - 90 * Math.round(deg / 90);
+}
+
 // A hold's stretch and leg, as the server keys where the stretch is felt.
 const feltKey = (s) => `${s.exercise}|${s.variant}|${s.side}`;
 
@@ -49,6 +75,12 @@ export class Coach {
       if (this.socket?.readyState === WebSocket.OPEN && this.hold) this.socket.send(JSON.stringify({ type: "felt" }));
     });
     this.toggle = $("use-camera");
+    // The phone's level: its tilt is sent to the server, which judges the body as a level
+    // camera would show it, and said on screen when it is more than a few degrees.
+    this.levelBox = $("camera-level");
+    this.tilt = null; // degrees (tiltOf), or null: no sensor, or the phone lying flat
+    this.tiltSent = undefined; // what the server was last told on this socket
+    this.onOrientation = (e) => this.level(tiltOf(e.beta, e.gamma, this.front()));
     this.stream = null;
     this.socket = null;
     this.broken = ""; // why the camera check is off for this session, once it failed
@@ -90,6 +122,10 @@ export class Coach {
         ? "No camera on this device: carrying on with the timer alone."
         : "The camera needs a secure (https) connection: carrying on with the timer alone.");
     }
+    // iOS lets a page read the phone's orientation only when asked from a tap: this is one.
+    const orientation = window.DeviceOrientationEvent;
+    const allowed = typeof orientation?.requestPermission === "function"
+      ? orientation.requestPermission().catch(() => "denied") : Promise.resolve("granted");
     try {
       if (!this.stream) this.watch(this.stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false }));
     } catch (e) {
@@ -98,7 +134,37 @@ export class Coach {
     }
     this.video.srcObject = this.stream;
     this.video.play?.().catch(() => {});
+    allowed.then((answer) => {
+      if (answer === "granted" && this.stream) window.addEventListener("deviceorientation", this.onOrientation);
+    });
     this.connect();
+  }
+
+  // Whether the picture comes from the camera on the screen's side (a selfie camera).
+  front() {
+    return this.stream?.getVideoTracks()[0]?.getSettings?.().facingMode === "user";
+  }
+
+  level(tilt) {
+    this.tilt = tilt;
+    const say = tilt !== null && Math.abs(tilt) >= LEVEL_SAY_DEG;
+    this.levelBox.hidden = !say;
+    if (say) {
+      this.levelBox.textContent = `The camera is tilted ${Math.round(Math.abs(tilt))}°: the check`
+        + " allows for it, and sees you best with the camera level.";
+    }
+    this.sendLevel();
+  }
+
+  sendLevel() {
+    if (this.socket?.readyState !== WebSocket.OPEN) return;
+    const sent = this.tiltSent;
+    const same = sent === this.tilt
+      || (sent != null && this.tilt !== null && Math.abs(sent - this.tilt) < LEVEL_STEP_DEG);
+    if (same) return;
+    this.tiltSent = this.tilt;
+    const tilt = this.tilt === null ? null : Math.round(this.tilt * 10) / 10;
+    this.socket.send(JSON.stringify({ type: "level", tilt_deg: tilt }));
   }
 
   // A camera unplugged, taken by another program or switched off ends its track: the video
@@ -126,6 +192,8 @@ export class Coach {
     socket.onopen = () => {
       this.status.textContent = "Camera on. Frames are checked on the server in memory and never stored.";
       this.box.dataset.state = "on";
+      this.tiltSent = undefined; // a new socket knows no tilt yet
+      this.sendLevel();
       if (this.hold) this.sendStart();
     };
     socket.onmessage = (e) => this.answer(JSON.parse(e.data));
@@ -217,6 +285,9 @@ export class Coach {
   }
 
   stopCamera() {
+    window.removeEventListener("deviceorientation", this.onOrientation);
+    this.tilt = null;
+    this.levelBox.hidden = true;
     for (const track of this.stream?.getTracks() || []) track.stop();
     this.stream = null;
     this.video.srcObject = null;
