@@ -149,10 +149,10 @@ export class Coach {
     this.tilt = tilt;
     const say = tilt !== null && Math.abs(tilt) >= LEVEL_SAY_DEG;
     this.levelBox.hidden = !say;
-    if (say) {
-      this.levelBox.textContent = `The camera is tilted ${Math.round(Math.abs(tilt))}°: the check`
-        + " allows for it, and sees you best with the camera level.";
-    }
+    const text = say ? `The camera is tilted ${Math.round(Math.abs(tilt))}°: the check allows`
+      + " for it, and sees you best with the camera level." : "";
+    // The sensor reports many times a second: the page changes only when the words do.
+    if (say && this.levelBox.textContent !== text) this.levelBox.textContent = text;
     this.sendLevel();
   }
 
