@@ -225,17 +225,23 @@ def decode_frame(data: bytes) -> Any:
     return image
 
 
+def number_or_null(
+    msg: dict[str, Any], key: str, low: float, high: float, says: str
+) -> float | None:
+    """msg[key] as a number from low to high, or None when it is null or missing; BadMessage
+    saying what the number is (says) otherwise. parse_message has already refused NaN."""
+    value = msg.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise BadMessage(f"{key} is {says} from {low:g} to {high:g} degrees, or null")
+    return float(value)
+
+
 def parse_tilt(msg: dict[str, Any]) -> float:
     """A level message's tilt in degrees; null (no sensor, or the phone lying flat) is level."""
-    tilt = msg.get("tilt_deg")
-    if tilt is None:
-        return 0.0
-    if isinstance(tilt, bool) or not isinstance(tilt, int | float) or abs(tilt) > MAX_TILT_DEG:
-        raise BadMessage(
-            f"tilt_deg is the camera's tilt from -{MAX_TILT_DEG:g} to {MAX_TILT_DEG:g} degrees,"
-            " or null"
-        )
-    return float(tilt)
+    tilt = number_or_null(msg, "tilt_deg", -MAX_TILT_DEG, MAX_TILT_DEG, "the camera's tilt")
+    return tilt or 0.0
 
 
 def parse_landmarks(msg: dict[str, Any]) -> Landmarks:
@@ -414,13 +420,8 @@ class FormConsumer(AsyncWebsocketConsumer):
             raise BadMessage(f"target_s is between 0 and {MAX_TARGET_S:g} seconds")
         # Where the person last said they feel this stretch on this leg, as the page was given it
         # (the practice page's felt_knees).
-        felt = msg.get("knee_felt_deg")
-        if felt is not None and (
-            isinstance(felt, bool) or not isinstance(felt, int | float) or not 0 <= felt <= 180
-        ):
-            raise BadMessage("knee_felt_deg is the knee's angle from 0 to 180 degrees, or null")
+        felt = number_or_null(msg, "knee_felt_deg", 0, 180, "the knee's angle")
         self.stretch, self.variant, self.side = stretch, variant, side
-        self.wanted = wanting(stretch, variant, side)
         self.counter = HoldCounter(target, _now)
         self.target_s = target
         self.banked_s = 0.0  # good-form seconds held before the last gap in the frames
@@ -433,7 +434,7 @@ class FormConsumer(AsyncWebsocketConsumer):
         self.last_knee = None
         self.knees = []
         if felt is not None:  # a press on this socket since is fresher, and stands
-            self.felt.setdefault(self.felt_key, float(felt))
+            self.felt.setdefault(self.felt_key, felt)
 
     def knee_seen(self, verdict: Any) -> dict[str, Any]:
         """The working knee in this hold, as the camera saw it in the stretch (the median of its
@@ -502,9 +503,7 @@ class FormConsumer(AsyncWebsocketConsumer):
             frame = decode_frame(payload)
             if hasattr(self.engine, "wanted"):
                 # With several people in view (a partner helping), the one stretching is judged.
-                self.engine.wanted = (
-                    wanting(self.stretch, self.variant, self.side, tilt) if tilt else self.wanted
-                )
+                self.engine.wanted = wanting(self.stretch, self.variant, self.side, tilt)
             raw = self.engine.process(frame)
             del frame  # judged and gone
             if getattr(self.engine, "switched", False):
