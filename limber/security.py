@@ -29,9 +29,15 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-# The camera is for the form check in the player, and nothing else may ask for it.
+# The camera is for the form check in the player, and nothing else may ask for it. So are the
+# motion sensors: the player's level reads the phone's tilt from deviceorientation events, which
+# browsers deliver only where accelerometer and gyroscope are allowed (their default is every
+# page of the site; another page has no use for how the phone moves).
 CAMERA_PAGES = {"practice"}
-PERMISSIONS = "camera=({}), microphone=(), geolocation=(), payment=(), usb=()"
+PERMISSIONS = (
+    "camera=({0}), accelerometer=({0}), gyroscope=({0}),"
+    " microphone=(), geolocation=(), payment=(), usb=()"
+)
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -245,11 +245,13 @@ def test_pages_carry_a_csp_without_inline_scripts_and_no_store(client, screened)
         assert answer["Cache-Control"] == "no-store", path
 
 
-def test_only_the_player_may_ask_for_the_camera(client, screened):
+def test_only_the_player_may_ask_for_the_camera_and_the_phones_tilt(client, screened):
     client.force_login(screened)
-    assert "camera=(self)" in client.get("/practice/")["Permissions-Policy"]
-    for path in ("/exercises/", "/history/", "/accounts/login/"):
-        assert "camera=()" in client.get(path)["Permissions-Policy"], path
+    player = client.get("/practice/")["Permissions-Policy"]
+    for feature in ("camera", "accelerometer", "gyroscope"):
+        assert f"{feature}=(self)" in player
+        for path in ("/exercises/", "/history/", "/accounts/login/"):
+            assert f"{feature}=()" in client.get(path)["Permissions-Policy"], (feature, path)
 
 
 def test_health_answers_without_the_database_and_readiness_checks_it(client, django_db_blocker):

@@ -972,9 +972,12 @@ def test_a_crooked_phone_is_judged_level_from_its_gravity_sensor(camera_page, mo
     assert not any(v["good_form"] for v in page.evaluate(verdicts))
     assert page.locator("#camera-level").is_hidden()
     # Gravity 30 degrees to the right of the picture's down: the top of a phone standing
-    # upright turned 30 degrees clockwise (beta 45, gamma 35.26: leaning back a little).
-    page.evaluate("""() => window.dispatchEvent(new DeviceOrientationEvent('deviceorientation',
-        {alpha: 0, beta: 45, gamma: 35.26}))""")
+    # upright turned 30 degrees clockwise (beta 45, gamma 35.26: leaning back a little). The
+    # orientation comes through Chromium's own sensor path, as a phone's would, so the page's
+    # Permissions-Policy has to let the player read it.
+    sensors = page.context.new_cdp_session(page)
+    orient = "DeviceOrientation.setDeviceOrientationOverride"
+    sensors.send(orient, {"alpha": 0, "beta": 45, "gamma": 35.26})
     page.get_by_text("The camera is tilted 30°: the check allows for it").wait_for()
     page.wait_for_function(f"{verdicts}.some(v => v.good_form)")
     page.wait_for_function(
@@ -995,8 +998,7 @@ def test_a_crooked_phone_is_judged_level_from_its_gravity_sensor(camera_page, mo
     assert tilts[2] == pytest.approx(10, abs=0.1) and tilts[3] is None
     # Laid flat, the phone cannot say which way is down: the note goes, the picture is taken
     # as level again and the stretch reads out of position.
-    page.evaluate("""() => window.dispatchEvent(new DeviceOrientationEvent('deviceorientation',
-        {alpha: 0, beta: 5, gamma: 3}))""")
+    sensors.send(orient, {"alpha": 0, "beta": 5, "gamma": 3})
     page.locator("#camera-level").wait_for(state="hidden")
     n = page.evaluate(f"{verdicts}.length")
     page.wait_for_function(f"{verdicts}.length >= {n + 5}")
